@@ -1,20 +1,38 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package Ablate needs to build, test and run. Idempotent: a second run
 # installs nothing and takes a few seconds. Needs root (or sudo) and Debian's package mirrors.
+#
+#   scripts/setup.sh              everything (build, tests, detector, worker)
+#   scripts/setup.sh coordinator  only what the LibTorch-free coordinator and CLI need
 set -euo pipefail
+PROFILE="${1:-all}"
+
+COORDINATOR_PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev
+  libsqlite3-dev libyaml-cpp-dev libgtest-dev libgmock-dev
+  libcli11-dev nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev libtbb-dev
+)
 
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config ccache git clang-format
   # required stack
   libtorch-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libsqlite3-dev sqlite3 libopencv-dev libyaml-cpp-dev libgtest-dev libgmock-dev
+  libsqlite3-dev sqlite3 libssl-dev libopencv-dev libyaml-cpp-dev libgtest-dev libgmock-dev
   # helpers (see docs/dependencies.md)
   libcli11-dev nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev libtbb-dev
   libbenchmark-dev
   # fast BLAS for LibTorch's 1x1-convolution fallback (STACK-NOTES.md)
   libopenblas0-pthread
 )
+
+if [ "$PROFILE" = "coordinator" ]; then
+  PACKAGES=("${COORDINATOR_PACKAGES[@]}")
+elif [ "$PROFILE" != "all" ]; then
+  echo "setup: unknown profile '$PROFILE' (expected: all, coordinator)" >&2
+  exit 2
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
