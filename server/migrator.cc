@@ -1,0 +1,78 @@
+#include "server/migrator.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace ablate::server {
+
+StatusOr<int> SchemaVersion(SqliteDb& db) {
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * exists,
+      db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"));
+  ABLATE_ASSIGN_OR_RETURN(bool has_table, exists->Step());
+  exists->Reset();
+  if (!has_table) return 0;
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * max,
+                          db.Prepare("SELECT IFNULL(MAX(version), 0) FROM schema_version"));
+  ABLATE_ASSIGN_OR_RETURN(bool row, max->Step());
+  int version = row ? static_cast<int>(max->ColumnInt(0)) : 0;
+  max->Reset();
+  return version;
+}
+
+StatusOr<MigrationReport> Migrate(SqliteDb& db, const Clock& clock,
+                                  std::span<const migrations::Migration> migrations) {
+  int newest = 0;
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    if (migrations[i].version != static_cast<int>(i) + 1) {
+      return absl::InternalError(absl::StrCat(
+          "embedded migrations are not numbered 1..N: ", std::string(migrations[i].name),
+          " is at position ", i + 1));
+    }
+    newest = migrations[i].version;
+  }
+  ABLATE_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(db));
+  ABLATE_RETURN_IF_ERROR(
+      db.Exec("CREATE TABLE IF NOT EXISTS schema_version (\n"
+              "  version INTEGER PRIMARY KEY,\n"
+              "  name TEXT NOT NULL,\n"
+              "  applied_unix_ms INTEGER NOT NULL\n"
+              ")"));
+  ABLATE_ASSIGN_OR_RETURN(int current, SchemaVersion(db));
+  if (current > newest) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("database schema version ", current,
+                     " is newer than this ablate binary supports (", newest, "); upgrade ablate"));
+  }
+  MigrationReport report{current, current};
+  for (const auto& m : migrations) {
+    if (m.version <= current) continue;
+    Status st = db.Exec(std::string(m.sql));
+    if (!st.ok()) {
+      return absl::InternalError(
+          absl::StrCat("migration ", std::string(m.name), " failed: ", std::string(st.message())));
+    }
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * ins,
+        db.Prepare("INSERT INTO schema_version (version, name, applied_unix_ms) VALUES (?, ?, ?)"));
+    ins->Bind(1, static_cast<int64_t>(m.version)).Bind(2, m.name).Bind(3, clock.NowUnixMs());
+    ABLATE_RETURN_IF_ERROR(ins->Run());
+    report.to_version = m.version;
+  }
+  ABLATE_RETURN_IF_ERROR(tx->Commit());
+  return report;
+}
+
+StatusOr<std::string> SchemaSnapshot(SqliteDb& db) {
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q,
+                          db.Prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND "
+                                     "name NOT LIKE 'sqlite_%' ORDER BY type DESC, name"));
+  std::string out;
+  while (true) {
+    ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    absl::StrAppend(&out, q->ColumnText(0), ";\n");
+  }
+  return out;
+}
+
+}  // namespace ablate::server

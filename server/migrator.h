@@ -1,0 +1,37 @@
+// Applies the embedded forward-only migrations (migrations/NNNN_*.sql) to a SQLite database.
+//
+// All pending migrations run in ONE transaction together with their schema_version rows: a
+// failure leaves the database at its previous version. A database whose version is newer than
+// the newest embedded migration is refused (FailedPrecondition), so an old binary never writes
+// to a schema it does not understand.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "migrations/embedded_migrations.h"
+#include "server/sqlite_db.h"
+
+namespace ablate::server {
+
+struct MigrationReport {
+  int from_version = 0;  // 0: empty database
+  int to_version = 0;
+};
+
+// Current schema version: 0 when the schema_version table does not exist.
+StatusOr<int> SchemaVersion(SqliteDb& db);
+
+// Brings `db` up to the newest of `migrations` (default: the embedded ones).
+StatusOr<MigrationReport> Migrate(
+    SqliteDb& db, const Clock& clock,
+    std::span<const migrations::Migration> migrations = migrations::EmbeddedMigrations());
+
+// The schema as text: every `sqlite_master` entry's SQL (tables, indexes, ...) except SQLite's
+// internal ones, sorted by type then name, each ending in ";\n". Compared with the checked-in
+// migrations/schema.snapshot.sql by a test.
+StatusOr<std::string> SchemaSnapshot(SqliteDb& db);
+
+}  // namespace ablate::server

@@ -1,0 +1,210 @@
+// The coordinator's persistence contract. Services, the leaderboard, compare and the diary import
+// talk to storage only through RunStore; SqliteRunStore (sqlite_run_store.h) is the one
+// implementation.
+//
+// Thread safety: implementations are safe to call from any thread. Every write is durable when
+// the call returns OK (an "acknowledged write").
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/coco_stats.h"
+#include "common/status.h"
+
+namespace ablate::server {
+
+struct RunId {
+  int64_t value = 0;
+  friend auto operator<=>(RunId, RunId) = default;
+};
+struct CheckpointId {
+  int64_t value = 0;
+  friend auto operator<=>(CheckpointId, CheckpointId) = default;
+};
+struct EvaluationId {
+  int64_t value = 0;
+  friend auto operator<=>(EvaluationId, EvaluationId) = default;
+};
+
+enum class RunStatus { kQueued, kRunning, kSucceeded, kFailed, kCancelled, kDiverged };
+// "queued", "running", ... (the strings stored in SQLite and printed by the CLI).
+std::string_view RunStatusName(RunStatus status);
+std::optional<RunStatus> ParseRunStatus(std::string_view name);
+
+enum class IouType { kBbox, kSegm };
+std::string_view IouTypeName(IouType type);  // "bbox" / "segm"
+std::optional<IouType> ParseIouType(std::string_view name);
+
+// How an evaluation was made. Unset optionals mean "unknown" and are a value of their own.
+struct EvalSettings {
+  IouType iou_type = IouType::kBbox;
+  std::optional<double> score_threshold;
+  std::optional<int64_t> top_k;
+  std::optional<double> nms_iou;
+  std::optional<int64_t> max_dets;
+  std::string dataset_fingerprint;  // required, e.g. "sha256:<hex>" or "diary:<file>"
+};
+
+// Canonical text of the settings, e.g.
+// "bbox|score_threshold=0.05|top_k=100|nms_iou=?|max_dets=100|dataset=diary:notes.txt".
+// Two evaluations are comparable exactly when their eval keys are equal.
+std::string EvalKey(const EvalSettings& settings);
+// Human-readable list of what differs, e.g. {"score_threshold 0.05 vs 0.005"}; empty if equal.
+std::vector<std::string> EvalSettingsDifferences(const EvalSettings& a, const EvalSettings& b);
+
+struct Run {
+  RunId id;
+  std::string name;
+  std::string sweep;  // empty: none
+  RunStatus status = RunStatus::kQueued;
+  std::string config_json;  // canonical JSON
+  std::string config_fingerprint;
+  std::optional<RunId> parent_run;
+  std::string parent_run_name;
+  std::optional<CheckpointId> parent_checkpoint;
+  std::string parent_checkpoint_name;
+  int64_t created_unix_ms = 0;
+  int64_t updated_unix_ms = 0;
+};
+
+struct NewRun {
+  std::string name;                                  // empty: "run-<id>"
+  std::string sweep;                                 // empty: none; created on first use
+  nlohmann::json config = nlohmann::json::object();  // must be an object
+  RunStatus status = RunStatus::kQueued;
+  std::optional<CheckpointId> parent_checkpoint;  // parent run = the checkpoint's run
+};
+
+struct Checkpoint {
+  CheckpointId id;
+  RunId run_id;
+  std::string run_name;
+  std::string name;
+  int64_t step = 0;
+  int64_t epoch = 0;
+  std::optional<double> loss;
+  std::string uri;
+  std::string sha256;
+  int64_t bytes = 0;
+  bool pinned = false;
+  int64_t created_unix_ms = 0;
+};
+
+struct NewCheckpoint {
+  RunId run;
+  std::string name;  // required
+  int64_t step = 0;
+  int64_t epoch = 0;
+  std::optional<double> loss;
+  std::string uri;
+  std::string sha256;
+  int64_t bytes = 0;
+  bool pinned = false;
+};
+
+struct CategoryAp {
+  int64_t category_id = 0;
+  std::string category_name;
+  double ap = 0;
+};
+
+struct Evaluation {
+  EvaluationId id;
+  RunId run_id;
+  std::string run_name;
+  std::optional<CheckpointId> checkpoint_id;
+  std::string checkpoint_name;
+  EvalSettings settings;
+  CocoStats stats{};
+  std::vector<CategoryAp> per_category;
+  int64_t created_unix_ms = 0;
+};
+
+struct NewEvaluation {
+  RunId run;
+  std::optional<CheckpointId> checkpoint;  // must belong to `run`
+  EvalSettings settings;
+  CocoStats stats{};
+  std::vector<CategoryAp> per_category;
+};
+
+struct MetricPoint {
+  int64_t step = 0;
+  std::string key;
+  double value = 0;
+};
+
+struct RunFilter {
+  std::string sweep;                // empty: any
+  std::vector<RunStatus> statuses;  // empty: any
+  std::string name_prefix;
+  int64_t after_id = 0;  // paging: only runs with id > after_id
+  int limit = 100;
+};
+
+struct EvaluationFilter {
+  std::optional<RunId> run;
+  std::optional<IouType> iou_type;
+  std::string sweep;
+  std::vector<RunStatus> statuses;
+};
+
+// A write result that says whether the natural key was new (false: an identical row existed and
+// was returned unchanged — an idempotent retry).
+template <typename T>
+struct Created {
+  T value;
+  bool created = false;
+};
+
+class RunStore {
+ public:
+  virtual ~RunStore() = default;
+
+  // Runs `body` in one transaction: every write made through this store inside it commits
+  // together when body returns OK, or none does. Other callers wait until it finishes.
+  virtual Status Transact(const std::function<Status()>& body) = 0;
+
+  // AlreadyExists when the name is taken by a run with a different config; an identical
+  // (name, config) returns the existing run with created=false. InvalidArgument for a config that
+  // is not a JSON object. NotFound for an unknown parent checkpoint.
+  virtual StatusOr<Created<Run>> CreateRun(const NewRun& run) = 0;
+  // NotFound names the id / name.
+  virtual StatusOr<Run> GetRun(RunId id) = 0;
+  virtual StatusOr<Run> FindRunByName(std::string_view name) = 0;
+  // Ordered by id ascending.
+  virtual StatusOr<std::vector<Run>> ListRuns(const RunFilter& filter) = 0;
+  virtual StatusOr<Run> SetRunStatus(RunId id, RunStatus status) = 0;
+
+  // Upserts every point in one transaction; the same (run, step, key) keeps one row, last value.
+  virtual Status LogMetrics(RunId run, std::span<const MetricPoint> points) = 0;
+  // The point with the largest step of every key, sorted by key.
+  virtual StatusOr<std::vector<MetricPoint>> LatestMetrics(RunId run) = 0;
+  virtual StatusOr<std::vector<MetricPoint>> ListMetrics(RunId run, std::string_view key) = 0;
+
+  // Natural key (run, name). Same key and same step/sha256/uri: created=false; different
+  // content: AlreadyExists.
+  virtual StatusOr<Created<Checkpoint>> RegisterCheckpoint(const NewCheckpoint& checkpoint) = 0;
+  virtual StatusOr<Checkpoint> GetCheckpoint(CheckpointId id) = 0;
+  // Sorted by run id, then step.
+  virtual StatusOr<std::vector<Checkpoint>> ListCheckpoints(std::optional<RunId> run) = 0;
+  // Checkpoints whose name starts with `prefix` (byte-wise), optionally in one run.
+  virtual StatusOr<std::vector<Checkpoint>> FindCheckpointsByNamePrefix(
+      std::string_view prefix, std::optional<RunId> run) = 0;
+
+  // Natural key (run, checkpoint, eval key). Same key and same stats: created=false; different
+  // stats: AlreadyExists naming both values of AP.
+  virtual StatusOr<Created<Evaluation>> RecordEvaluation(const NewEvaluation& evaluation) = 0;
+  // Sorted by id.
+  virtual StatusOr<std::vector<Evaluation>> ListEvaluations(const EvaluationFilter& filter) = 0;
+};
+
+}  // namespace ablate::server

@@ -1,0 +1,532 @@
+#include "server/sqlite_run_store.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/canonical_json.h"
+
+namespace ablate::server {
+namespace {
+
+const SystemClock kSystemClock;
+
+constexpr char kRunColumns[] =
+    "SELECT r.id, r.name, IFNULL(s.name, ''), r.status, r.config_json, r.config_fingerprint, "
+    "r.parent_run_id, IFNULL(pr.name, ''), r.parent_checkpoint_id, IFNULL(pc.name, ''), "
+    "r.created_unix_ms, r.updated_unix_ms FROM runs r LEFT JOIN sweeps s ON s.id = r.sweep_id "
+    "LEFT JOIN runs pr ON pr.id = r.parent_run_id "
+    "LEFT JOIN checkpoints pc ON pc.id = r.parent_checkpoint_id ";
+
+constexpr char kCheckpointColumns[] =
+    "SELECT c.id, c.run_id, r.name, c.name, c.step, c.epoch, c.loss, c.uri, c.sha256, c.bytes, "
+    "c.pinned, c.created_unix_ms FROM checkpoints c JOIN runs r ON r.id = c.run_id ";
+
+constexpr char kEvaluationColumns[] =
+    "SELECT e.id, e.run_id, r.name, e.checkpoint_id, IFNULL(c.name, ''), e.iou_type, "
+    "e.score_threshold, e.top_k, e.nms_iou, e.max_dets, e.dataset_fingerprint, e.created_unix_ms, "
+    "e.AP, e.AP50, e.AP75, e.APs, e.APm, e.APl, e.AR1, e.AR10, e.AR100, e.ARs, e.ARm, e.ARl "
+    "FROM evaluations e JOIN runs r ON r.id = e.run_id "
+    "LEFT JOIN checkpoints c ON c.id = e.checkpoint_id ";
+
+Run ReadRun(const SqliteStatement& s) {
+  Run r;
+  r.id = RunId{s.ColumnInt(0)};
+  r.name = s.ColumnText(1);
+  r.sweep = s.ColumnText(2);
+  r.status = ParseRunStatus(s.ColumnText(3)).value_or(RunStatus::kQueued);
+  r.config_json = s.ColumnText(4);
+  r.config_fingerprint = s.ColumnText(5);
+  if (auto p = s.ColumnOptInt(6)) r.parent_run = RunId{*p};
+  r.parent_run_name = s.ColumnText(7);
+  if (auto p = s.ColumnOptInt(8)) r.parent_checkpoint = CheckpointId{*p};
+  r.parent_checkpoint_name = s.ColumnText(9);
+  r.created_unix_ms = s.ColumnInt(10);
+  r.updated_unix_ms = s.ColumnInt(11);
+  return r;
+}
+
+Checkpoint ReadCheckpoint(const SqliteStatement& s) {
+  Checkpoint c;
+  c.id = CheckpointId{s.ColumnInt(0)};
+  c.run_id = RunId{s.ColumnInt(1)};
+  c.run_name = s.ColumnText(2);
+  c.name = s.ColumnText(3);
+  c.step = s.ColumnInt(4);
+  c.epoch = s.ColumnInt(5);
+  c.loss = s.ColumnOptDouble(6);
+  c.uri = s.ColumnText(7);
+  c.sha256 = s.ColumnText(8);
+  c.bytes = s.ColumnInt(9);
+  c.pinned = s.ColumnInt(10) != 0;
+  c.created_unix_ms = s.ColumnInt(11);
+  return c;
+}
+
+Evaluation ReadEvaluation(const SqliteStatement& s) {
+  Evaluation e;
+  e.id = EvaluationId{s.ColumnInt(0)};
+  e.run_id = RunId{s.ColumnInt(1)};
+  e.run_name = s.ColumnText(2);
+  if (auto c = s.ColumnOptInt(3)) e.checkpoint_id = CheckpointId{*c};
+  e.checkpoint_name = s.ColumnText(4);
+  e.settings.iou_type = ParseIouType(s.ColumnText(5)).value_or(IouType::kBbox);
+  e.settings.score_threshold = s.ColumnOptDouble(6);
+  e.settings.top_k = s.ColumnOptInt(7);
+  e.settings.nms_iou = s.ColumnOptDouble(8);
+  e.settings.max_dets = s.ColumnOptInt(9);
+  e.settings.dataset_fingerprint = s.ColumnText(10);
+  e.created_unix_ms = s.ColumnInt(11);
+  for (int i = 0; i < kNumCocoStats; ++i) e.stats[i] = s.ColumnDouble(12 + i);
+  return e;
+}
+
+std::string StatusList(const std::vector<RunStatus>& statuses) {
+  std::vector<std::string> quoted;
+  for (RunStatus st : statuses)
+    quoted.push_back(absl::StrCat("'", std::string(RunStatusName(st)), "'"));
+  return absl::StrJoin(quoted, ", ");
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<SqliteRunStore>> SqliteRunStore::Open(
+    const SqliteRunStoreOptions& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("database path is empty");
+  const Clock* clock = options.clock ? options.clock : &kSystemClock;
+  ABLATE_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(options.path));
+  ABLATE_RETURN_IF_ERROR(db->Exec(absl::StrCat("PRAGMA busy_timeout = ", options.busy_timeout_ms)));
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * wal, db->Prepare("PRAGMA journal_mode = WAL"));
+  ABLATE_ASSIGN_OR_RETURN(bool row, wal->Step());
+  std::string mode = row ? wal->ColumnText(0) : "";
+  wal->Reset();
+  if (mode != "wal") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot switch ", options.path, " to WAL journal mode (got '", mode, "')"));
+  }
+  ABLATE_RETURN_IF_ERROR(db->Exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON"));
+  ABLATE_ASSIGN_OR_RETURN(MigrationReport report, Migrate(*db, *clock));
+  auto store = std::unique_ptr<SqliteRunStore>(new SqliteRunStore(std::move(db), clock));
+  store->migration_report_ = report;
+  return store;
+}
+
+Status SqliteRunStore::InTransaction(const std::function<Status()>& body) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  if (tx_depth_ > 0) return body();
+  ABLATE_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(*db_));
+  ++tx_depth_;
+  Status st = body();
+  --tx_depth_;
+  if (!st.ok()) return st;  // tx's destructor rolls back
+  return tx->Commit();
+}
+
+Status SqliteRunStore::Transact(const std::function<Status()>& body) { return InTransaction(body); }
+
+StatusOr<int64_t> SqliteRunStore::EnsureSweep(const std::string& name) {
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * find,
+                          db_->Prepare("SELECT id FROM sweeps WHERE name = ?"));
+  find->Bind(1, name);
+  ABLATE_ASSIGN_OR_RETURN(bool row, find->Step());
+  if (row) {
+    int64_t id = find->ColumnInt(0);
+    find->Reset();
+    return id;
+  }
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * ins,
+                          db_->Prepare("INSERT INTO sweeps (name, created_unix_ms) VALUES (?, ?)"));
+  ins->Bind(1, name).Bind(2, clock_->NowUnixMs());
+  ABLATE_RETURN_IF_ERROR(ins->Run());
+  return db_->LastInsertRowId();
+}
+
+StatusOr<std::vector<Run>> SqliteRunStore::QueryRuns(
+    const std::string& where, const std::function<void(SqliteStatement&)>& bind) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db_->Prepare(kRunColumns + where));
+  bind(*q);
+  std::vector<Run> out;
+  while (true) {
+    ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    out.push_back(ReadRun(*q));
+  }
+  q->Reset();
+  return out;
+}
+
+StatusOr<std::vector<Checkpoint>> SqliteRunStore::QueryCheckpoints(
+    const std::string& where, const std::function<void(SqliteStatement&)>& bind) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db_->Prepare(kCheckpointColumns + where));
+  bind(*q);
+  std::vector<Checkpoint> out;
+  while (true) {
+    ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    out.push_back(ReadCheckpoint(*q));
+  }
+  q->Reset();
+  return out;
+}
+
+StatusOr<std::vector<Evaluation>> SqliteRunStore::QueryEvaluations(
+    const std::string& where, const std::function<void(SqliteStatement&)>& bind) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db_->Prepare(kEvaluationColumns + where));
+  bind(*q);
+  std::vector<Evaluation> out;
+  while (true) {
+    ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    out.push_back(ReadEvaluation(*q));
+  }
+  q->Reset();
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * cats,
+      db_->Prepare("SELECT category_id, category_name, ap FROM evaluation_category_ap "
+                   "WHERE evaluation_id = ? ORDER BY category_id"));
+  for (Evaluation& e : out) {
+    cats->Reset();
+    cats->Bind(1, e.id.value);
+    while (true) {
+      ABLATE_ASSIGN_OR_RETURN(bool row, cats->Step());
+      if (!row) break;
+      e.per_category.push_back(
+          CategoryAp{cats->ColumnInt(0), cats->ColumnText(1), cats->ColumnDouble(2)});
+    }
+  }
+  cats->Reset();
+  return out;
+}
+
+StatusOr<Created<Run>> SqliteRunStore::CreateRun(const NewRun& run) {
+  if (!run.config.is_object()) {
+    return absl::InvalidArgumentError("run config must be a JSON object");
+  }
+  const std::string config_json = CanonicalJson(run.config);
+  const std::string fingerprint = ConfigFingerprint(run.config);
+  Created<Run> result;
+  Status st = InTransaction([&]() -> Status {
+    if (!run.name.empty()) {
+      auto existing = FindRunByName(run.name);
+      if (existing.ok()) {
+        if (existing->config_fingerprint != fingerprint ||
+            existing->parent_checkpoint != run.parent_checkpoint) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "run '", run.name, "' already exists with a different config or parent (",
+              existing->config_fingerprint, " vs ", fingerprint, ")"));
+        }
+        result = Created<Run>{*existing, false};
+        return absl::OkStatus();
+      }
+      if (!absl::IsNotFound(existing.status())) return existing.status();
+    }
+    std::optional<int64_t> sweep_id;
+    if (!run.sweep.empty()) {
+      ABLATE_ASSIGN_OR_RETURN(sweep_id, EnsureSweep(run.sweep));
+    }
+    std::optional<int64_t> parent_run, parent_ckpt;
+    if (run.parent_checkpoint) {
+      ABLATE_ASSIGN_OR_RETURN(Checkpoint parent, GetCheckpoint(*run.parent_checkpoint));
+      parent_run = parent.run_id.value;
+      parent_ckpt = parent.id.value;
+    }
+    const int64_t now = clock_->NowUnixMs();
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * ins,
+        db_->Prepare("INSERT INTO runs (name, sweep_id, status, config_json, config_fingerprint, "
+                     "parent_run_id, parent_checkpoint_id, created_unix_ms, updated_unix_ms) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    // A unique placeholder name until the id is known.
+    const std::string name =
+        run.name.empty() ? absl::StrCat("run-pending-", now, "-", reinterpret_cast<uintptr_t>(&run))
+                         : run.name;
+    ins->Bind(1, name)
+        .Bind(2, sweep_id)
+        .Bind(3, RunStatusName(run.status))
+        .Bind(4, config_json)
+        .Bind(5, fingerprint)
+        .Bind(6, parent_run)
+        .Bind(7, parent_ckpt)
+        .Bind(8, now)
+        .Bind(9, now);
+    ABLATE_RETURN_IF_ERROR(ins->Run());
+    const int64_t id = db_->LastInsertRowId();
+    if (run.name.empty()) {
+      ABLATE_ASSIGN_OR_RETURN(SqliteStatement * upd,
+                              db_->Prepare("UPDATE runs SET name = ? WHERE id = ?"));
+      upd->Bind(1, absl::StrCat("run-", id)).Bind(2, id);
+      ABLATE_RETURN_IF_ERROR(upd->Run());
+    }
+    ABLATE_ASSIGN_OR_RETURN(Run created, GetRun(RunId{id}));
+    result = Created<Run>{std::move(created), true};
+    return absl::OkStatus();
+  });
+  ABLATE_RETURN_IF_ERROR(st);
+  return result;
+}
+
+StatusOr<Run> SqliteRunStore::GetRun(RunId id) {
+  ABLATE_ASSIGN_OR_RETURN(
+      auto runs, QueryRuns("WHERE r.id = ?", [&](SqliteStatement& s) { s.Bind(1, id.value); }));
+  if (runs.empty()) return absl::NotFoundError(absl::StrCat("run id ", id.value, " not found"));
+  return std::move(runs[0]);
+}
+
+StatusOr<Run> SqliteRunStore::FindRunByName(std::string_view name) {
+  ABLATE_ASSIGN_OR_RETURN(
+      auto runs, QueryRuns("WHERE r.name = ?", [&](SqliteStatement& s) { s.Bind(1, name); }));
+  if (runs.empty()) {
+    return absl::NotFoundError(absl::StrCat("run '", std::string(name), "' not found"));
+  }
+  return std::move(runs[0]);
+}
+
+StatusOr<std::vector<Run>> SqliteRunStore::ListRuns(const RunFilter& filter) {
+  std::string where = "WHERE r.id > ?1";
+  if (!filter.sweep.empty()) where += " AND s.name = ?2";
+  if (!filter.name_prefix.empty()) where += " AND substr(r.name, 1, length(?3)) = ?3";
+  if (!filter.statuses.empty()) where += " AND r.status IN (" + StatusList(filter.statuses) + ")";
+  where += " ORDER BY r.id LIMIT ?4";
+  return QueryRuns(where, [&](SqliteStatement& s) {
+    s.Bind(1, filter.after_id);
+    if (!filter.sweep.empty()) s.Bind(2, filter.sweep);
+    if (!filter.name_prefix.empty()) s.Bind(3, filter.name_prefix);
+    s.Bind(4, static_cast<int64_t>(filter.limit));
+  });
+}
+
+StatusOr<Run> SqliteRunStore::SetRunStatus(RunId id, RunStatus status) {
+  Status st = InTransaction([&]() -> Status {
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * upd,
+        db_->Prepare("UPDATE runs SET status = ?, updated_unix_ms = ? WHERE id = ?"));
+    upd->Bind(1, RunStatusName(status)).Bind(2, clock_->NowUnixMs()).Bind(3, id.value);
+    ABLATE_RETURN_IF_ERROR(upd->Run());
+    if (sqlite3_changes(db_->raw()) == 0) {
+      return absl::NotFoundError(absl::StrCat("run id ", id.value, " not found"));
+    }
+    return absl::OkStatus();
+  });
+  ABLATE_RETURN_IF_ERROR(st);
+  return GetRun(id);
+}
+
+Status SqliteRunStore::LogMetrics(RunId run, std::span<const MetricPoint> points) {
+  return InTransaction([&]() -> Status {
+    ABLATE_RETURN_IF_ERROR(GetRun(run).status());
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * ins,
+        db_->Prepare("INSERT INTO metric_points (run_id, step, key, value) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value"));
+    for (const MetricPoint& p : points) {
+      ins->Reset();
+      ins->Bind(1, run.value).Bind(2, p.step).Bind(3, p.key).Bind(4, p.value);
+      ABLATE_RETURN_IF_ERROR(ins->Run());
+    }
+    return absl::OkStatus();
+  });
+}
+
+StatusOr<std::vector<MetricPoint>> SqliteRunStore::LatestMetrics(RunId run) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * q,
+      db_->Prepare("SELECT m.step, m.key, m.value FROM metric_points m WHERE m.run_id = ?1 AND "
+                   "m.step = (SELECT MAX(step) FROM metric_points WHERE run_id = ?1 AND "
+                   "key = m.key) ORDER BY m.key"));
+  q->Bind(1, run.value);
+  std::vector<MetricPoint> out;
+  while (true) {
+    ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    out.push_back(MetricPoint{q->ColumnInt(0), q->ColumnText(1), q->ColumnDouble(2)});
+  }
+  q->Reset();
+  return out;
+}
+
+StatusOr<std::vector<MetricPoint>> SqliteRunStore::ListMetrics(RunId run, std::string_view key) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q,
+                          db_->Prepare("SELECT step, key, value FROM metric_points "
+                                       "WHERE run_id = ? AND key = ? ORDER BY step"));
+  q->Bind(1, run.value).Bind(2, key);
+  std::vector<MetricPoint> out;
+  while (true) {
+    ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    out.push_back(MetricPoint{q->ColumnInt(0), q->ColumnText(1), q->ColumnDouble(2)});
+  }
+  q->Reset();
+  return out;
+}
+
+StatusOr<Created<Checkpoint>> SqliteRunStore::RegisterCheckpoint(const NewCheckpoint& c) {
+  if (c.name.empty()) return absl::InvalidArgumentError("checkpoint name is empty");
+  Created<Checkpoint> result;
+  Status st = InTransaction([&]() -> Status {
+    ABLATE_ASSIGN_OR_RETURN(Run run, GetRun(c.run));
+    ABLATE_ASSIGN_OR_RETURN(
+        auto existing,
+        QueryCheckpoints("WHERE c.run_id = ? AND c.name = ?",
+                         [&](SqliteStatement& s) { s.Bind(1, c.run.value).Bind(2, c.name); }));
+    if (!existing.empty()) {
+      const Checkpoint& e = existing[0];
+      if (e.step != c.step || e.sha256 != c.sha256 || e.uri != c.uri) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("checkpoint '", c.name, "' of run '", run.name,
+                         "' is already registered with a different step, uri or sha256"));
+      }
+      result = Created<Checkpoint>{e, false};
+      return absl::OkStatus();
+    }
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * ins,
+        db_->Prepare(
+            "INSERT INTO checkpoints (run_id, name, step, epoch, loss, uri, sha256, bytes, "
+            "pinned, created_unix_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    ins->Bind(1, c.run.value)
+        .Bind(2, c.name)
+        .Bind(3, c.step)
+        .Bind(4, c.epoch)
+        .Bind(5, c.loss)
+        .Bind(6, c.uri)
+        .Bind(7, c.sha256)
+        .Bind(8, c.bytes)
+        .Bind(9, static_cast<int64_t>(c.pinned ? 1 : 0))
+        .Bind(10, clock_->NowUnixMs());
+    ABLATE_RETURN_IF_ERROR(ins->Run());
+    ABLATE_ASSIGN_OR_RETURN(Checkpoint created,
+                            GetCheckpoint(CheckpointId{db_->LastInsertRowId()}));
+    result = Created<Checkpoint>{std::move(created), true};
+    return absl::OkStatus();
+  });
+  ABLATE_RETURN_IF_ERROR(st);
+  return result;
+}
+
+StatusOr<Checkpoint> SqliteRunStore::GetCheckpoint(CheckpointId id) {
+  ABLATE_ASSIGN_OR_RETURN(auto found, QueryCheckpoints("WHERE c.id = ?", [&](SqliteStatement& s) {
+                            s.Bind(1, id.value);
+                          }));
+  if (found.empty()) {
+    return absl::NotFoundError(absl::StrCat("checkpoint id ", id.value, " not found"));
+  }
+  return std::move(found[0]);
+}
+
+StatusOr<std::vector<Checkpoint>> SqliteRunStore::ListCheckpoints(std::optional<RunId> run) {
+  if (run) {
+    return QueryCheckpoints("WHERE c.run_id = ? ORDER BY c.run_id, c.step, c.id",
+                            [&](SqliteStatement& s) { s.Bind(1, run->value); });
+  }
+  return QueryCheckpoints("ORDER BY c.run_id, c.step, c.id", [](SqliteStatement&) {});
+}
+
+StatusOr<std::vector<Checkpoint>> SqliteRunStore::FindCheckpointsByNamePrefix(
+    std::string_view prefix, std::optional<RunId> run) {
+  std::string where = "WHERE substr(c.name, 1, length(?1)) = ?1";
+  if (run) where += " AND c.run_id = ?2";
+  where += " ORDER BY c.run_id, c.step, c.id";
+  return QueryCheckpoints(where, [&](SqliteStatement& s) {
+    s.Bind(1, prefix);
+    if (run) s.Bind(2, run->value);
+  });
+}
+
+StatusOr<Created<Evaluation>> SqliteRunStore::RecordEvaluation(const NewEvaluation& e) {
+  if (e.settings.dataset_fingerprint.empty()) {
+    return absl::InvalidArgumentError("evaluation settings need a dataset_fingerprint");
+  }
+  const std::string key = EvalKey(e.settings);
+  Created<Evaluation> result;
+  Status st = InTransaction([&]() -> Status {
+    ABLATE_ASSIGN_OR_RETURN(Run run, GetRun(e.run));
+    if (e.checkpoint) {
+      ABLATE_ASSIGN_OR_RETURN(Checkpoint ckpt, GetCheckpoint(*e.checkpoint));
+      if (ckpt.run_id != e.run) {
+        return absl::InvalidArgumentError(absl::StrCat("checkpoint '", ckpt.name,
+                                                       "' belongs to run '", ckpt.run_name,
+                                                       "', not to run '", run.name, "'"));
+      }
+    }
+    std::optional<int64_t> ckpt_id;
+    if (e.checkpoint) ckpt_id = e.checkpoint->value;
+    ABLATE_ASSIGN_OR_RETURN(auto existing,
+                            QueryEvaluations("WHERE e.run_id = ? AND e.checkpoint_id IS ? AND "
+                                             "e.eval_key = ?",
+                                             [&](SqliteStatement& s) {
+                                               s.Bind(1, e.run.value).Bind(2, ckpt_id).Bind(3, key);
+                                             }));
+    if (!existing.empty()) {
+      if (existing[0].stats != e.stats) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("an evaluation of run '", run.name, "'",
+                         e.checkpoint ? " checkpoint '" + existing[0].checkpoint_name + "'" : "",
+                         " with settings ", key, " is already recorded with different stats (AP ",
+                         existing[0].stats[0], " vs ", e.stats[0], ")"));
+      }
+      result = Created<Evaluation>{std::move(existing[0]), false};
+      return absl::OkStatus();
+    }
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * ins,
+        db_->Prepare("INSERT INTO evaluations (run_id, checkpoint_id, iou_type, score_threshold, "
+                     "top_k, nms_iou, max_dets, dataset_fingerprint, eval_key, AP, AP50, AP75, "
+                     "APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl, created_unix_ms) VALUES "
+                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    ins->Bind(1, e.run.value)
+        .Bind(2, ckpt_id)
+        .Bind(3, IouTypeName(e.settings.iou_type))
+        .Bind(4, e.settings.score_threshold)
+        .Bind(5, e.settings.top_k)
+        .Bind(6, e.settings.nms_iou)
+        .Bind(7, e.settings.max_dets)
+        .Bind(8, e.settings.dataset_fingerprint)
+        .Bind(9, key);
+    for (int i = 0; i < kNumCocoStats; ++i) ins->Bind(10 + i, e.stats[i]);
+    ins->Bind(22, clock_->NowUnixMs());
+    ABLATE_RETURN_IF_ERROR(ins->Run());
+    const int64_t id = db_->LastInsertRowId();
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * cat,
+        db_->Prepare("INSERT INTO evaluation_category_ap (evaluation_id, category_id, "
+                     "category_name, ap) VALUES (?, ?, ?, ?)"));
+    for (const CategoryAp& c : e.per_category) {
+      cat->Reset();
+      cat->Bind(1, id).Bind(2, c.category_id).Bind(3, c.category_name).Bind(4, c.ap);
+      Status cs = cat->Run();
+      if (absl::IsAlreadyExists(cs)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("per-category AP lists category ", c.category_id, " twice"));
+      }
+      ABLATE_RETURN_IF_ERROR(cs);
+    }
+    ABLATE_ASSIGN_OR_RETURN(
+        auto created,
+        QueryEvaluations("WHERE e.id = ?", [&](SqliteStatement& s) { s.Bind(1, id); }));
+    result = Created<Evaluation>{std::move(created.at(0)), true};
+    return absl::OkStatus();
+  });
+  ABLATE_RETURN_IF_ERROR(st);
+  return result;
+}
+
+StatusOr<std::vector<Evaluation>> SqliteRunStore::ListEvaluations(const EvaluationFilter& filter) {
+  std::string where = "LEFT JOIN sweeps s ON s.id = r.sweep_id WHERE 1";
+  if (filter.run) where += " AND e.run_id = ?1";
+  if (filter.iou_type) where += " AND e.iou_type = ?2";
+  if (!filter.sweep.empty()) where += " AND s.name = ?3";
+  if (!filter.statuses.empty()) where += " AND r.status IN (" + StatusList(filter.statuses) + ")";
+  where += " ORDER BY e.id";
+  return QueryEvaluations(where, [&](SqliteStatement& s) {
+    if (filter.run) s.Bind(1, filter.run->value);
+    if (filter.iou_type) s.Bind(2, IouTypeName(*filter.iou_type));
+    if (!filter.sweep.empty()) s.Bind(3, filter.sweep);
+  });
+}
+
+}  // namespace ablate::server
