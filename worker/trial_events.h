@@ -1,0 +1,94 @@
+// The event stream a trial process (`ablate-train run|eval --events`) writes to its stdout, one
+// JSON object per line, and its parser. This is the contract between the LibTorch tool and the
+// LibTorch-free worker daemon; docs/worker-protocol.md describes it for humans.
+//
+//   {"event":"started","step":S,"total_steps":N,"restored":{"weights":b,"optimizer":b,"schedule":b}}
+//   {"event":"metrics","step":S,"values":{"loss":x,"loss_box":x,...,"lr":x,"images_per_s":x}}
+//   {"event":"checkpoint","name":"step0000200-ep003-loss4.123","path":P,"step":S,"epoch":E,
+//    "loss":x,"sha256":H,"bytes":B}
+//   {"event":"evaluation","checkpoint":NAME,"iou_type":"bbox"|"segm","stats":{"AP":x,...12},
+//    "per_category":[{"id":I,"name":N,"ap":x}],"dataset_fingerprint":F,
+//    "settings":{"score_threshold":x,"top_k":k,"nms_iou":x,"max_dets":m}}
+//   {"event":"diverged","step":S,"reason":TEXT,"last_checkpoint":NAME|null}
+//   {"event":"finished","status":"succeeded"|"diverged","checkpoint":NAME|null}
+//
+// Lines that are not JSON objects with a known "event" are reported as errors (the worker logs
+// and skips them; a trial's library may print to stdout by accident).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/coco_stats.h"
+#include "common/status.h"
+
+namespace ablate::worker {
+
+struct StartedEvent {
+  int64_t step = 0;
+  int64_t total_steps = 0;
+  bool restored_weights = false;
+  bool restored_optimizer = false;
+  bool restored_schedule = false;
+};
+
+struct MetricsEvent {
+  int64_t step = 0;
+  std::map<std::string, double> values;
+};
+
+struct CheckpointEvent {
+  std::string name;
+  std::string path;
+  int64_t step = 0;
+  int64_t epoch = 0;
+  double loss = 0;
+  std::string sha256;
+  int64_t bytes = 0;
+};
+
+struct CategoryAp {
+  int64_t category_id = 0;
+  std::string name;
+  double ap = -1;
+};
+
+struct EvaluationEvent {
+  std::string checkpoint;
+  std::string iou_type;  // "bbox" or "segm"
+  CocoStats stats{};
+  std::vector<CategoryAp> per_category;
+  std::string dataset_fingerprint;
+  double score_threshold = 0;
+  int top_k = 0;
+  double nms_iou = 0;
+  int max_dets = 0;
+};
+
+struct DivergedEvent {
+  int64_t step = 0;
+  std::string reason;
+  std::optional<std::string> last_checkpoint;
+};
+
+struct FinishedEvent {
+  std::string status;  // "succeeded" or "diverged"
+  std::optional<std::string> checkpoint;
+};
+
+using TrialEvent = std::variant<StartedEvent, MetricsEvent, CheckpointEvent, EvaluationEvent,
+                                DivergedEvent, FinishedEvent>;
+
+// Parses one line. InvalidArgument naming the problem (not JSON, unknown event, missing or
+// mistyped field, a stat name missing from "stats", a non-finite metric value).
+StatusOr<TrialEvent> ParseTrialEvent(const std::string& line);
+
+// Serialises an event as one line (no trailing newline); ParseTrialEvent(FormatTrialEvent(e))
+// gives e back.
+std::string FormatTrialEvent(const TrialEvent& event);
+
+}  // namespace ablate::worker
