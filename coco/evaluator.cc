@@ -1,0 +1,569 @@
+#include "coco/evaluator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "coco/polygon.h"
+#include "coco/summary.h"
+#include "tbb/blocked_range.h"
+#include "tbb/parallel_for.h"
+#include "tbb/parallel_sort.h"
+
+namespace ablate::coco {
+
+std::vector<double> DefaultIouThresholds() {
+  // numpy.linspace(start, stop, num): step = (stop - start) / (num - 1); y = i * step + start;
+  // the last value is set to stop.
+  std::vector<double> t(10);
+  const double step = (0.95 - 0.5) / 9.0;
+  for (int i = 0; i < 10; ++i) t[i] = i * step + 0.5;
+  t[9] = 0.95;
+  return t;
+}
+
+std::vector<double> DefaultRecallThresholds() {
+  std::vector<double> r(101);
+  const double step = (1.0 - 0.0) / 100.0;
+  for (int i = 0; i < 101; ++i) r[i] = i * step + 0.0;
+  r[100] = 1.0;
+  return r;
+}
+
+std::vector<AreaRange> DefaultAreaRanges() {
+  return {{0.0, 1e10, "all"},
+          {0.0, 1024.0, "small"},
+          {1024.0, 9216.0, "medium"},
+          {9216.0, 1e10, "large"}};
+}
+
+namespace {
+
+constexpr double kNumpyEps = 2.220446049250313e-16;  // np.spacing(1)
+
+struct SortKey {
+  uint64_t cell;  // cell key: cat_pos * num_images + img_pos (use_cats), img_pos otherwise
+  uint32_t sub;   // cat_pos without use_cats (concatenation order), 0 otherwise
+  uint32_t idx;   // position in the source list (file order)
+  bool operator<(const SortKey& o) const {
+    if (cell != o.cell) return cell < o.cell;
+    if (sub != o.sub) return sub < o.sub;
+    return idx < o.idx;
+  }
+};
+
+}  // namespace
+
+// Per-detection results of Evaluate(), laid out cell by cell (cells in category-major, image
+// order; detections of a cell in score order, cut at maxDets[-1]) - exactly the order in which
+// pycocotools concatenates evalImgs in accumulate().
+struct CocoEvaluator::State {
+  int num_areas = 0;
+  std::vector<uint32_t> cat_cell_begin;  // K + 1 offsets into cells
+  std::vector<uint32_t> cell_det_begin;  // cells + 1 offsets into the arrays below
+  std::vector<uint32_t> cell_gt_valid;   // cells * A: GT not ignored, per area range
+  std::vector<double> det_score;
+  std::vector<uint32_t> det_rank;  // rank inside its cell
+  // det * A words: bit t = true positive at threshold t, bit 32 + t = false positive.
+  std::vector<uint64_t> det_bits;
+};
+
+CocoEvaluator::CocoEvaluator(const CocoDataset& gt, const CocoResults& dt, CocoEvalParams params)
+    : gt_(gt), dt_(dt), params_(std::move(params)) {}
+
+CocoEvaluator::~CocoEvaluator() = default;
+
+namespace {
+
+// One (image, category) cell's inputs while matching.
+struct CellScratch {
+  std::vector<uint32_t> dets;      // result indices, score-sorted
+  std::vector<double> ious;        // D x G, GT in original order
+  std::vector<uint32_t> gt_order;  // GT sorted ignore-last for the current area
+  std::vector<uint8_t> gt_ig;      // in gt_order
+  std::vector<uint8_t> gt_matched;
+};
+
+}  // namespace
+
+Status CocoEvaluator::Evaluate() {
+  CocoEvalParams& p = params_;
+  if (p.max_dets.empty()) return absl::InvalidArgumentError("params.max_dets is empty");
+  if (p.iou_thrs.empty() || p.iou_thrs.size() > 32) {
+    return absl::InvalidArgumentError("params.iou_thrs must hold 1 to 32 thresholds");
+  }
+  if (p.area_rngs.empty()) return absl::InvalidArgumentError("params.area_rngs is empty");
+  // Resolve parameters as COCOeval.evaluate() does.
+  std::vector<ImageId> img_ids = p.img_ids ? *p.img_ids : gt_.SortedImageIds();
+  std::sort(img_ids.begin(), img_ids.end());
+  img_ids.erase(std::unique(img_ids.begin(), img_ids.end()), img_ids.end());
+  p.img_ids = img_ids;
+  std::vector<CategoryId> cat_ids = p.cat_ids ? *p.cat_ids : gt_.SortedCategoryIds();
+  if (p.use_cats) {
+    std::sort(cat_ids.begin(), cat_ids.end());
+    cat_ids.erase(std::unique(cat_ids.begin(), cat_ids.end()), cat_ids.end());
+  } else {
+    std::vector<CategoryId> dedup;
+    for (CategoryId c : cat_ids) {
+      if (std::find(dedup.begin(), dedup.end(), c) == dedup.end()) dedup.push_back(c);
+    }
+    cat_ids = std::move(dedup);
+  }
+  p.cat_ids = cat_ids;
+  std::sort(p.max_dets.begin(), p.max_dets.end());
+  if (p.max_dets.back() < 0) return absl::InvalidArgumentError("params.max_dets are negative");
+  const size_t max_det = static_cast<size_t>(p.max_dets.back());
+
+  const uint64_t num_img = img_ids.size();
+  absl::flat_hash_map<ImageId, uint32_t> img_pos;
+  img_pos.reserve(num_img);
+  for (uint32_t i = 0; i < num_img; ++i) img_pos.emplace(img_ids[i], i);
+  absl::flat_hash_map<CategoryId, uint32_t> cat_pos;
+  for (uint32_t i = 0; i < cat_ids.size(); ++i) cat_pos.emplace(cat_ids[i], i);
+  num_k_ = p.use_cats ? static_cast<int>(cat_ids.size()) : 1;
+
+  auto make_keys = [&](const auto& anns) {
+    std::vector<SortKey> keys;
+    keys.reserve(anns.size());
+    for (uint32_t i = 0; i < anns.size(); ++i) {
+      auto ii = img_pos.find(anns[i].image_id);
+      if (ii == img_pos.end()) continue;
+      auto ci = cat_pos.find(anns[i].category_id);
+      if (ci == cat_pos.end()) continue;
+      if (p.use_cats) {
+        keys.push_back({ci->second * num_img + ii->second, 0, i});
+      } else {
+        keys.push_back({ii->second, ci->second, i});
+      }
+    }
+    tbb::parallel_sort(keys.begin(), keys.end());
+    return keys;
+  };
+  const std::vector<GtAnnotation>& gts = gt_.annotations();
+  const std::vector<ResultAnnotation>& dts = dt_.annotations();
+  std::vector<SortKey> gt_keys = make_keys(gts);
+  std::vector<SortKey> dt_keys = make_keys(dts);
+
+  // Masks for segm, converted once (annToRLE).
+  const bool segm = p.iou_type == IouType::kSegm;
+  std::vector<Rle> gt_rle, dt_rle;
+  std::vector<BoxXywh> gt_rle_box, dt_rle_box;
+  if (segm) {
+    auto to_rle = [&](const auto& ann, const BoxXywh* box_if_none, Rle* out) -> Status {
+      const ImageInfo* img = gt_.FindImage(ann.image_id);
+      const Segmentation& s = ann.segmentation;
+      if (s.kind == Segmentation::Kind::kRle) {
+        *out = s.rle;
+        return absl::OkStatus();
+      }
+      if (img == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("segm evaluation: annotation ", ann.id, " is on image ", ann.image_id,
+                         " which is not in the ground truth images (its size is unknown)"));
+      }
+      if (s.kind == Segmentation::Kind::kPolygons) {
+        StatusOr<Rle> r = RleFromPolygons(s.polygons, img->height, img->width);
+        if (!r.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat("segm evaluation: annotation ", ann.id,
+                                                         ": ", std::string(r.status().message())));
+        }
+        *out = *std::move(r);
+        return absl::OkStatus();
+      }
+      if (box_if_none != nullptr) {
+        *out = RleFromBox(*box_if_none, img->height, img->width);
+        return absl::OkStatus();
+      }
+      return absl::InvalidArgumentError(absl::StrCat("segm evaluation: ground-truth annotation ",
+                                                     ann.id, " has no segmentation"));
+    };
+    gt_rle.resize(gt_keys.size());
+    gt_rle_box.resize(gt_keys.size());
+    dt_rle.resize(dt_keys.size());
+    dt_rle_box.resize(dt_keys.size());
+    std::vector<Status> errors(gt_keys.size() + dt_keys.size());
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, gt_keys.size() + dt_keys.size(), 64),
+                      [&](const tbb::blocked_range<size_t>& r) {
+                        for (size_t i = r.begin(); i != r.end(); ++i) {
+                          if (i < gt_keys.size()) {
+                            errors[i] = to_rle(gts[gt_keys[i].idx], nullptr, &gt_rle[i]);
+                            gt_rle_box[i] = RleToBbox(gt_rle[i]);
+                          } else {
+                            const size_t j = i - gt_keys.size();
+                            const ResultAnnotation& d = dts[dt_keys[j].idx];
+                            errors[i] = to_rle(d, &d.bbox, &dt_rle[j]);
+                            dt_rle_box[j] = RleToBbox(dt_rle[j]);
+                          }
+                        }
+                      });
+    for (const Status& s : errors) ABLATE_RETURN_IF_ERROR(s);
+  }
+
+  // Cells: the union of the keys of GT and detections, in key order.
+  struct Cell {
+    uint64_t key;
+    uint32_t gt_begin, gt_end, dt_begin, dt_end;
+  };
+  std::vector<Cell> cells;
+  cells.reserve(std::max(gt_keys.size(), dt_keys.size()));
+  {
+    size_t g = 0, d = 0;
+    while (g < gt_keys.size() || d < dt_keys.size()) {
+      const uint64_t kg = g < gt_keys.size() ? gt_keys[g].cell : UINT64_MAX;
+      const uint64_t kd = d < dt_keys.size() ? dt_keys[d].cell : UINT64_MAX;
+      const uint64_t key = std::min(kg, kd);
+      Cell c{key, static_cast<uint32_t>(g), 0, static_cast<uint32_t>(d), 0};
+      while (g < gt_keys.size() && gt_keys[g].cell == key) ++g;
+      while (d < dt_keys.size() && dt_keys[d].cell == key) ++d;
+      c.gt_end = static_cast<uint32_t>(g);
+      c.dt_end = static_cast<uint32_t>(d);
+      cells.push_back(c);
+    }
+  }
+
+  auto st = std::make_unique<State>();
+  const int A = static_cast<int>(p.area_rngs.size());
+  const int T = static_cast<int>(p.iou_thrs.size());
+  st->num_areas = A;
+  st->cat_cell_begin.assign(num_k_ + 1, 0);
+  {
+    // Cells are in category-major order: count per category.
+    std::vector<uint32_t> count(num_k_, 0);
+    for (const Cell& c : cells) ++count[p.use_cats ? c.key / num_img : 0];
+    for (int k = 0; k < num_k_; ++k) st->cat_cell_begin[k + 1] = st->cat_cell_begin[k] + count[k];
+  }
+  st->cell_det_begin.resize(cells.size() + 1);
+  st->cell_det_begin[0] = 0;
+  for (size_t c = 0; c < cells.size(); ++c) {
+    st->cell_det_begin[c + 1] =
+        st->cell_det_begin[c] +
+        static_cast<uint32_t>(std::min<size_t>(cells[c].dt_end - cells[c].dt_begin, max_det));
+  }
+  const size_t total_dets = st->cell_det_begin.back();
+  st->cell_gt_valid.assign(cells.size() * A, 0);
+  st->det_score.resize(total_dets);
+  st->det_rank.resize(total_dets);
+  st->det_bits.resize(total_dets * A);
+
+  const double kIouCap = 1 - 1e-10;
+  std::vector<double> thr_cap(T);
+  for (int t = 0; t < T; ++t) thr_cap[t] = std::min(p.iou_thrs[t], kIouCap);
+
+  auto eval_cell = [&](size_t ci, CellScratch& s) {
+    const Cell& c = cells[ci];
+    const uint32_t G = c.gt_end - c.gt_begin;
+    // Detections by score, stable (np.argsort(-score, kind='mergesort')), cut at maxDets[-1].
+    s.dets.clear();
+    for (uint32_t j = c.dt_begin; j < c.dt_end; ++j) s.dets.push_back(j);
+    std::stable_sort(s.dets.begin(), s.dets.end(), [&](uint32_t a, uint32_t b) {
+      return dts[dt_keys[a].idx].score > dts[dt_keys[b].idx].score;
+    });
+    const uint32_t D =
+        std::min<uint32_t>(static_cast<uint32_t>(s.dets.size()), static_cast<uint32_t>(max_det));
+    const uint32_t out0 = st->cell_det_begin[ci];
+    for (uint32_t d = 0; d < D; ++d) {
+      st->det_score[out0 + d] = dts[dt_keys[s.dets[d]].idx].score;
+      st->det_rank[out0 + d] = d;
+    }
+    // IoU matrix (pycocotools skips matching entirely when either side is empty).
+    s.ious.resize(static_cast<size_t>(D) * G);
+    if (D > 0 && G > 0) {
+      for (uint32_t d = 0; d < D; ++d) {
+        const uint32_t dk = s.dets[d];
+        const ResultAnnotation& det = dts[dt_keys[dk].idx];
+        for (uint32_t g = 0; g < G; ++g) {
+          const uint32_t gk = c.gt_begin + g;
+          const GtAnnotation& gt = gts[gt_keys[gk].idx];
+          s.ious[d * G + g] =
+              segm ? RleIou(dt_rle[dk], dt_rle_box[dk], gt_rle[gk], gt_rle_box[gk], gt.iscrowd)
+                   : BoxIou(det.bbox, gt.bbox, gt.iscrowd);
+        }
+      }
+    }
+    for (int a = 0; a < A; ++a) {
+      const double lo = p.area_rngs[a].lo, hi = p.area_rngs[a].hi;
+      // GT ignore flags; order: not ignored first, stable.
+      s.gt_order.clear();
+      s.gt_ig.clear();
+      for (int pass = 0; pass < 2; ++pass) {
+        for (uint32_t g = 0; g < G; ++g) {
+          const GtAnnotation& gt = gts[gt_keys[c.gt_begin + g].idx];
+          const bool ig = gt.iscrowd || gt.area < lo || gt.area > hi;
+          if (ig == (pass == 1)) {
+            s.gt_order.push_back(g);
+            s.gt_ig.push_back(ig ? 1 : 0);
+          }
+        }
+      }
+      uint32_t valid = 0;
+      for (uint8_t ig : s.gt_ig) valid += ig ? 0 : 1;
+      st->cell_gt_valid[ci * A + a] = valid;
+      uint64_t* bits = &st->det_bits[static_cast<size_t>(out0) * A];
+      for (uint32_t d = 0; d < D; ++d) bits[d * A + a] = 0;
+      const bool have_ious = D > 0 && G > 0;
+      for (int t = 0; t < T; ++t) {
+        s.gt_matched.assign(G, 0);
+        for (uint32_t d = 0; d < D; ++d) {
+          double iou = thr_cap[t];
+          int m = -1;
+          if (have_ious) {
+            const double* row = &s.ious[d * G];
+            for (uint32_t gi = 0; gi < G; ++gi) {
+              if (s.gt_matched[gi]) {
+                const GtAnnotation& gt = gts[gt_keys[c.gt_begin + s.gt_order[gi]].idx];
+                if (!gt.iscrowd) continue;
+              }
+              if (m > -1 && s.gt_ig[m] == 0 && s.gt_ig[gi] == 1) break;
+              const double v = row[s.gt_order[gi]];
+              if (v < iou) continue;
+              iou = v;
+              m = static_cast<int>(gi);
+            }
+          }
+          bool matched_nonzero = false;
+          bool ignored = false;
+          if (m != -1) {
+            const GtAnnotation& gt = gts[gt_keys[c.gt_begin + s.gt_order[m]].idx];
+            ignored = s.gt_ig[m] != 0;
+            // dtMatches holds the GT id; id 0 reads as "unmatched" later (pycocotools quirk).
+            matched_nonzero = gt.id != 0;
+            s.gt_matched[m] = 1;
+          }
+          if (!matched_nonzero) {
+            const double area = dts[dt_keys[s.dets[d]].idx].area;
+            if (area < lo || area > hi) ignored = true;
+          }
+          if (!ignored) {
+            bits[d * A + a] |= matched_nonzero ? (uint64_t{1} << t) : (uint64_t{1} << (32 + t));
+          }
+        }
+      }
+    }
+  };
+
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, cells.size(), 256),
+                    [&](const tbb::blocked_range<size_t>& r) {
+                      CellScratch scratch;
+                      for (size_t ci = r.begin(); ci != r.end(); ++ci) eval_cell(ci, scratch);
+                    });
+
+  state_ = std::move(st);
+  evaluated_ = true;
+  accumulated_ = false;
+  return absl::OkStatus();
+}
+
+Status CocoEvaluator::Accumulate() {
+  if (!evaluated_) return absl::FailedPreconditionError("Accumulate() before Evaluate()");
+  const CocoEvalParams& p = params_;
+  const State& st = *state_;
+  const int T = static_cast<int>(p.iou_thrs.size());
+  const int R = static_cast<int>(p.rec_thrs.size());
+  const int K = num_k_;
+  const int A = static_cast<int>(p.area_rngs.size());
+  const int M = static_cast<int>(p.max_dets.size());
+  precision_.assign(static_cast<size_t>(T) * R * K * A * M, -1.0);
+  recall_.assign(static_cast<size_t>(T) * K * A * M, -1.0);
+
+  tbb::parallel_for(0, K, [&](int k) {
+    const uint32_t cb = st.cat_cell_begin[k], ce = st.cat_cell_begin[k + 1];
+    if (cb == ce) return;  // no evalImgs for this category: stays -1
+    const uint32_t db = st.cell_det_begin[cb], de = st.cell_det_begin[ce];
+    // Global order: score descending, stable over the concatenation (image order, rank).
+    std::vector<uint32_t> order(de - db);
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = db + i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return st.det_score[a] > st.det_score[b]; });
+    std::vector<uint64_t> seq;
+    std::vector<double> rc, pr;
+    for (int a = 0; a < A; ++a) {
+      uint64_t npig = 0;
+      for (uint32_t c = cb; c < ce; ++c) npig += st.cell_gt_valid[static_cast<size_t>(c) * A + a];
+      if (npig == 0) continue;
+      for (int m = 0; m < M; ++m) {
+        const int64_t max_det = p.max_dets[m];
+        seq.clear();
+        for (uint32_t i : order) {
+          if (static_cast<int64_t>(st.det_rank[i]) < max_det) {
+            seq.push_back(st.det_bits[static_cast<size_t>(i) * A + a]);
+          }
+        }
+        const size_t nd = seq.size();
+        rc.resize(nd);
+        pr.resize(nd);
+        for (int t = 0; t < T; ++t) {
+          double tp = 0, fp = 0;
+          for (size_t i = 0; i < nd; ++i) {
+            tp += static_cast<double>((seq[i] >> t) & 1);
+            fp += static_cast<double>((seq[i] >> (32 + t)) & 1);
+            rc[i] = tp / static_cast<double>(npig);
+            pr[i] = tp / (fp + tp + kNumpyEps);
+          }
+          recall_[((static_cast<size_t>(t) * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0.0;
+          for (size_t i = nd; i-- > 1;) {
+            if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+          }
+          for (int r = 0; r < R; ++r) {
+            // np.searchsorted(rc, recThrs, side='left'); pycocotools stops at the first index
+            // past the end (its try/except), leaving the rest at 0.
+            const size_t idx = std::lower_bound(rc.begin(), rc.end(), p.rec_thrs[r]) - rc.begin();
+            double q = 0.0;
+            if (idx >= nd) {
+              for (int r2 = r; r2 < R; ++r2) {
+                precision_[(((static_cast<size_t>(t) * R + r2) * K + k) * A + a) * M + m] = 0.0;
+              }
+              break;
+            }
+            q = pr[idx];
+            precision_[(((static_cast<size_t>(t) * R + r) * K + k) * A + a) * M + m] = q;
+          }
+        }
+      }
+    }
+  });
+  accumulated_ = true;
+  return absl::OkStatus();
+}
+
+double CocoEvaluator::Precision(int t, int r, int k, int a, int m) const {
+  const CocoEvalParams& p = params_;
+  const size_t R = p.rec_thrs.size(), K = num_k_, A = p.area_rngs.size(), M = p.max_dets.size();
+  return precision_[(((t * R + r) * K + k) * A + a) * M + m];
+}
+
+double CocoEvaluator::Recall(int t, int k, int a, int m) const {
+  const CocoEvalParams& p = params_;
+  const size_t K = num_k_, A = p.area_rngs.size(), M = p.max_dets.size();
+  return recall_[((t * K + k) * A + a) * M + m];
+}
+
+namespace {
+
+// Mean of the entries > -1, or -1 when there is none (summarize()).
+struct MeanAcc {
+  double sum = 0;
+  size_t n = 0;
+  void Add(double v) {
+    if (v > -1) {
+      sum += v;
+      ++n;
+    }
+  }
+  double Get() const { return n == 0 ? -1.0 : sum / static_cast<double>(n); }
+};
+
+}  // namespace
+
+StatusOr<CocoStats> CocoEvaluator::Summarize(std::string* text) const {
+  if (!accumulated_) return absl::FailedPreconditionError("Summarize() before Accumulate()");
+  const CocoEvalParams& p = params_;
+  const int T = static_cast<int>(p.iou_thrs.size());
+  const int R = static_cast<int>(p.rec_thrs.size());
+  const int A = static_cast<int>(p.area_rngs.size());
+  const int M = static_cast<int>(p.max_dets.size());
+  auto summarize = [&](bool ap, std::optional<double> iou_thr, const std::string& area,
+                       int max_dets) {
+    MeanAcc acc;
+    for (int a = 0; a < A; ++a) {
+      if (p.area_rngs[a].label != area) continue;
+      for (int m = 0; m < M; ++m) {
+        if (p.max_dets[m] != max_dets) continue;
+        for (int t = 0; t < T; ++t) {
+          if (iou_thr && !(p.iou_thrs[t] == *iou_thr)) continue;
+          for (int k = 0; k < num_k_; ++k) {
+            if (ap) {
+              for (int r = 0; r < R; ++r) acc.Add(Precision(t, r, k, a, m));
+            } else {
+              acc.Add(Recall(t, k, a, m));
+            }
+          }
+        }
+      }
+    }
+    const double mean = acc.Get();
+    if (text != nullptr) {
+      text->append(FormatSummaryLine(ap, iou_thr, p.iou_thrs.front(), p.iou_thrs.back(), area,
+                                     max_dets, mean));
+      text->push_back('\n');
+    }
+    return mean;
+  };
+  // pycocotools indexes maxDets[0..2]; fewer than 3 would raise there.
+  if (p.max_dets.size() < 3) {
+    return absl::InvalidArgumentError("summarize() needs at least 3 max_dets values");
+  }
+  const int md0 = p.max_dets[0], md1 = p.max_dets[1], md2 = p.max_dets[2];
+  CocoStats s{};
+  s[0] = summarize(true, std::nullopt, "all", 100);
+  s[1] = summarize(true, 0.5, "all", md2);
+  s[2] = summarize(true, 0.75, "all", md2);
+  s[3] = summarize(true, std::nullopt, "small", md2);
+  s[4] = summarize(true, std::nullopt, "medium", md2);
+  s[5] = summarize(true, std::nullopt, "large", md2);
+  s[6] = summarize(false, std::nullopt, "all", md0);
+  s[7] = summarize(false, std::nullopt, "all", md1);
+  s[8] = summarize(false, std::nullopt, "all", md2);
+  s[9] = summarize(false, std::nullopt, "small", md2);
+  s[10] = summarize(false, std::nullopt, "medium", md2);
+  s[11] = summarize(false, std::nullopt, "large", md2);
+  return s;
+}
+
+std::vector<CategoryMetrics> CocoEvaluator::PerCategory() const {
+  std::vector<CategoryMetrics> out;
+  if (!accumulated_) return out;
+  const CocoEvalParams& p = params_;
+  const int T = static_cast<int>(p.iou_thrs.size());
+  const int R = static_cast<int>(p.rec_thrs.size());
+  int a = 0;
+  for (int i = 0; i < static_cast<int>(p.area_rngs.size()); ++i) {
+    if (p.area_rngs[i].label == "all") {
+      a = i;
+      break;
+    }
+  }
+  int m = static_cast<int>(p.max_dets.size()) - 1;
+  for (int i = 0; i < static_cast<int>(p.max_dets.size()); ++i) {
+    if (p.max_dets[i] == 100) {
+      m = i;
+      break;
+    }
+  }
+  int t50 = -1;
+  for (int t = 0; t < T; ++t) {
+    if (p.iou_thrs[t] == 0.5) t50 = t;
+  }
+  for (int k = 0; k < num_k_; ++k) {
+    CategoryMetrics cm;
+    cm.category_id = p.use_cats ? (*p.cat_ids)[k] : -1;
+    MeanAcc ap, ap50, ar;
+    for (int t = 0; t < T; ++t) {
+      for (int r = 0; r < R; ++r) {
+        const double v = Precision(t, r, k, a, m);
+        ap.Add(v);
+        if (t == t50) ap50.Add(v);
+      }
+      ar.Add(Recall(t, k, a, m));
+    }
+    cm.ap = ap.Get();
+    cm.ap50 = ap50.Get();
+    cm.ar = ar.Get();
+    out.push_back(cm);
+  }
+  return out;
+}
+
+StatusOr<CocoEvalResult> EvaluateCoco(const CocoDataset& gt, const CocoResults& dt,
+                                      const CocoEvalParams& params) {
+  CocoEvaluator ev(gt, dt, params);
+  ABLATE_RETURN_IF_ERROR(ev.Evaluate());
+  ABLATE_RETURN_IF_ERROR(ev.Accumulate());
+  CocoEvalResult res;
+  ABLATE_ASSIGN_OR_RETURN(res.stats, ev.Summarize(&res.summary_text));
+  res.per_category = ev.PerCategory();
+  return res;
+}
+
+}  // namespace ablate::coco
