@@ -117,7 +117,9 @@ StatusOr<std::optional<std::string>> ChildProcess::ReadLine(std::chrono::millise
 }
 
 void ChildProcess::Signal(int signal) {
-  if (!exit_) ::kill(pid_, signal);
+  // The child leads its own process group: signal the group, so helpers it started (a shell's
+  // children, a data-loader process) go too and do not keep the stdout pipe open.
+  if (!exit_) ::kill(-pid_, signal);
 }
 
 ExitStatus ChildProcess::Wait() {

@@ -53,7 +53,7 @@ class ChildProcess {
   // (the child keeps running). A final unterminated line is returned before nullopt.
   StatusOr<std::optional<std::string>> ReadLine(std::chrono::milliseconds timeout);
 
-  // Sends `signal` (e.g. SIGTERM, SIGKILL) if the child is still running.
+  // Sends `signal` (e.g. SIGTERM, SIGKILL) to the child's process group if it is still running.
   void Signal(int signal);
 
   // Waits for the child to end and returns how it ended. Idempotent.

@@ -1,0 +1,86 @@
+#include "worker/job_spec.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace ablate::worker {
+namespace {
+
+nlohmann::json TrainJson() {
+  return nlohmann::json::parse(R"({
+    "kind": "train", "run": "r1", "preset": "tiny",
+    "set": {"conf_loss": "focal", "focal_alpha": 0.25, "batch_size": 8},
+    "data": {"train": "/d/train.json", "val": "/d/val.json"},
+    "steps": 600, "checkpoint_every": 200, "eval_every": 200,
+    "eval": {"score_threshold": 0.005, "top_k": 100, "nms_iou": 0.5, "max_dets": 100},
+    "init_checkpoint": null, "reset_optimizer": false,
+    "resume_checkpoint": {"name": "step0000200-ep003-loss4.000", "uri": "file:///ck/a.pt"}})");
+}
+
+bool HasPair(const std::vector<std::string>& argv, const std::string& flag,
+             const std::string& value) {
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == flag && argv[i + 1] == value) return true;
+  }
+  return false;
+}
+
+TEST(JobSpecTest, RoundTripsAndBuildsTrainerArgv) {
+  auto spec = ParseJobSpec(TrainJson());
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  auto again = ParseJobSpec(JobSpecToJson(*spec));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(JobSpecToJson(*again), JobSpecToJson(*spec));
+
+  auto argv = TrainerArgv(*spec, "/bin/ablate-train", "/w/t1", "cpu");
+  ASSERT_TRUE(argv.ok()) << argv.status();
+  EXPECT_EQ((*argv)[1], "run");
+  EXPECT_TRUE(HasPair(*argv, "--set", "conf_loss=focal"));
+  EXPECT_TRUE(HasPair(*argv, "--set", "focal_alpha=0.25"));
+  EXPECT_TRUE(HasPair(*argv, "--set", "batch_size=8"));
+  EXPECT_TRUE(HasPair(*argv, "--resume", "/ck/a.pt"));
+  EXPECT_TRUE(HasPair(*argv, "--score-threshold", "0.005"));
+  EXPECT_TRUE(HasPair(*argv, "--checkpoint-every", "200"));
+  EXPECT_EQ(argv->back(), "--events");
+}
+
+TEST(JobSpecTest, EvalJobNeedsACheckpoint) {
+  auto j = TrainJson();
+  j["kind"] = "eval";
+  j["resume_checkpoint"] = nullptr;
+  auto spec = ParseJobSpec(j);
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(std::string(spec.status().message()).find("needs 'init_checkpoint'"),
+            std::string::npos);
+  j["init_checkpoint"] = {{"name", "step0000600-ep010-loss2.000"}, {"uri", "file:///ck/b.pt"}};
+  auto ok = ParseJobSpec(j);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  auto argv = TrainerArgv(*ok, "t", "/w", "cuda:0");
+  ASSERT_TRUE(argv.ok());
+  EXPECT_EQ((*argv)[1], "eval");
+  EXPECT_TRUE(HasPair(*argv, "--checkpoint", "/ck/b.pt"));
+  EXPECT_TRUE(HasPair(*argv, "--device", "cuda:0"));
+}
+
+TEST(JobSpecTest, RejectsBadInput) {
+  auto j = TrainJson();
+  j["kind"] = "retrain";
+  EXPECT_NE(std::string(ParseJobSpec(j).status().message()).find("unknown kind 'retrain'"),
+            std::string::npos);
+  j = TrainJson();
+  j["resume_checkpoint"]["uri"] = "s3://bucket/a.pt";
+  EXPECT_NE(std::string(ParseJobSpec(j).status().message()).find("unsupported checkpoint URI"),
+            std::string::npos);
+  j = TrainJson();
+  j["steps"] = 0;
+  EXPECT_NE(std::string(ParseJobSpec(j).status().message()).find("'steps' > 0"), std::string::npos);
+  j = TrainJson();
+  j["steps"] = "many";
+  EXPECT_NE(std::string(ParseJobSpec(j).status().message()).find("wrong field type"),
+            std::string::npos);
+  EXPECT_FALSE(ParseJobSpec(nlohmann::json::array()).ok());
+}
+
+}  // namespace
+}  // namespace ablate::worker

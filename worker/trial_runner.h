@@ -1,0 +1,52 @@
+// Runs one job as a child `ablate-train` process and forwards its events.
+//
+// The runner owns the child for the duration of RunTrial: it starts it, hands every parsed
+// event to the sink in order, and classifies how it ended. A malformed stdout line is logged to
+// the trial's stderr log and skipped. Cancellation (the `cancel` flag) sends SIGTERM, then
+// SIGKILL after `kill_grace_ms`.
+//
+// Thread safety: RunTrial may run on several threads at once (one per slot) with different
+// sinks; the sink is called only from the calling thread.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "worker/child_process.h"
+#include "worker/job_spec.h"
+#include "worker/trial_events.h"
+
+namespace ablate::worker {
+
+// Receives a trial's events as they arrive. A non-OK return stops the trial (the child is
+// killed) and RunTrial returns that status: e.g. the coordinator rejected a write permanently.
+class TrialSink {
+ public:
+  virtual ~TrialSink() = default;
+  virtual Status OnEvent(const TrialEvent& event) = 0;
+};
+
+struct TrialRunnerOptions {
+  std::string trainer_path;         // the ablate-train binary
+  std::filesystem::path trial_dir;  // checkpoints and log for this trial (created)
+  std::string device = "cpu";       // "cpu" or "cuda:N"
+  int64_t kill_grace_ms = 5000;     // SIGTERM -> SIGKILL delay on cancellation
+};
+
+struct TrialOutcome {
+  enum class Kind { kSucceeded, kDiverged, kCrashed, kCancelled };
+  Kind kind = Kind::kCrashed;
+  std::string reason;  // for kCrashed: "killed by signal 9 (SIGKILL)", "exited with code 2: ..."
+  std::optional<std::string> final_checkpoint;
+  ExitStatus exit;
+};
+
+// Runs the job to its end. Returns an outcome for every way the child can end (crashes
+// included); a non-OK status only when the child could not be started or the sink failed.
+StatusOr<TrialOutcome> RunTrial(const JobSpec& spec, const TrialRunnerOptions& options,
+                                TrialSink& sink, const std::atomic<bool>* cancel);
+
+}  // namespace ablate::worker
