@@ -84,6 +84,8 @@ struct CellScratch {
   std::vector<uint32_t> gt_order;  // GT sorted ignore-last for the current area
   std::vector<uint8_t> gt_ig;      // in gt_order
   std::vector<uint8_t> gt_matched;
+  std::vector<double> row_max;       // per detection: best IoU over the cell's GT
+  std::vector<uint32_t> candidates;  // detections that can match at some threshold
 };
 
 }  // namespace
@@ -250,47 +252,99 @@ Status CocoEvaluator::Evaluate() {
   const double kIouCap = 1 - 1e-10;
   std::vector<double> thr_cap(T);
   for (int t = 0; t < T; ++t) thr_cap[t] = std::min(p.iou_thrs[t], kIouCap);
+  const double min_thr_cap = *std::min_element(thr_cap.begin(), thr_cap.end());
+  const uint64_t fp_all = ((T == 32 ? uint64_t{0xffffffff} : ((uint64_t{1} << T) - 1))) << 32;
+
+  // Compact copies in key order, so that a cell reads contiguous memory.
+  struct GtRow {
+    BoxXywh box;
+    double area;
+    bool crowd;
+    bool id_nonzero;  // pycocotools stores the GT id as the match; id 0 reads as "no match"
+  };
+  struct DtRow {
+    BoxXywh box;
+    double area;
+    double score;
+  };
+  std::vector<GtRow> gt_rows(gt_keys.size());
+  std::vector<DtRow> dt_rows(dt_keys.size());
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, gt_keys.size() + dt_keys.size(), 4096),
+                    [&](const tbb::blocked_range<size_t>& r) {
+                      for (size_t i = r.begin(); i != r.end(); ++i) {
+                        if (i < gt_keys.size()) {
+                          const GtAnnotation& g = gts[gt_keys[i].idx];
+                          gt_rows[i] = GtRow{g.bbox, g.area, g.iscrowd, g.id != 0};
+                        } else {
+                          const ResultAnnotation& d = dts[dt_keys[i - gt_keys.size()].idx];
+                          dt_rows[i - gt_keys.size()] = DtRow{d.bbox, d.area, d.score};
+                        }
+                      }
+                    });
 
   auto eval_cell = [&](size_t ci, CellScratch& s) {
     const Cell& c = cells[ci];
     const uint32_t G = c.gt_end - c.gt_begin;
+    const GtRow* grow = gt_rows.data() + c.gt_begin;
     // Detections by score, stable (np.argsort(-score, kind='mergesort')), cut at maxDets[-1].
     s.dets.clear();
     for (uint32_t j = c.dt_begin; j < c.dt_end; ++j) s.dets.push_back(j);
-    std::stable_sort(s.dets.begin(), s.dets.end(), [&](uint32_t a, uint32_t b) {
-      return dts[dt_keys[a].idx].score > dts[dt_keys[b].idx].score;
-    });
+    auto by_score = [&](uint32_t a, uint32_t b) { return dt_rows[a].score > dt_rows[b].score; };
+    if (s.dets.size() <= 24) {
+      for (size_t i = 1; i < s.dets.size(); ++i) {  // insertion sort: stable, no allocation
+        const uint32_t v = s.dets[i];
+        size_t j = i;
+        while (j > 0 && by_score(v, s.dets[j - 1])) {
+          s.dets[j] = s.dets[j - 1];
+          --j;
+        }
+        s.dets[j] = v;
+      }
+    } else {
+      std::stable_sort(s.dets.begin(), s.dets.end(), by_score);
+    }
     const uint32_t D =
         std::min<uint32_t>(static_cast<uint32_t>(s.dets.size()), static_cast<uint32_t>(max_det));
     const uint32_t out0 = st->cell_det_begin[ci];
     for (uint32_t d = 0; d < D; ++d) {
-      st->det_score[out0 + d] = dts[dt_keys[s.dets[d]].idx].score;
+      st->det_score[out0 + d] = dt_rows[s.dets[d]].score;
       st->det_rank[out0 + d] = d;
     }
-    // IoU matrix (pycocotools skips matching entirely when either side is empty).
+    // IoU matrix (pycocotools skips matching entirely when either side is empty) and, per
+    // detection, its best IoU: a detection whose best IoU is under a threshold cannot match.
     s.ious.resize(static_cast<size_t>(D) * G);
-    if (D > 0 && G > 0) {
+    s.row_max.assign(D, -1.0);
+    s.candidates.clear();
+    if (G > 0) {
       for (uint32_t d = 0; d < D; ++d) {
         const uint32_t dk = s.dets[d];
-        const ResultAnnotation& det = dts[dt_keys[dk].idx];
+        double mx = -1.0;
         for (uint32_t g = 0; g < G; ++g) {
           const uint32_t gk = c.gt_begin + g;
-          const GtAnnotation& gt = gts[gt_keys[gk].idx];
-          s.ious[d * G + g] =
-              segm ? RleIou(dt_rle[dk], dt_rle_box[dk], gt_rle[gk], gt_rle_box[gk], gt.iscrowd)
-                   : BoxIou(det.bbox, gt.bbox, gt.iscrowd);
+          const double v =
+              segm ? RleIou(dt_rle[dk], dt_rle_box[dk], gt_rle[gk], gt_rle_box[gk], grow[g].crowd)
+                   : BoxIou(dt_rows[dk].box, grow[g].box, grow[g].crowd);
+          s.ious[d * G + g] = v;
+          if (v > mx) mx = v;
         }
+        s.row_max[d] = mx;
+        if (mx >= min_thr_cap) s.candidates.push_back(d);
       }
     }
+    uint64_t* bits = &st->det_bits[static_cast<size_t>(out0) * A];
     for (int a = 0; a < A; ++a) {
       const double lo = p.area_rngs[a].lo, hi = p.area_rngs[a].hi;
+      // Unmatched detections outside the area range are ignored; inside they are FPs.
+      for (uint32_t d = 0; d < D; ++d) {
+        const double area = dt_rows[s.dets[d]].area;
+        bits[d * A + a] = (area < lo || area > hi) ? 0 : fp_all;
+      }
       // GT ignore flags; order: not ignored first, stable.
       s.gt_order.clear();
       s.gt_ig.clear();
       for (int pass = 0; pass < 2; ++pass) {
         for (uint32_t g = 0; g < G; ++g) {
-          const GtAnnotation& gt = gts[gt_keys[c.gt_begin + g].idx];
-          const bool ig = gt.iscrowd || gt.area < lo || gt.area > hi;
+          const bool ig = grow[g].crowd || grow[g].area < lo || grow[g].area > hi;
           if (ig == (pass == 1)) {
             s.gt_order.push_back(g);
             s.gt_ig.push_back(ig ? 1 : 0);
@@ -300,44 +354,35 @@ Status CocoEvaluator::Evaluate() {
       uint32_t valid = 0;
       for (uint8_t ig : s.gt_ig) valid += ig ? 0 : 1;
       st->cell_gt_valid[ci * A + a] = valid;
-      uint64_t* bits = &st->det_bits[static_cast<size_t>(out0) * A];
-      for (uint32_t d = 0; d < D; ++d) bits[d * A + a] = 0;
-      const bool have_ious = D > 0 && G > 0;
+      if (s.candidates.empty()) continue;
       for (int t = 0; t < T; ++t) {
         s.gt_matched.assign(G, 0);
-        for (uint32_t d = 0; d < D; ++d) {
+        const uint64_t tp_bit = uint64_t{1} << t;
+        const uint64_t fp_bit = uint64_t{1} << (32 + t);
+        for (uint32_t d : s.candidates) {
           double iou = thr_cap[t];
+          if (s.row_max[d] < iou) continue;  // stays unmatched: bits already say so
           int m = -1;
-          if (have_ious) {
-            const double* row = &s.ious[d * G];
-            for (uint32_t gi = 0; gi < G; ++gi) {
-              if (s.gt_matched[gi]) {
-                const GtAnnotation& gt = gts[gt_keys[c.gt_begin + s.gt_order[gi]].idx];
-                if (!gt.iscrowd) continue;
-              }
-              if (m > -1 && s.gt_ig[m] == 0 && s.gt_ig[gi] == 1) break;
-              const double v = row[s.gt_order[gi]];
-              if (v < iou) continue;
-              iou = v;
-              m = static_cast<int>(gi);
-            }
+          const double* row = &s.ious[d * G];
+          for (uint32_t gi = 0; gi < G; ++gi) {
+            if (s.gt_matched[gi] && !grow[s.gt_order[gi]].crowd) continue;
+            if (m > -1 && s.gt_ig[m] == 0 && s.gt_ig[gi] == 1) break;
+            const double v = row[s.gt_order[gi]];
+            if (v < iou) continue;
+            iou = v;
+            m = static_cast<int>(gi);
           }
-          bool matched_nonzero = false;
-          bool ignored = false;
-          if (m != -1) {
-            const GtAnnotation& gt = gts[gt_keys[c.gt_begin + s.gt_order[m]].idx];
-            ignored = s.gt_ig[m] != 0;
-            // dtMatches holds the GT id; id 0 reads as "unmatched" later (pycocotools quirk).
-            matched_nonzero = gt.id != 0;
-            s.gt_matched[m] = 1;
-          }
+          if (m == -1) continue;
+          s.gt_matched[m] = 1;
+          const bool matched_nonzero = grow[s.gt_order[m]].id_nonzero;
+          bool ignored = s.gt_ig[m] != 0;
           if (!matched_nonzero) {
-            const double area = dts[dt_keys[s.dets[d]].idx].area;
+            const double area = dt_rows[s.dets[d]].area;
             if (area < lo || area > hi) ignored = true;
           }
-          if (!ignored) {
-            bits[d * A + a] |= matched_nonzero ? (uint64_t{1} << t) : (uint64_t{1} << (32 + t));
-          }
+          uint64_t& w = bits[d * A + a];
+          w &= ~(tp_bit | fp_bit);
+          if (!ignored) w |= matched_nonzero ? tp_bit : fp_bit;
         }
       }
     }
@@ -377,11 +422,15 @@ Status CocoEvaluator::Accumulate() {
     std::stable_sort(order.begin(), order.end(),
                      [&](uint32_t a, uint32_t b) { return st.det_score[a] > st.det_score[b]; });
     std::vector<uint64_t> seq;
-    std::vector<double> rc, pr;
+    // Per threshold: the true positives in order, as (tp count, fp count) after each; the
+    // precision envelope only needs precision at true positives (it rises only there).
+    std::vector<double> ev_rc, ev_env;
+    std::vector<uint32_t> ev_fp;
     for (int a = 0; a < A; ++a) {
       uint64_t npig = 0;
       for (uint32_t c = cb; c < ce; ++c) npig += st.cell_gt_valid[static_cast<size_t>(c) * A + a];
       if (npig == 0) continue;
+      const double npig_d = static_cast<double>(npig);
       for (int m = 0; m < M; ++m) {
         const int64_t max_det = p.max_dets[m];
         seq.clear();
@@ -391,32 +440,57 @@ Status CocoEvaluator::Accumulate() {
           }
         }
         const size_t nd = seq.size();
-        rc.resize(nd);
-        pr.resize(nd);
         for (int t = 0; t < T; ++t) {
-          double tp = 0, fp = 0;
+          const uint64_t tp_bit = uint64_t{1} << t;
+          const uint64_t fp_bit = uint64_t{1} << (32 + t);
+          uint32_t tp = 0, fp = 0;
+          bool first_is_tp = false;
+          ev_fp.clear();
           for (size_t i = 0; i < nd; ++i) {
-            tp += static_cast<double>((seq[i] >> t) & 1);
-            fp += static_cast<double>((seq[i] >> (32 + t)) & 1);
-            rc[i] = tp / static_cast<double>(npig);
-            pr[i] = tp / (fp + tp + kNumpyEps);
+            const uint64_t w = seq[i];
+            if (w & fp_bit) ++fp;
+            if (w & tp_bit) {
+              ++tp;
+              if (i == 0) first_is_tp = true;
+              ev_fp.push_back(fp);
+            }
           }
-          recall_[((static_cast<size_t>(t) * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0.0;
-          for (size_t i = nd; i-- > 1;) {
-            if (pr[i] > pr[i - 1]) pr[i - 1] = pr[i];
+          const size_t ne = ev_fp.size();
+          ev_rc.resize(ne);
+          ev_env.resize(ne);
+          for (size_t j = 0; j < ne; ++j) {
+            const double tpd = static_cast<double>(j + 1);
+            // Exactly numpy's rc = tp / npig and pr = tp / (fp + tp + np.spacing(1)).
+            ev_rc[j] = tpd / npig_d;
+            ev_env[j] = tpd / (static_cast<double>(ev_fp[j]) + tpd + kNumpyEps);
           }
+          for (size_t j = ne; j-- > 1;) {
+            if (ev_env[j] > ev_env[j - 1]) ev_env[j - 1] = ev_env[j];
+          }
+          recall_[((static_cast<size_t>(t) * K + k) * A + a) * M + m] =
+              nd ? static_cast<double>(tp) / npig_d : 0.0;
+          // rc at position 0 and the envelope there (max over every position).
+          const double rc0 = first_is_tp ? ev_rc[0] : 0.0;
+          const double env0 = ne ? ev_env[0] : 0.0;
           for (int r = 0; r < R; ++r) {
             // np.searchsorted(rc, recThrs, side='left'); pycocotools stops at the first index
             // past the end (its try/except), leaving the rest at 0.
-            const size_t idx = std::lower_bound(rc.begin(), rc.end(), p.rec_thrs[r]) - rc.begin();
-            double q = 0.0;
-            if (idx >= nd) {
+            const double thr = p.rec_thrs[r];
+            double q;
+            bool past_end = nd == 0;
+            if (!past_end && rc0 >= thr) {
+              q = env0;
+            } else {
+              const size_t j = std::lower_bound(ev_rc.begin(), ev_rc.end(), thr) - ev_rc.begin();
+              past_end = past_end || j >= ne;
+              q = past_end ? 0.0 : ev_env[j];
+            }
+            if (past_end) {
               for (int r2 = r; r2 < R; ++r2) {
                 precision_[(((static_cast<size_t>(t) * R + r2) * K + k) * A + a) * M + m] = 0.0;
               }
               break;
             }
-            q = pr[idx];
             precision_[(((static_cast<size_t>(t) * R + r) * K + k) * A + a) * M + m] = q;
           }
         }
