@@ -1,0 +1,249 @@
+#include "worker/worker_daemon.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "worker/coordinator_sink.h"
+#include "worker/job_spec.h"
+#include "worker/trial_runner.h"
+
+namespace ablate::worker {
+namespace {
+
+namespace v1 = ablate::v1;
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string DefaultName() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof(host) - 1);
+  return std::string(host) + ":" + std::to_string(::getpid());
+}
+
+void Log(const std::string& message) {
+  // One line per event on stderr; the daemon's supervisor (systemd, k8s) collects it.
+  std::cerr << "[ablate worker] " << message << std::endl;
+}
+
+// Sleeps up to `ms`, waking early when `stop` is set.
+void SleepUnlessStopped(const std::atomic<bool>& stop, int64_t ms) {
+  const int64_t until = SteadyMs() + ms;
+  while (!stop && SteadyMs() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Create(const WorkerOptions& options) {
+  if (options.trainer_path.empty()) {
+    return absl::InvalidArgumentError("worker: the ablate-train path is required");
+  }
+  if (::access(options.trainer_path.c_str(), X_OK) != 0) {
+    return absl::InvalidArgumentError("worker: trainer '" + options.trainer_path +
+                                      "' is not an executable file");
+  }
+  if (options.work_dir.empty()) return absl::InvalidArgumentError("worker: --work-dir required");
+  if (options.slots < 1) return absl::InvalidArgumentError("worker: --slots must be >= 1");
+  std::error_code ec;
+  std::filesystem::create_directories(options.work_dir, ec);
+  if (ec) return absl::InvalidArgumentError("worker: cannot create " + options.work_dir.string());
+  return std::unique_ptr<WorkerDaemon>(new WorkerDaemon(options));
+}
+
+WorkerDaemon::WorkerDaemon(const WorkerOptions& options) : options_(options) {
+  if (options_.name.empty()) options_.name = DefaultName();
+  options_.work_dir = std::filesystem::absolute(options_.work_dir);
+  channel_ = grpc::CreateChannel(options_.server, grpc::InsecureChannelCredentials());
+  scheduler_ = v1::Scheduler::NewStub(channel_);
+  coordinator_ = v1::Coordinator::NewStub(channel_);
+}
+
+WorkerDaemon::~WorkerDaemon() { Stop(); }
+
+Status WorkerDaemon::Register() {
+  v1::RegisterWorkerRequest request;
+  request.set_name(options_.name);
+  char host[256] = {0};
+  ::gethostname(host, sizeof(host) - 1);
+  request.set_host(host);
+  request.set_slots(options_.slots);
+  request.set_device(options_.device);
+  v1::RegisterWorkerResponse response;
+  while (!stop_) {
+    Status s = CallWithRetry(options_.retry, [&](grpc::ClientContext& ctx) {
+      return scheduler_->RegisterWorker(&ctx, request, &response);
+    });
+    if (s.ok()) {
+      worker_id_ = response.worker_id();
+      if (response.heartbeat_interval_ms() > 0) {
+        heartbeat_interval_ms_ = response.heartbeat_interval_ms();
+      }
+      Log("registered as '" + options_.name + "' (id " + std::to_string(worker_id_) + ") with " +
+          options_.server + ", " + std::to_string(options_.slots) + " slot(s), device " +
+          options_.device);
+      return absl::OkStatus();
+    }
+    if (s.code() != absl::StatusCode::kUnavailable &&
+        s.code() != absl::StatusCode::kDeadlineExceeded) {
+      return s;
+    }
+    Log("coordinator " + options_.server + " unreachable, retrying: " + std::string(s.message()));
+  }
+  return absl::CancelledError("stopped before registering");
+}
+
+Status WorkerDaemon::Run() {
+  ABLATE_RETURN_IF_ERROR(Register());
+  last_activity_ms_ = SteadyMs();
+  std::thread heartbeat([this] { HeartbeatLoop(); });
+  std::vector<std::thread> slots;
+  for (int i = 0; i < options_.slots; ++i) slots.emplace_back([this, i] { SlotLoop(i); });
+  for (auto& t : slots) t.join();
+  stop_ = true;
+  heartbeat.join();
+  Log("stopped after " + std::to_string(jobs_completed_.load()) + " job(s)");
+  return absl::OkStatus();
+}
+
+void WorkerDaemon::SlotLoop(int slot) {
+  while (!stop_) {
+    v1::LeaseJobRequest request;
+    request.set_worker_id(worker_id_);
+    v1::LeaseJobResponse response;
+    Status s = CallWithRetry(options_.retry, [&](grpc::ClientContext& ctx) {
+      return scheduler_->LeaseJob(&ctx, request, &response);
+    });
+    if (s.code() == absl::StatusCode::kNotFound) {
+      // The coordinator forgot us (e.g. a restored database): register again.
+      Log("coordinator does not know this worker; registering again");
+      if (!Register().ok()) SleepUnlessStopped(stop_, options_.poll_interval_ms);
+      continue;
+    }
+    if (!s.ok()) {
+      Log("slot " + std::to_string(slot) + ": lease failed: " + std::string(s.message()));
+      SleepUnlessStopped(stop_, options_.poll_interval_ms);
+      continue;
+    }
+    if (!response.has_job()) {
+      if (options_.exit_when_idle && busy_slots_ == 0 &&
+          SteadyMs() - last_activity_ms_ > options_.idle_exit_ms) {
+        Log("no work for " + std::to_string(options_.idle_exit_ms / 1000) + " s; exiting");
+        stop_ = true;
+        return;
+      }
+      SleepUnlessStopped(stop_, options_.poll_interval_ms);
+      continue;
+    }
+    ++busy_slots_;
+    last_activity_ms_ = SteadyMs();
+    RunJob(response.job());
+    last_activity_ms_ = SteadyMs();
+    --busy_slots_;
+  }
+}
+
+void WorkerDaemon::RunJob(const v1::Job& job) {
+  const std::string what = job.kind() + " job " + std::to_string(job.job_id()) + " (run " +
+                           job.run_name() + ", attempt " + std::to_string(job.attempt()) + ")";
+  Log("starting " + what);
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_[job.lease_id()] = cancel;
+  }
+  v1::CompleteJobRequest complete;
+  complete.set_lease_id(job.lease_id());
+
+  nlohmann::json spec_json = nlohmann::json::parse(job.spec_json(), nullptr, false);
+  auto spec = ParseJobSpec(spec_json);
+  if (!spec.ok()) {
+    complete.set_outcome(v1::JOB_OUTCOME_FAILED);
+    complete.set_reason("bad job spec: " + std::string(spec.status().message()));
+  } else {
+    TrialRunnerOptions runner;
+    runner.trainer_path = options_.trainer_path;
+    runner.device = options_.device;
+    runner.trial_dir = spec->kind == "eval"
+                           ? options_.work_dir / "evals" / std::to_string(job.job_id())
+                           : options_.work_dir / "runs" / job.run_name();
+    CoordinatorSink sink(*coordinator_,
+                         {job.run_name(), 500, std::chrono::milliseconds(1000), options_.retry});
+    auto outcome = RunTrial(*spec, runner, sink, cancel.get());
+    Status flushed = sink.Flush();
+    if (!outcome.ok()) {
+      complete.set_outcome(v1::JOB_OUTCOME_FAILED);
+      complete.set_reason(std::string(outcome.status().message()));
+    } else if (!flushed.ok()) {
+      complete.set_outcome(v1::JOB_OUTCOME_FAILED);
+      complete.set_reason("could not send metrics: " + std::string(flushed.message()));
+    } else {
+      switch (outcome->kind) {
+        case TrialOutcome::Kind::kSucceeded:
+          complete.set_outcome(v1::JOB_OUTCOME_SUCCEEDED);
+          break;
+        case TrialOutcome::Kind::kDiverged:
+          complete.set_outcome(v1::JOB_OUTCOME_DIVERGED);
+          break;
+        case TrialOutcome::Kind::kCancelled:
+          complete.set_outcome(stop_ ? v1::JOB_OUTCOME_RELEASED : v1::JOB_OUTCOME_CANCELLED);
+          break;
+        case TrialOutcome::Kind::kCrashed:
+          complete.set_outcome(v1::JOB_OUTCOME_FAILED);
+          break;
+      }
+      complete.set_reason(outcome->reason);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_.erase(job.lease_id());
+  }
+  v1::CompleteJobResponse response;
+  Status s = CallWithRetry(options_.retry, [&](grpc::ClientContext& ctx) {
+    return scheduler_->CompleteJob(&ctx, complete, &response);
+  });
+  ++jobs_completed_;
+  Log("finished " + what + ": " + v1::JobOutcome_Name(complete.outcome()) +
+      (complete.reason().empty() ? "" : " (" + complete.reason() + ")") +
+      (s.ok() ? (response.will_retry() ? ", will be retried" : "")
+              : ", completion not recorded: " + std::string(s.message())));
+}
+
+void WorkerDaemon::HeartbeatLoop() {
+  while (!stop_) {
+    SleepUnlessStopped(stop_, heartbeat_interval_ms_);
+    v1::HeartbeatRequest request;
+    request.set_worker_id(worker_id_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [lease, flag] : active_) request.add_lease_ids(lease);
+    }
+    v1::HeartbeatResponse response;
+    RetryPolicy once = options_.retry;
+    once.total_budget_ms = 0;  // a missed beat is retried by the next one
+    Status s = CallWithRetry(once, [&](grpc::ClientContext& ctx) {
+      return scheduler_->Heartbeat(&ctx, request, &response);
+    });
+    if (!s.ok()) continue;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int64_t lease : response.stop_lease_ids()) {
+      auto it = active_.find(lease);
+      if (it != active_.end()) {
+        Log("coordinator asked to stop lease " + std::to_string(lease));
+        *it->second = true;
+      }
+    }
+  }
+  // Stopping: end every running trial; their jobs are RELEASED (see RunJob).
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [lease, flag] : active_) *flag = true;
+}
+
+}  // namespace ablate::worker

@@ -1,0 +1,81 @@
+// The worker daemon: registers with the coordinator, leases jobs (one per slot), runs each as a
+// child `ablate-train` process (TrialRunner), forwards its events (CoordinatorSink), heartbeats
+// its leases, and completes jobs with their outcome. LibTorch-free.
+//
+// Failure behaviour:
+// - a trial that crashes is completed as FAILED with the reason; the coordinator decides on a
+//   retry (from the run's last checkpoint) — the daemon carries on with the next job;
+// - the coordinator unreachable: every RPC is retried with backoff (RetryPolicy), so a
+//   coordinator restart is ridden out; registration is retried until Stop();
+// - a lease the coordinator says is no longer ours (expired, cancelled): the trial is stopped;
+// - Stop() (SIGTERM/SIGINT in `ablate worker`): running trials are stopped and their jobs
+//   RELEASED, i.e. requeued without counting an attempt.
+//
+// Thread safety: Run() blocks the calling thread and starts one thread per slot plus a
+// heartbeat thread; Stop() may be called from any thread (or a signal-handling thread).
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "ablate/v1/coordinator.grpc.pb.h"
+#include "ablate/v1/scheduler.grpc.pb.h"
+#include "common/status.h"
+#include "worker/rpc_retry.h"
+
+namespace ablate::worker {
+
+struct WorkerOptions {
+  std::string server = "127.0.0.1:50051";  // coordinator address
+  int slots = 1;                           // jobs run at once
+  std::string device = "cpu";              // "cpu" or "cuda:N", passed to ablate-train
+  std::string trainer_path;                // ablate-train; required
+  std::filesystem::path work_dir;          // trials' checkpoints and logs; required
+  std::string name;                        // empty: "<hostname>:<pid>"
+  bool exit_when_idle = false;             // leave once no job came for idle_exit_ms
+  int64_t idle_exit_ms = 30'000;
+  int64_t poll_interval_ms = 1'000;  // between LeaseJob calls when there is nothing to do
+  RetryPolicy retry;
+};
+
+class WorkerDaemon {
+ public:
+  // InvalidArgument for missing trainer_path/work_dir or slots < 1.
+  static StatusOr<std::unique_ptr<WorkerDaemon>> Create(const WorkerOptions& options);
+  ~WorkerDaemon();
+
+  // Runs until Stop() (or until idle, with exit_when_idle). OK on a normal stop.
+  Status Run();
+  void Stop() { stop_ = true; }
+
+  int64_t jobs_completed() const { return jobs_completed_; }
+
+ private:
+  explicit WorkerDaemon(const WorkerOptions& options);
+  Status Register();
+  void SlotLoop(int slot);
+  void HeartbeatLoop();
+  // Runs one leased job to its end and completes it.
+  void RunJob(const ablate::v1::Job& job);
+
+  WorkerOptions options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<ablate::v1::Scheduler::Stub> scheduler_;
+  std::unique_ptr<ablate::v1::Coordinator::Stub> coordinator_;
+  int64_t worker_id_ = 0;
+  int64_t heartbeat_interval_ms_ = 2'000;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> jobs_completed_{0};
+  std::atomic<int64_t> last_activity_ms_{0};  // steady-clock ms of the last lease or job end
+  std::atomic<int> busy_slots_{0};
+
+  std::mutex mu_;
+  // lease id -> the running trial's cancel flag. Guarded by mu_.
+  std::map<int64_t, std::shared_ptr<std::atomic<bool>>> active_;
+};
+
+}  // namespace ablate::worker
