@@ -442,13 +442,12 @@ Status CocoEvaluator::Accumulate() {
         const size_t nd = seq.size();
         for (int t = 0; t < T; ++t) {
           const uint64_t tp_bit = uint64_t{1} << t;
-          const uint64_t fp_bit = uint64_t{1} << (32 + t);
           uint32_t tp = 0, fp = 0;
           bool first_is_tp = false;
           ev_fp.clear();
           for (size_t i = 0; i < nd; ++i) {
             const uint64_t w = seq[i];
-            if (w & fp_bit) ++fp;
+            fp += static_cast<uint32_t>((w >> (32 + t)) & 1);  // branch-free: FPs dominate
             if (w & tp_bit) {
               ++tp;
               if (i == 0) first_is_tp = true;

@@ -11,7 +11,9 @@ namespace {
 
 using internal::JsonFieldError;
 
-Status ParseDetections(simdjson::padded_string_view json, std::vector<Detection>* out) {
+// Fills Detection or ResultAnnotation (same field names) straight from the JSON.
+template <typename T>
+Status ParseDetections(simdjson::padded_string_view json, std::vector<T>* out) {
   size_t i = 0;
   try {
     simdjson::ondemand::parser parser;
@@ -20,7 +22,7 @@ Status ParseDetections(simdjson::padded_string_view json, std::vector<Detection>
       return absl::InvalidArgumentError("COCO results: the file must hold a JSON array");
     }
     for (auto item : doc.get_array()) {
-      Detection det;
+      T det;
       det.has_bbox = false;
       bool have_img = false, have_cat = false, have_score = false;
       for (auto f : item.get_object()) {
@@ -83,55 +85,77 @@ StatusOr<std::vector<Detection>> ParseDetectionsJson(std::string_view json) {
 }
 
 StatusOr<CocoResults> CocoResults::LoadFile(const std::string& path, const CocoDataset& gt) {
-  ABLATE_ASSIGN_OR_RETURN(std::vector<Detection> dets, ReadDetectionsFile(path));
-  return FromDetections(std::move(dets), gt);
+  simdjson::padded_string json;
+  auto error = simdjson::padded_string::load(path).get(json);
+  if (error) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read results file '", path, "': ", simdjson::error_message(error)));
+  }
+  CocoResults res;
+  res.annotations_.reserve(json.size() / 80 + 16);
+  ABLATE_RETURN_IF_ERROR(ParseDetections(json, &res.annotations_));
+  ABLATE_RETURN_IF_ERROR(res.ApplyLoadRes(gt));
+  return res;
 }
 
 StatusOr<CocoResults> CocoResults::Parse(std::string_view json, const CocoDataset& gt) {
-  ABLATE_ASSIGN_OR_RETURN(std::vector<Detection> dets, ParseDetectionsJson(json));
-  return FromDetections(std::move(dets), gt);
+  simdjson::padded_string padded(json.data(), json.size());
+  CocoResults res;
+  ABLATE_RETURN_IF_ERROR(ParseDetections(padded, &res.annotations_));
+  ABLATE_RETURN_IF_ERROR(res.ApplyLoadRes(gt));
+  return res;
 }
 
 StatusOr<CocoResults> CocoResults::FromDetections(std::vector<Detection> detections,
                                                   const CocoDataset& gt) {
-  if (detections.empty()) {
-    return absl::InvalidArgumentError(
-        "COCO results: the results list is empty (pycocotools' loadRes raises IndexError)");
-  }
-  for (size_t i = 0; i < detections.size(); ++i) {
-    if (gt.FindImage(detections[i].image_id) == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "COCO results: results do not correspond to the ground truth: detection ", i,
-          " has image_id ", detections[i].image_id, ", which is not in the ground truth images"));
-    }
-  }
-  const bool bbox_branch = detections[0].has_bbox;
-  if (!bbox_branch && detections[0].segmentation.kind == Segmentation::Kind::kNone) {
-    return absl::InvalidArgumentError(
-        "COCO results: detection 0 has neither a bbox nor a segmentation");
-  }
   CocoResults res;
   res.annotations_.resize(detections.size());
   for (size_t i = 0; i < detections.size(); ++i) {
     Detection& d = detections[i];
     ResultAnnotation& r = res.annotations_[i];
-    r.id = static_cast<AnnotationId>(i + 1);
     r.image_id = d.image_id;
     r.category_id = d.category_id;
+    r.has_bbox = d.has_bbox;
+    r.bbox = d.bbox;
     r.score = d.score;
+    r.segmentation = std::move(d.segmentation);
+  }
+  ABLATE_RETURN_IF_ERROR(res.ApplyLoadRes(gt));
+  return res;
+}
+
+Status CocoResults::ApplyLoadRes(const CocoDataset& gt) {
+  std::vector<ResultAnnotation>& anns = annotations_;
+  if (anns.empty()) {
+    return absl::InvalidArgumentError(
+        "COCO results: the results list is empty (pycocotools' loadRes raises IndexError)");
+  }
+  for (size_t i = 0; i < anns.size(); ++i) {
+    if (gt.FindImage(anns[i].image_id) == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "COCO results: results do not correspond to the ground truth: detection ", i,
+          " has image_id ", anns[i].image_id, ", which is not in the ground truth images"));
+    }
+  }
+  const bool bbox_branch = anns[0].has_bbox;
+  if (!bbox_branch && anns[0].segmentation.kind == Segmentation::Kind::kNone) {
+    return absl::InvalidArgumentError(
+        "COCO results: detection 0 has neither a bbox nor a segmentation");
+  }
+  for (size_t i = 0; i < anns.size(); ++i) {
+    ResultAnnotation& r = anns[i];
+    r.id = static_cast<AnnotationId>(i + 1);
     if (bbox_branch) {
-      if (!d.has_bbox) {
+      if (!r.has_bbox) {
         return absl::InvalidArgumentError(absl::StrCat(
             "COCO results: detection ", i,
             " has no bbox, but the first detection has one (pycocotools raises KeyError)"));
       }
-      r.bbox = d.bbox;
-      r.area = d.bbox.w * d.bbox.h;
       // A detection without segmentation keeps Kind::kNone: its mask is the box polygon
       // loadRes would build, rasterised on demand (RleFromBox gives the same pixels).
-      r.segmentation = std::move(d.segmentation);
+      r.area = r.bbox.w * r.bbox.h;
     } else {
-      const Segmentation& s = d.segmentation;
+      const Segmentation& s = r.segmentation;
       if (s.kind == Segmentation::Kind::kNone) {
         return absl::InvalidArgumentError(absl::StrCat(
             "COCO results: detection ", i,
@@ -146,11 +170,10 @@ StatusOr<CocoResults> CocoResults::FromDetections(std::vector<Detection> detecti
             "compressed RLE there (it raises TypeError) - give each detection a bbox"));
       }
       r.area = static_cast<double>(RleArea(s.rle));
-      r.bbox = d.has_bbox ? d.bbox : RleToBbox(s.rle);
-      r.segmentation = std::move(d.segmentation);
+      if (!r.has_bbox) r.bbox = RleToBbox(s.rle);
     }
   }
-  return res;
+  return absl::OkStatus();
 }
 
 namespace {

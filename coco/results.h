@@ -37,6 +37,7 @@ struct ResultAnnotation {
   AnnotationId id = 0;  // 1-based position in the results list
   ImageId image_id = 0;
   CategoryId category_id = 0;
+  bool has_bbox = true;  // whether the input had a bbox (else bbox = the mask's extent)
   BoxXywh bbox;
   double area = 0;
   double score = 0;
@@ -57,6 +58,9 @@ class CocoResults {
   const std::vector<ResultAnnotation>& annotations() const { return annotations_; }
 
  private:
+  // loadRes: checks, ids, areas, boxes (see the top of this file).
+  Status ApplyLoadRes(const CocoDataset& gt);
+
   std::vector<ResultAnnotation> annotations_;
 };
 
