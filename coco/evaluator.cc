@@ -421,7 +421,19 @@ Status CocoEvaluator::Accumulate() {
     for (uint32_t i = 0; i < order.size(); ++i) order[i] = db + i;
     std::stable_sort(order.begin(), order.end(),
                      [&](uint32_t a, uint32_t b) { return st.det_score[a] > st.det_score[b]; });
-    std::vector<uint64_t> seq;
+    // Gathered once in that order, one row per area range (sequential reads below).
+    const size_t n = order.size();
+    std::vector<uint32_t> sorted_rank(n);
+    std::vector<uint64_t> sorted_bits(n * A);
+    uint32_t max_rank = 0;
+    for (size_t j = 0; j < n; ++j) {
+      const uint32_t i = order[j];
+      sorted_rank[j] = st.det_rank[i];
+      max_rank = std::max(max_rank, sorted_rank[j]);
+      for (int a = 0; a < A; ++a)
+        sorted_bits[a * n + j] = st.det_bits[static_cast<size_t>(i) * A + a];
+    }
+    std::vector<uint64_t> seq_buf;
     // Per threshold: the true positives in order, as (tp count, fp count) after each; the
     // precision envelope only needs precision at true positives (it rises only there).
     std::vector<double> ev_rc, ev_env;
@@ -433,13 +445,16 @@ Status CocoEvaluator::Accumulate() {
       const double npig_d = static_cast<double>(npig);
       for (int m = 0; m < M; ++m) {
         const int64_t max_det = p.max_dets[m];
-        seq.clear();
-        for (uint32_t i : order) {
-          if (static_cast<int64_t>(st.det_rank[i]) < max_det) {
-            seq.push_back(st.det_bits[static_cast<size_t>(i) * A + a]);
+        const uint64_t* seq = &sorted_bits[a * n];
+        size_t nd = n;
+        if (n > 0 && static_cast<int64_t>(max_rank) >= max_det) {  // cut at max_det per image
+          seq_buf.clear();
+          for (size_t j = 0; j < n; ++j) {
+            if (static_cast<int64_t>(sorted_rank[j]) < max_det) seq_buf.push_back(seq[j]);
           }
+          seq = seq_buf.data();
+          nd = seq_buf.size();
         }
-        const size_t nd = seq.size();
         for (int t = 0; t < T; ++t) {
           const uint64_t tp_bit = uint64_t{1} << t;
           uint32_t tp = 0, fp = 0;
