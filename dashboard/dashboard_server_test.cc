@@ -1,0 +1,160 @@
+// DashboardServer over real HTTP on loopback (cpp-httplib client), against a SqliteRunStore file
+// filled through the store API.
+#include "dashboard/dashboard_server.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "dashboard/demo_fixture.h"
+#include "server/sqlite_run_store.h"
+#include "server/test_util.h"
+
+namespace ablate::dashboard {
+namespace {
+
+using nlohmann::json;
+
+class DashboardServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = server::testing::FreshTempDir("dashboard_http");
+    server::SqliteRunStoreOptions o;
+    o.path = (dir_ / "runs.db").string();
+    auto store = server::SqliteRunStore::Open(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    ASSERT_TRUE(demo::FillDemo(*store_).ok());
+    DashboardOptions options;
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.api.coordinator_gauges = [] {
+      CoordinatorGauges g;
+      g.jobs_queued = 3;
+      g.jobs_leased = 2;
+      g.workers_alive = 1;
+      g.metric_points_ingested = 1234;
+      return g;
+    };
+    auto server = DashboardServer::Start(options, *store_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+  }
+  void TearDown() override {
+    client_.reset();
+    server_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<server::SqliteRunStore> store_;
+  std::unique_ptr<DashboardServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(DashboardServerTest, ServesPageAndLeaderboardJson) {
+  auto page = client_->Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("/assets/uPlot.iife.min.js"), std::string::npos);
+
+  auto res = client_->Get("/api/leaderboard?by=AP&iou=bbox&top=3");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  json j = json::parse(res->body);
+  ASSERT_EQ(j["rows"].size(), 3u);
+  EXPECT_EQ(j["rows"][0]["run"]["name"], "focal-g2.0-lr1e-3");
+  EXPECT_DOUBLE_EQ(j["rows"][0]["value"].get<double>(), 0.312);
+}
+
+TEST_F(DashboardServerTest, MalformedQueryIs400WithJsonMessage) {
+  auto res = client_->Get("/api/leaderboard?top=lots");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+  EXPECT_EQ(json::parse(res->body)["error"], "parameter 'top': 'lots' is not an integer");
+  res = client_->Get("/api/leaderboard?by=ap");  // stat names are case-sensitive
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400);
+}
+
+TEST_F(DashboardServerTest, EscapedRunNamesResolve) {
+  auto res = client_->Get("/api/runs/focal-g2.0-lr1e-3/metrics?key=loss%2Fbox");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(json::parse(res->body)["series"]["loss/box"].size(), 60u);
+}
+
+TEST_F(DashboardServerTest, EveryWritingMethodIs405) {
+  auto post = client_->Post("/api/runs/base-r50", "{}", "application/json");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 405);
+  EXPECT_EQ(post->get_header_value("Allow"), "GET, HEAD");
+  auto put = client_->Put("/api/leaderboard", "{}", "application/json");
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 405);
+  auto del = client_->Delete("/api/runs/base-r50");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 405);
+  auto patch = client_->Patch("/", "x", "text/plain");
+  ASSERT_TRUE(patch);
+  EXPECT_EQ(patch->status, 405);
+  auto run = store_->FindRunByName("base-r50");
+  EXPECT_TRUE(run.ok());
+}
+
+TEST_F(DashboardServerTest, ConditionalGetIs304) {
+  auto first = client_->Get("/api/sweeps");
+  ASSERT_TRUE(first);
+  const std::string etag = first->get_header_value("ETag");
+  ASSERT_FALSE(etag.empty());
+  auto second = client_->Get("/api/sweeps", {{"If-None-Match", etag}});
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 304);
+}
+
+TEST_F(DashboardServerTest, MetricsHasGaugesAndLatencies) {
+  ASSERT_TRUE(client_->Get("/api/sweeps"));
+  auto res = client_->Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  const std::string& b = res->body;
+  EXPECT_NE(b.find("ablate_jobs{state=\"queued\"} 3\n"), std::string::npos) << b;
+  EXPECT_NE(b.find("ablate_jobs{state=\"leased\"} 2\n"), std::string::npos);
+  EXPECT_NE(b.find("ablate_workers_alive 1\n"), std::string::npos);
+  EXPECT_NE(b.find("ablate_metric_points_ingested_total 1234\n"), std::string::npos);
+  EXPECT_NE(b.find("ablate_request_duration_seconds_count{protocol=\"http\",route=\"/api/"
+                   "sweeps\"} 1\n"),
+            std::string::npos)
+      << b;
+  EXPECT_NE(b.find("ablate_requests_total{protocol=\"http\",route=\"/api/sweeps\",code=\"200\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(DashboardServerTest, SecondServerOnSamePortIsUnavailable) {
+  DashboardOptions options;
+  options.port = server_->port();
+  auto second = DashboardServer::Start(options, *store_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(ParseHostPortTest, AcceptsHostPortAndRejectsGarbage) {
+  auto a = ParseHostPort("127.0.0.1:8080");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->first, "127.0.0.1");
+  EXPECT_EQ(a->second, 8080);
+  auto b = ParseHostPort("[::1]:0");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->first, "::1");
+  EXPECT_FALSE(ParseHostPort("8080").ok());
+  EXPECT_FALSE(ParseHostPort("host:99999").ok());
+  EXPECT_FALSE(ParseHostPort("host:http").ok());
+}
+
+}  // namespace
+}  // namespace ablate::dashboard

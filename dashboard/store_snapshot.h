@@ -1,0 +1,68 @@
+// A read-only, in-memory copy of the store's runs, checkpoints and evaluations, from which the
+// dashboard computes its cross-run views (sweeps, leaderboard, lineage) without a query per
+// request.
+//
+// Freshness: SnapshotCache reloads the copy when it is older than `ttl_ms`; a view is therefore at
+// most ttl_ms behind the store (the page polls every few seconds, so this is invisible). While one
+// request reloads, concurrent requests keep using the previous copy.
+//
+// Thread safety: StoreSnapshot is immutable once built; SnapshotCache is safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "server/run_store.h"
+
+namespace ablate::dashboard {
+
+struct StoreSnapshot {
+  std::vector<server::Run> runs;                // id ascending
+  std::vector<server::Checkpoint> checkpoints;  // run id, then step
+  std::vector<server::Evaluation> evaluations;  // id ascending
+  std::vector<std::string> eval_keys;           // server::EvalKey of evaluations[i]
+
+  std::unordered_map<std::string, size_t> run_by_name;                  // -> index in runs
+  std::unordered_map<int64_t, size_t> run_by_id;                        // -> index in runs
+  std::unordered_map<int64_t, size_t> checkpoint_by_id;                 // -> index in checkpoints
+  std::unordered_map<int64_t, std::vector<size_t>> evaluations_by_run;  // -> indexes, id order
+  int64_t loaded_unix_ms = 0;
+  int64_t load_ms = 0;  // how long the load took
+
+  const server::Run* FindRun(std::string_view name) const;
+  const server::Checkpoint* FindCheckpoint(std::optional<server::CheckpointId> id) const;
+  // Step of the evaluated checkpoint; nullopt for an evaluation without one.
+  std::optional<int64_t> EvaluationStep(const server::Evaluation& e) const;
+};
+
+// Reads everything through the RunStore interface (ListRuns paged, ListCheckpoints,
+// ListEvaluations).
+StatusOr<std::shared_ptr<const StoreSnapshot>> LoadSnapshot(server::RunStore& store,
+                                                            const Clock& clock);
+
+class SnapshotCache {
+ public:
+  // `store` and `clock` must outlive the cache.
+  SnapshotCache(server::RunStore& store, const Clock& clock, int64_t ttl_ms)
+      : store_(store), clock_(clock), ttl_ms_(ttl_ms) {}
+
+  // The current copy, reloaded first when it is older than ttl_ms (or when none exists yet).
+  // An error only when no copy exists and loading fails.
+  StatusOr<std::shared_ptr<const StoreSnapshot>> Get();
+
+ private:
+  server::RunStore& store_;
+  const Clock& clock_;
+  const int64_t ttl_ms_;
+  std::mutex load_mu_;  // held while loading; serialises reloads
+  std::mutex mu_;
+  std::shared_ptr<const StoreSnapshot> current_;  // guarded by mu_
+};
+
+}  // namespace ablate::dashboard
