@@ -165,6 +165,14 @@ StatusOr<CocoDataset> CocoDataset::FromParts(std::vector<ImageInfo> images,
   ds.images_ = std::move(images);
   ds.categories_ = std::move(categories);
   ds.annotations_ = std::move(annotations);
+  for (const GtAnnotation& a : ds.annotations_) {
+    if (a.segmentation.kind != Segmentation::Kind::kRle) continue;
+    Status valid = ValidateRle(a.segmentation.rle);
+    if (!valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("COCO ground truth: annotation ", a.id, ": ", std::string(valid.message())));
+    }
+  }
   ABLATE_RETURN_IF_ERROR(ds.BuildIndex());
   return ds;
 }

@@ -59,7 +59,8 @@ class CocoDataset {
   // InvalidArgument naming the section, index and field for malformed content.
   static StatusOr<CocoDataset> LoadFile(const std::string& path);
   static StatusOr<CocoDataset> Parse(std::string_view json);
-  // In-memory construction. Fails (InvalidArgument) on duplicate image or category ids.
+  // In-memory construction. Fails (InvalidArgument) on duplicate image or category ids and on
+  // RLEs whose runs do not add up to h*w.
   // Annotations may reference unknown images; they are kept (as pycocotools does).
   static StatusOr<CocoDataset> FromParts(std::vector<ImageInfo> images,
                                          std::vector<CategoryInfo> categories,

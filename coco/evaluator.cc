@@ -148,59 +148,64 @@ Status CocoEvaluator::Evaluate() {
   std::vector<SortKey> gt_keys = make_keys(gts);
   std::vector<SortKey> dt_keys = make_keys(dts);
 
-  // Masks for segm, converted once (annToRLE).
+  // Masks for segm, converted once (annToRLE). RLEs are used in place; polygons and boxes are
+  // rasterised into `*_owned`.
   const bool segm = p.iou_type == IouType::kSegm;
-  std::vector<Rle> gt_rle, dt_rle;
-  std::vector<BoxXywh> gt_rle_box, dt_rle_box;
-  if (segm) {
-    auto to_rle = [&](const auto& ann, const BoxXywh* box_if_none, Rle* out) -> Status {
-      const ImageInfo* img = gt_.FindImage(ann.image_id);
-      const Segmentation& s = ann.segmentation;
-      if (s.kind == Segmentation::Kind::kRle) {
-        *out = s.rle;
-        return absl::OkStatus();
-      }
-      if (img == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("segm evaluation: annotation ", ann.id, " is on image ", ann.image_id,
-                         " which is not in the ground truth images (its size is unknown)"));
-      }
-      if (s.kind == Segmentation::Kind::kPolygons) {
-        StatusOr<Rle> r = RleFromPolygons(s.polygons, img->height, img->width);
-        if (!r.ok()) {
-          return absl::InvalidArgumentError(absl::StrCat("segm evaluation: annotation ", ann.id,
-                                                         ": ", std::string(r.status().message())));
-        }
-        *out = *std::move(r);
-        return absl::OkStatus();
-      }
-      if (box_if_none != nullptr) {
-        *out = RleFromBox(*box_if_none, img->height, img->width);
-        return absl::OkStatus();
-      }
+  struct MaskInfo {
+    const Rle* rle = nullptr;
+    BoxXywh box;
+    uint32_t area = 0;
+  };
+  std::vector<Rle> gt_owned, dt_owned;
+  std::vector<MaskInfo> gt_mask, dt_mask;
+  // Checks every selected annotation can be turned into a mask (pycocotools converts them all
+  // in _prepare and raises on the first bad one); the rasterisation itself happens lazily, only
+  // for cells that have both detections and ground truth.
+  auto check_mask = [&](const auto& ann, bool is_gt) -> Status {
+    const Segmentation& s = ann.segmentation;
+    if (s.kind == Segmentation::Kind::kRle) return absl::OkStatus();
+    if (s.kind == Segmentation::Kind::kNone && is_gt) {
       return absl::InvalidArgumentError(absl::StrCat("segm evaluation: ground-truth annotation ",
                                                      ann.id, " has no segmentation"));
-    };
-    gt_rle.resize(gt_keys.size());
-    gt_rle_box.resize(gt_keys.size());
-    dt_rle.resize(dt_keys.size());
-    dt_rle_box.resize(dt_keys.size());
-    std::vector<Status> errors(gt_keys.size() + dt_keys.size());
-    tbb::parallel_for(tbb::blocked_range<size_t>(0, gt_keys.size() + dt_keys.size(), 64),
-                      [&](const tbb::blocked_range<size_t>& r) {
-                        for (size_t i = r.begin(); i != r.end(); ++i) {
-                          if (i < gt_keys.size()) {
-                            errors[i] = to_rle(gts[gt_keys[i].idx], nullptr, &gt_rle[i]);
-                            gt_rle_box[i] = RleToBbox(gt_rle[i]);
-                          } else {
-                            const size_t j = i - gt_keys.size();
-                            const ResultAnnotation& d = dts[dt_keys[j].idx];
-                            errors[i] = to_rle(d, &d.bbox, &dt_rle[j]);
-                            dt_rle_box[j] = RleToBbox(dt_rle[j]);
-                          }
-                        }
-                      });
-    for (const Status& s : errors) ABLATE_RETURN_IF_ERROR(s);
+    }
+    if (gt_.FindImage(ann.image_id) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("segm evaluation: annotation ", ann.id, " is on image ", ann.image_id,
+                       " which is not in the ground truth images (its size is unknown)"));
+    }
+    if (s.kind == Segmentation::Kind::kPolygons) {
+      Status valid = ValidatePolygons(s.polygons);
+      if (!valid.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("segm evaluation: annotation ", ann.id, ": ",
+                                                       std::string(valid.message())));
+      }
+    }
+    return absl::OkStatus();
+  };
+  // Rasterises one checked annotation (bbox-branch detections without segmentation: the box).
+  auto make_mask = [&](const auto& ann, Rle* owned, MaskInfo* out) {
+    const Segmentation& s = ann.segmentation;
+    if (s.kind == Segmentation::Kind::kRle) {
+      out->rle = &s.rle;
+    } else {
+      const ImageInfo* img = gt_.FindImage(ann.image_id);
+      if (s.kind == Segmentation::Kind::kPolygons) {
+        *owned = *RleFromPolygons(s.polygons, img->height, img->width);
+      } else {
+        *owned = RleFromBox(ann.bbox, img->height, img->width);
+      }
+      out->rle = owned;
+    }
+    out->box = RleToBbox(*out->rle);
+    out->area = RleArea(*out->rle);
+  };
+  if (segm) {
+    for (const SortKey& k : gt_keys) ABLATE_RETURN_IF_ERROR(check_mask(gts[k.idx], true));
+    for (const SortKey& k : dt_keys) ABLATE_RETURN_IF_ERROR(check_mask(dts[k.idx], false));
+    gt_owned.resize(gt_keys.size());
+    gt_mask.resize(gt_keys.size());
+    dt_owned.resize(dt_keys.size());
+    dt_mask.resize(dt_keys.size());
   }
 
   // Cells: the union of the keys of GT and detections, in key order.
@@ -315,6 +320,17 @@ Status CocoEvaluator::Evaluate() {
     s.ious.resize(static_cast<size_t>(D) * G);
     s.row_max.assign(D, -1.0);
     s.candidates.clear();
+    if (G > 0 && D > 0 && segm) {
+      // Each GT and detection belongs to exactly one cell: no other task touches these.
+      for (uint32_t g = 0; g < G; ++g) {
+        const uint32_t gk = c.gt_begin + g;
+        make_mask(gts[gt_keys[gk].idx], &gt_owned[gk], &gt_mask[gk]);
+      }
+      for (uint32_t d = 0; d < D; ++d) {
+        const uint32_t dk = s.dets[d];
+        make_mask(dts[dt_keys[dk].idx], &dt_owned[dk], &dt_mask[dk]);
+      }
+    }
     if (G > 0) {
       for (uint32_t d = 0; d < D; ++d) {
         const uint32_t dk = s.dets[d];
@@ -322,7 +338,8 @@ Status CocoEvaluator::Evaluate() {
         for (uint32_t g = 0; g < G; ++g) {
           const uint32_t gk = c.gt_begin + g;
           const double v =
-              segm ? RleIou(dt_rle[dk], dt_rle_box[dk], gt_rle[gk], gt_rle_box[gk], grow[g].crowd)
+              segm ? RleIou(*dt_mask[dk].rle, dt_mask[dk].box, dt_mask[dk].area, *gt_mask[gk].rle,
+                            gt_mask[gk].box, gt_mask[gk].area, grow[g].crowd)
                    : BoxIou(dt_rows[dk].box, grow[g].box, grow[g].crowd);
           s.ious[d * G + g] = v;
           if (v > mx) mx = v;

@@ -111,8 +111,29 @@ Rle RleFromBox(const BoxXywh& box, uint32_t h, uint32_t w) {
   return RleFromPolygon(xy, h, w);
 }
 
+Status ValidatePolygons(const std::vector<std::vector<double>>& polygons) {
+  if (polygons.empty()) {
+    return absl::InvalidArgumentError("polygon segmentation is an empty list");
+  }
+  const size_t first = polygons[0].size();
+  if (first < 4) {
+    return absl::InvalidArgumentError(
+        "polygon segmentation: the first part has fewer than 3 points (pycocotools rejects it)");
+  }
+  if (first == 4) {
+    for (const auto& p : polygons) {
+      if (p.size() != 4) {
+        return absl::InvalidArgumentError(
+            "polygon segmentation mixes 4-number parts (read as boxes) with longer parts");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<Rle> RleFromPolygons(const std::vector<std::vector<double>>& polygons, uint32_t h,
                               uint32_t w) {
+  ABLATE_RETURN_IF_ERROR(ValidatePolygons(polygons));
   if (polygons.empty()) {
     return absl::InvalidArgumentError("polygon segmentation is an empty list");
   }

@@ -23,6 +23,9 @@ Rle RleFromBox(const BoxXywh& box, uint32_t h, uint32_t w);
 // (union of the parts). As the reference, when the first part has exactly 4 numbers every part is
 // read as a box [x, y, w, h]. Fails (InvalidArgument) on an empty list, a first part with fewer
 // than 4 numbers, or a mix of 4-number and longer parts.
+// The checks RleFromPolygons makes, without rasterising.
+Status ValidatePolygons(const std::vector<std::vector<double>>& polygons);
+
 StatusOr<Rle> RleFromPolygons(const std::vector<std::vector<double>>& polygons, uint32_t h,
                               uint32_t w);
 

@@ -119,6 +119,13 @@ StatusOr<CocoResults> CocoResults::FromDetections(std::vector<Detection> detecti
     r.bbox = d.bbox;
     r.score = d.score;
     r.segmentation = std::move(d.segmentation);
+    if (r.segmentation.kind == Segmentation::Kind::kRle) {
+      Status valid = ValidateRle(r.segmentation.rle);
+      if (!valid.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("COCO results: detection ", i, ": ", std::string(valid.message())));
+      }
+    }
   }
   ABLATE_RETURN_IF_ERROR(res.ApplyLoadRes(gt));
   return res;

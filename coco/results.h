@@ -8,7 +8,7 @@
 //  * detection ids are 1..N in list order; iscrowd = 0.
 // Errors (where pycocotools raises): an empty list, a detection on an image id absent from the
 // ground truth, a polygon or uncompressed RLE in the segmentation branch, a detection missing the
-// field its branch needs.
+// field its branch needs, an RLE whose runs do not add up to h*w.
 //
 // Thread safety: immutable after construction.
 #pragma once

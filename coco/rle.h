@@ -47,13 +47,16 @@ BoxXywh RleToBbox(const Rle& rle);
 // sizes give an empty 0x0 mask, as the reference. No masks: a 0x0 mask.
 Rle MergeRles(std::span<const Rle> rles, bool intersect = false);
 
-// Mask IoU as pycocotools' rleIou for one (detection, ground truth) pair: 0 when their boxes
-// (from RleToBbox, passed in to avoid recomputing) do not overlap; -1 when sizes differ;
-// otherwise intersection / union, or intersection / detection area when `gt_crowd`.
-double RleIou(const Rle& dt, const BoxXywh& dt_box, const Rle& gt, const BoxXywh& gt_box,
-              bool gt_crowd);
-inline double RleIou(const Rle& dt, const Rle& gt, bool gt_crowd) {
-  return RleIou(dt, RleToBbox(dt), gt, RleToBbox(gt), gt_crowd);
-}
+// Mask IoU as pycocotools' rleIou for one (detection, ground truth) pair: the IoU of their
+// boxes (from RleToBbox) when that is not positive; -1 when sizes differ; otherwise
+// intersection / union, or intersection / detection area when `gt_crowd`. Masks must be valid
+// (ValidateRle). The overload with boxes and areas (RleToBbox, RleArea) avoids recomputing them.
+double RleIou(const Rle& dt, const BoxXywh& dt_box, uint32_t dt_area, const Rle& gt,
+              const BoxXywh& gt_box, uint32_t gt_area, bool gt_crowd);
+double RleIou(const Rle& dt, const Rle& gt, bool gt_crowd);
+
+// Foreground pixels two masks of one size share, counting only pixels with column-major index
+// in [lo, hi) (pass 0 and h*w for all).
+uint32_t RleIntersectionArea(const Rle& a, const Rle& b, uint64_t lo, uint64_t hi);
 
 }  // namespace ablate::coco

@@ -1,6 +1,6 @@
 // COCO evaluation benchmark: medians of several runs of load GT / load results / evaluate /
 // accumulate on the synthetic cases written by coco_bench_gen, plus peak RSS.
-// Usage: coco_bench DIR [RUNS]. Uses all cores (TBB); also times evaluate+accumulate on 1 thread
+// Usage: coco_bench DIR [RUNS [bbox|segm]]. Uses all cores (TBB); also times evaluate+accumulate on 1 thread
 // and checks the 12 stats are bit-identical.
 #include <sys/resource.h>
 
@@ -112,7 +112,9 @@ int main(int argc, char** argv) {
   const int cores = tbb::info::default_concurrency();
   std::printf("COCO evaluation benchmark, %d hardware threads, %d runs\n", cores, runs);
   bool identical = true;
+  const std::string only = argc > 3 ? argv[3] : "";  // "bbox" or "segm": run just that case
   for (const char* name : {"bbox", "segm"}) {
+    if (!only.empty() && only != name) continue;
     const IouType type = std::string(name) == "segm" ? IouType::kSegm : IouType::kBbox;
     Timings all, one;
     ablate::CocoStats s_all{}, s_one{};
