@@ -112,11 +112,34 @@ BoxXywh RleToBbox(const Rle& rle) {
   const size_t m = (rle.counts.size() / 2) * 2;
   if (m == 0 || h == 0) return BoxXywh{};
   uint32_t xs = w, ys = h, xe = 0, ye = 0, cc = 0, xp = 0;
+  // (cx, cy) = column and row of pixel index cc, kept incrementally: most runs are shorter than
+  // a column, so this avoids a division per run (same values as t / h and t % h).
+  uint32_t cx = 0, cy = 0;
   for (size_t j = 0; j < m; ++j) {
-    cc += rle.counts[j];
-    const uint32_t t = cc - static_cast<uint32_t>(j % 2);
-    const uint32_t y = t % h;
-    const uint32_t x = (t - y) / h;
+    const uint32_t c = rle.counts[j];
+    cc += c;
+    if (c < h) {
+      cy += c;
+      if (cy >= h) {
+        cy -= h;
+        ++cx;
+      }
+    } else {
+      cy = cc % h;
+      cx = cc / h;
+    }
+    uint32_t x, y;
+    if (j % 2 == 0) {
+      x = cx;
+      y = cy;
+    } else if (cc != 0) {  // t = cc - 1
+      x = cy == 0 ? cx - 1 : cx;
+      y = cy == 0 ? h - 1 : cy - 1;
+    } else {  // t wraps around as the reference's unsigned arithmetic does
+      const uint32_t t = cc - 1;
+      y = t % h;
+      x = (t - y) / h;
+    }
     if (j % 2 == 0) {
       xp = x;
     } else if (xp < x) {
@@ -128,8 +151,8 @@ BoxXywh RleToBbox(const Rle& rle) {
     ys = std::min(ys, y);
     ye = std::max(ye, y);
   }
-  return BoxXywh{static_cast<double>(xs), static_cast<double>(ys), static_cast<double>(xe - xs + 1),
-                 static_cast<double>(ye - ys + 1)};
+  return BoxXywh{static_cast<double>(xs), static_cast<double>(ys),
+                 static_cast<double>(xe - xs + 1), static_cast<double>(ye - ys + 1)};
 }
 
 Rle MergeRles(std::span<const Rle> rles, bool intersect) {
