@@ -454,7 +454,10 @@ Status CocoEvaluator::Accumulate() {
     // Per threshold: the true positives in order, as (tp count, fp count) after each; the
     // precision envelope only needs precision at true positives (it rises only there).
     std::vector<double> ev_rc, ev_env;
-    std::vector<uint32_t> ev_fp;
+    std::vector<std::vector<uint32_t>> ev_fp_t(T);
+    std::vector<uint32_t> tp_count(T), fp_mixed(T);
+    std::vector<uint8_t> first_is_tp_t(T);
+    const uint64_t fp_all = (T == 32 ? uint64_t{0xffffffff} : ((uint64_t{1} << T) - 1)) << 32;
     for (int a = 0; a < A; ++a) {
       uint64_t npig = 0;
       for (uint32_t c = cb; c < ce; ++c) npig += st.cell_gt_valid[static_cast<size_t>(c) * A + a];
@@ -472,20 +475,36 @@ Status CocoEvaluator::Accumulate() {
           seq = seq_buf.data();
           nd = seq_buf.size();
         }
+        // One pass for all thresholds. Most detections are unmatched at every threshold
+        // (word == fp_all) or ignored (word == 0); only the rest need per-threshold work.
+        // fp count at threshold t = n_all_fp + fp_mixed[t].
+        uint32_t n_all_fp = 0;
         for (int t = 0; t < T; ++t) {
-          const uint64_t tp_bit = uint64_t{1} << t;
-          uint32_t tp = 0, fp = 0;
-          bool first_is_tp = false;
-          ev_fp.clear();
-          for (size_t i = 0; i < nd; ++i) {
-            const uint64_t w = seq[i];
-            fp += static_cast<uint32_t>((w >> (32 + t)) & 1);  // branch-free: FPs dominate
-            if (w & tp_bit) {
-              ++tp;
-              if (i == 0) first_is_tp = true;
-              ev_fp.push_back(fp);
+          tp_count[t] = 0;
+          fp_mixed[t] = 0;
+          first_is_tp_t[t] = 0;
+          ev_fp_t[t].clear();
+        }
+        for (size_t i = 0; i < nd; ++i) {
+          const uint64_t w = seq[i];
+          if (w == fp_all) {
+            ++n_all_fp;
+            continue;
+          }
+          if (w == 0) continue;
+          for (int t = 0; t < T; ++t) {
+            if ((w >> (32 + t)) & 1) ++fp_mixed[t];
+            if ((w >> t) & 1) {
+              ++tp_count[t];
+              if (i == 0) first_is_tp_t[t] = 1;
+              ev_fp_t[t].push_back(n_all_fp + fp_mixed[t]);
             }
           }
+        }
+        for (int t = 0; t < T; ++t) {
+          const uint32_t tp = tp_count[t];
+          const bool first_is_tp = first_is_tp_t[t] != 0;
+          const std::vector<uint32_t>& ev_fp = ev_fp_t[t];
           const size_t ne = ev_fp.size();
           ev_rc.resize(ne);
           ev_env.resize(ne);
