@@ -151,12 +151,18 @@ std::vector<std::pair<std::string, json>> FlattenConfig(const json& config) {
 }
 
 json SweepsView(const StoreSnapshot& snap) {
+  struct KeyBest {
+    std::unordered_set<int64_t> runs;
+    double ap = -1;
+    std::string run;
+  };
   struct Agg {
     std::map<RunStatus, int64_t> counts;
     int64_t total = 0;
     int64_t updated_unix_ms = 0;
-    BestAp best;
-    std::string best_run;
+    // bbox AP per eval key: the sweep's "best" comes from its largest comparable group, so a
+    // re-scoring at other settings never outranks the trials.
+    std::unordered_map<std::string, KeyBest> by_key;
   };
   std::map<std::string, Agg> sweeps;
   for (const Run& r : snap.runs) {
@@ -164,10 +170,17 @@ json SweepsView(const StoreSnapshot& snap) {
     a.counts[r.status]++;
     a.total++;
     a.updated_unix_ms = std::max(a.updated_unix_ms, r.updated_unix_ms);
-    BestAp b = RunBestAp(snap, r.id.value);
-    if (b.found() && (!a.best.found() || b.ap > a.best.ap)) {
-      a.best = b;
-      a.best_run = r.name;
+    auto it = snap.evaluations_by_run.find(r.id.value);
+    if (it == snap.evaluations_by_run.end()) continue;
+    for (size_t i : it->second) {
+      const Evaluation& e = snap.evaluations[i];
+      if (e.settings.iou_type != IouType::kBbox || !HasValue(e.stats[0])) continue;
+      KeyBest& k = a.by_key[snap.eval_keys[i]];
+      k.runs.insert(r.id.value);
+      if (e.stats[0] > k.ap) {
+        k.ap = e.stats[0];
+        k.run = r.name;
+      }
     }
   }
   json list = json::array();
@@ -179,14 +192,24 @@ json SweepsView(const StoreSnapshot& snap) {
     }
     const int64_t finished = counts["succeeded"].get<int64_t>() + counts["failed"].get<int64_t>() +
                              counts["cancelled"].get<int64_t>() + counts["diverged"].get<int64_t>();
+    const KeyBest* best = nullptr;
+    const std::string* best_key = nullptr;
+    for (const auto& [key, k] : a.by_key) {
+      if (best == nullptr || k.runs.size() > best->runs.size() ||
+          (k.runs.size() == best->runs.size() && key < *best_key)) {
+        best = &k;
+        best_key = &key;
+      }
+    }
     list.push_back(
         json{{"name", name},
              {"runs", a.total},
              {"counts", counts},
              {"finished", finished},
              {"active", counts["queued"].get<int64_t>() + counts["running"].get<int64_t>() > 0},
-             {"best", a.best.ToJson()},
-             {"best_run", a.best_run},
+             {"best", best ? json{{"ap", best->ap}, {"iou_type", "bbox"}, {"eval_key", *best_key}}
+                           : json(nullptr)},
+             {"best_run", best ? best->run : std::string()},
              {"updated_unix_ms", a.updated_unix_ms}});
   }
   return json{{"sweeps", std::move(list)}, {"snapshot_unix_ms", snap.loaded_unix_ms}};

@@ -37,6 +37,15 @@ int main(int argc, char** argv) {
   serve->add_option("--db", db, "SQLite file")->required();
   serve->add_option("--http", http, "HOST:PORT to listen on (port 0: any free port)");
   serve->add_option("--snapshot-ttl-ms", ttl_ms, "How stale cross-run views may be");
+  std::string run_name;
+  std::string status_name;
+  CLI::App* set_status = app.add_subcommand(
+      "test-set-status",
+      "Test helper: change a run's status in the file directly (the browser test uses it to "
+      "watch the page update live; in production only the coordinator writes)");
+  set_status->add_option("--db", db, "SQLite file")->required();
+  set_status->add_option("--run", run_name, "Run name")->required();
+  set_status->add_option("--status", status_name, "queued, running, succeeded, ...")->required();
   CLI11_PARSE(app, argc, argv);
 
   ablate::server::SqliteRunStoreOptions store_options;
@@ -50,6 +59,15 @@ int main(int argc, char** argv) {
     std::cout << "demo: " << report->runs << " runs, " << report->checkpoints << " checkpoints, "
               << report->evaluations << " evaluations, " << report->metric_points
               << " metric points written to " << db << "\n";
+    return 0;
+  }
+  if (*set_status) {
+    auto status = ablate::server::ParseRunStatus(status_name);
+    if (!status) return Fail(absl::InvalidArgumentError("--status: unknown status " + status_name));
+    auto run = (*store)->FindRunByName(run_name);
+    if (!run.ok()) return Fail(run.status());
+    auto updated = (*store)->SetRunStatus(run->id, *status);
+    if (!updated.ok()) return Fail(updated.status());
     return 0;
   }
   auto host_port = ablate::dashboard::ParseHostPort(http);
