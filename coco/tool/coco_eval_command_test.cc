@@ -3,9 +3,11 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -17,15 +19,25 @@ struct ProcessResult {
   std::string out;
 };
 
-std::string Binary() {
+std::string BinDir() {
   const char* dir = std::getenv("ABLATE_BIN_DIR");
-  return std::string(dir ? dir : "build-coco/bin") + "/ablate-coco-eval";
+  return dir ? dir : "build-coco/bin";
 }
 
+// The stand-alone ablate-coco-eval, and the full `ablate` CLI when it has been built: both take
+// `coco-eval ...`.
+std::vector<std::string> Binaries() {
+  std::vector<std::string> bins = {BinDir() + "/ablate-coco-eval"};
+  if (std::filesystem::exists(BinDir() + "/ablate")) bins.push_back(BinDir() + "/ablate");
+  return bins;
+}
+
+std::string Binary() { return Binaries()[0]; }
+
 // Runs `args` through the shell with stderr merged into stdout when `merge_stderr`.
-ProcessResult RunCli(const std::string& args, bool merge_stderr = false) {
-  const std::string cmd =
-      Binary() + " coco-eval " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
+ProcessResult RunCli(const std::string& args, bool merge_stderr = false,
+                     const std::string& binary = Binary()) {
+  const std::string cmd = binary + " coco-eval " + args + (merge_stderr ? " 2>&1" : " 2>/dev/null");
   ProcessResult r;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (pipe == nullptr) return r;
@@ -47,17 +59,23 @@ nlohmann::json Expected() {
 const std::string kGt = "--gt ../shared/coco-real/instances_val2014_100.json";
 
 TEST(CocoEvalCliTest, BboxSummaryIdenticalToPycocotools) {
-  const ProcessResult r = RunCli(
-      kGt + " --dets ../shared/coco-real/instances_val2014_fakebbox100_results.json --iou bbox");
-  EXPECT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out, Expected()["bbox"]["summarize_text"].get<std::string>());
+  for (const std::string& bin : Binaries()) {
+    const ProcessResult r = RunCli(
+        kGt + " --dets ../shared/coco-real/instances_val2014_fakebbox100_results.json --iou bbox",
+        false, bin);
+    EXPECT_EQ(r.exit_code, 0) << bin;
+    EXPECT_EQ(r.out, Expected()["bbox"]["summarize_text"].get<std::string>()) << bin;
+  }
 }
 
 TEST(CocoEvalCliTest, SegmSummaryIdenticalToPycocotools) {
-  const ProcessResult r = RunCli(
-      kGt + " --dets ../shared/coco-real/instances_val2014_fakesegm100_results.json --iou segm");
-  EXPECT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out, Expected()["segm"]["summarize_text"].get<std::string>());
+  for (const std::string& bin : Binaries()) {
+    const ProcessResult r = RunCli(
+        kGt + " --dets ../shared/coco-real/instances_val2014_fakesegm100_results.json --iou segm",
+        false, bin);
+    EXPECT_EQ(r.exit_code, 0) << bin;
+    EXPECT_EQ(r.out, Expected()["segm"]["summarize_text"].get<std::string>()) << bin;
+  }
 }
 
 TEST(CocoEvalCliTest, JsonHasFullPrecisionStatsAndPerCategory) {
