@@ -1,0 +1,202 @@
+#include "cli/cli_common.h"
+
+#include <cstdio>
+#include <iostream>
+
+namespace ablate::cli {
+
+void AddClientFlags(CLI::App* cmd, ClientFlags& flags) {
+  cmd->add_option("--server", flags.server, "coordinator HOST:PORT")
+      ->envname("ABLATE_SERVER")
+      ->capture_default_str();
+  cmd->add_flag("--json", flags.json, "print JSON instead of a table");
+}
+
+void Fail(const Status& status) {
+  std::cerr << "error: " << status.message() << "\n";
+  throw CLI::RuntimeError(1);
+}
+
+v1::RunRef RunRefFromText(const std::string& text) {
+  v1::RunRef ref;
+  ref.set_name(text);
+  return ref;
+}
+
+CocoStats StatsFromProto(const v1::CocoStats& p) {
+  CocoStats s{};
+  const auto* d = p.GetDescriptor();
+  const auto* r = p.GetReflection();
+  for (int i = 0; i < kNumCocoStats; ++i) s[static_cast<size_t>(i)] = r->GetDouble(p, d->field(i));
+  return s;
+}
+
+void StatsToProto(const CocoStats& s, v1::CocoStats* p) {
+  const auto* d = p->GetDescriptor();
+  const auto* r = p->GetReflection();
+  for (int i = 0; i < kNumCocoStats; ++i) r->SetDouble(p, d->field(i), s[static_cast<size_t>(i)]);
+}
+
+nlohmann::json StatsJson(const v1::CocoStats& p) {
+  nlohmann::json j = nlohmann::json::object();
+  const CocoStats s = StatsFromProto(p);
+  for (int i = 0; i < kNumCocoStats; ++i) {
+    j[std::string(kCocoStatNames[static_cast<size_t>(i)])] = s[static_cast<size_t>(i)];
+  }
+  return j;
+}
+
+std::string IouName(v1::IouType t) { return t == v1::IOU_TYPE_SEGM ? "segm" : "bbox"; }
+
+std::string StatusName(v1::RunStatus s) {
+  switch (s) {
+    case v1::RUN_STATUS_QUEUED:
+      return "queued";
+    case v1::RUN_STATUS_RUNNING:
+      return "running";
+    case v1::RUN_STATUS_SUCCEEDED:
+      return "succeeded";
+    case v1::RUN_STATUS_FAILED:
+      return "failed";
+    case v1::RUN_STATUS_CANCELLED:
+      return "cancelled";
+    case v1::RUN_STATUS_DIVERGED:
+      return "diverged";
+    default:
+      return "unspecified";
+  }
+}
+
+nlohmann::json SettingsJson(const v1::EvalSettings& s) {
+  nlohmann::json j;
+  j["iou_type"] = IouName(s.iou_type());
+  j["score_threshold"] = s.has_score_threshold() ? nlohmann::json(s.score_threshold()) : nullptr;
+  j["top_k"] = s.has_top_k() ? nlohmann::json(s.top_k()) : nullptr;
+  j["nms_iou"] = s.has_nms_iou() ? nlohmann::json(s.nms_iou()) : nullptr;
+  j["max_dets"] = s.has_max_dets() ? nlohmann::json(s.max_dets()) : nullptr;
+  j["dataset"] = s.dataset_fingerprint();
+  return j;
+}
+
+std::string SettingsText(const v1::EvalSettings& s) {
+  auto num = [](bool has, double v) { return has ? nlohmann::json(v).dump() : std::string("?"); };
+  return "score_threshold=" + num(s.has_score_threshold(), s.score_threshold()) +
+         " top_k=" + (s.has_top_k() ? std::to_string(s.top_k()) : "?") +
+         " nms_iou=" + num(s.has_nms_iou(), s.nms_iou()) +
+         " max_dets=" + (s.has_max_dets() ? std::to_string(s.max_dets()) : "?") +
+         " dataset=" + s.dataset_fingerprint();
+}
+
+nlohmann::json RunJson(const v1::Run& r) {
+  nlohmann::json j;
+  j["id"] = r.id();
+  j["name"] = r.name();
+  j["sweep"] = r.sweep().empty() ? nlohmann::json(nullptr) : nlohmann::json(r.sweep());
+  j["status"] = StatusName(r.status());
+  j["config"] =
+      r.config_json().empty() ? nlohmann::json::object() : nlohmann::json::parse(r.config_json());
+  j["config_fingerprint"] = r.config_fingerprint();
+  j["parent_run"] =
+      r.parent_run_name().empty() ? nlohmann::json(nullptr) : nlohmann::json(r.parent_run_name());
+  j["parent_checkpoint"] = r.parent_checkpoint_name().empty()
+                               ? nlohmann::json(nullptr)
+                               : nlohmann::json(r.parent_checkpoint_name());
+  j["created_unix_ms"] = r.created_unix_ms();
+  return j;
+}
+
+nlohmann::json CheckpointJson(const v1::Checkpoint& c) {
+  nlohmann::json j;
+  j["id"] = c.id();
+  j["run"] = c.run_name();
+  j["name"] = c.name();
+  j["step"] = c.step();
+  j["epoch"] = c.epoch();
+  j["loss"] = c.loss();
+  j["uri"] = c.uri();
+  j["sha256"] = c.sha256();
+  j["bytes"] = c.bytes();
+  j["pinned"] = c.pinned();
+  return j;
+}
+
+nlohmann::json EvaluationJson(const v1::Evaluation& e) {
+  nlohmann::json j;
+  j["id"] = e.id();
+  j["run"] = e.run_name();
+  j["checkpoint"] =
+      e.checkpoint_name().empty() ? nlohmann::json(nullptr) : nlohmann::json(e.checkpoint_name());
+  j["iou_type"] = IouName(e.settings().iou_type());
+  j["settings"] = SettingsJson(e.settings());
+  j["eval_key"] = e.eval_key();
+  j["stats"] = StatsJson(e.stats());
+  nlohmann::json cats = nlohmann::json::array();
+  for (const auto& c : e.per_category()) {
+    cats.push_back({{"category_id", c.category_id()}, {"name", c.category_name()}, {"AP", c.ap()}});
+  }
+  j["per_category"] = cats;
+  return j;
+}
+
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string Signed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%+.*f", digits, v);
+  return buf;
+}
+
+namespace {
+bool LooksNumeric(const std::string& s) {
+  if (s.empty()) return false;
+  size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  bool digit = false;
+  for (; i < s.size(); ++i) {
+    if (std::isdigit(static_cast<unsigned char>(s[i]))) {
+      digit = true;
+    } else if (s[i] != '.') {
+      return false;
+    }
+  }
+  return digit;
+}
+
+// Display width: count UTF-8 code points (good enough for names; CJK counts as 1).
+size_t Width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+}  // namespace
+
+std::string Table::Render() const {
+  std::vector<size_t> widths(headers_.size(), 0);
+  std::vector<bool> numeric(headers_.size(), true);
+  for (size_t c = 0; c < headers_.size(); ++c) widths[c] = Width(headers_[c]);
+  for (const auto& row : rows_) {
+    for (size_t c = 0; c < row.size() && c < widths.size(); ++c) {
+      widths[c] = std::max(widths[c], Width(row[c]));
+      if (!row[c].empty() && row[c] != "-" && !LooksNumeric(row[c])) numeric[c] = false;
+    }
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t c = 0; c < widths.size(); ++c) {
+      const std::string cell = c < cells.size() ? cells[c] : "";
+      const std::string pad(widths[c] - Width(cell), ' ');
+      if (c > 0) out += "  ";
+      out += numeric[c] ? pad + cell : cell + (c + 1 < widths.size() ? pad : "");
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+  std::string out = line(headers_);
+  for (const auto& row : rows_) out += line(row);
+  return out;
+}
+
+}  // namespace ablate::cli

@@ -1,0 +1,65 @@
+// Helpers shared by the CLI commands: client flags, error exit, stat/JSON conversion, tables.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "ablate/v1/coordinator.pb.h"
+#include "cli/coordinator_client.h"
+#include "common/coco_stats.h"
+#include "common/status.h"
+
+namespace ablate::cli {
+
+inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
+
+struct ClientFlags {
+  std::string server = kDefaultServer;
+  bool json = false;
+};
+
+// Adds --server (env ABLATE_SERVER, default 127.0.0.1:50051) and --json.
+void AddClientFlags(CLI::App* cmd, ClientFlags& flags);
+
+// Prints "error: <message>" to stderr and ends the command with exit code 1.
+[[noreturn]] void Fail(const Status& status);
+
+// Unwraps a StatusOr or Fail()s.
+template <typename T>
+T OrFail(StatusOr<T> v) {
+  if (!v.ok()) Fail(v.status());
+  return *std::move(v);
+}
+
+v1::RunRef RunRefFromText(const std::string& text);  // always by name; the server falls back to id
+
+CocoStats StatsFromProto(const v1::CocoStats& p);
+void StatsToProto(const CocoStats& s, v1::CocoStats* p);
+nlohmann::json StatsJson(const v1::CocoStats& p);  // {"AP": ..., ..., "ARl": ...}
+std::string IouName(v1::IouType t);                // "bbox" / "segm"
+std::string StatusName(v1::RunStatus s);           // "queued", ...
+nlohmann::json SettingsJson(const v1::EvalSettings& s);
+std::string SettingsText(const v1::EvalSettings& s);  // "score_threshold=0.05 top_k=100 ..."
+nlohmann::json RunJson(const v1::Run& r);
+nlohmann::json CheckpointJson(const v1::Checkpoint& c);
+nlohmann::json EvaluationJson(const v1::Evaluation& e);
+
+std::string Fixed(double v, int digits = 3);   // "0.268"
+std::string Signed(double v, int digits = 3);  // "+0.006"
+
+// Aligned plain-text table; numeric-looking cells are right-aligned.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
+  void AddRow(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  std::string Render() const;
+  bool empty() const { return rows_.empty(); }
+
+ private:
+  std::vector<std::string> headers_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace ablate::cli

@@ -1,0 +1,15 @@
+// Every `ablate` subcommand registers itself on the app; main.cc only calls these.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ablate::cli {
+
+void RegisterServerCommand(CLI::App& app);       // server_command.cc
+void RegisterHealthCommand(CLI::App& app);       // run_commands.cc
+void RegisterRunCommands(CLI::App& app);         // run_commands.cc: runs, show, checkpoints
+void RegisterLeaderboardCommand(CLI::App& app);  // leaderboard_command.cc
+void RegisterCompareCommand(CLI::App& app);      // compare_command.cc
+void RegisterImportLogCommand(CLI::App& app);    // import_log_command.cc
+
+}  // namespace ablate::cli

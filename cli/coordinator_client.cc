@@ -1,0 +1,95 @@
+#include "cli/coordinator_client.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/byte_buffer.h>
+
+#include <chrono>
+#include <future>
+
+namespace ablate::cli {
+namespace {
+
+Status FromGrpc(const grpc::Status& st, const std::string& address) {
+  if (st.ok()) return absl::OkStatus();
+  std::string msg = st.error_message();
+  if (st.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    msg = "cannot reach the coordinator at " + address + ": " + msg +
+          " (start one with `ablate server --db PATH --listen HOST:PORT`, or set --server / "
+          "ABLATE_SERVER)";
+  }
+  return Status(static_cast<absl::StatusCode>(st.error_code()), msg);
+}
+
+std::chrono::system_clock::time_point Deadline(int timeout_ms) {
+  return std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms);
+}
+
+}  // namespace
+
+CoordinatorClient::CoordinatorClient(std::string address, int timeout_ms)
+    : address_(std::move(address)), timeout_ms_(timeout_ms) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  stub_ = v1::Coordinator::NewStub(channel_);
+}
+
+template <typename Req, typename Resp, typename Method>
+StatusOr<Resp> CoordinatorClient::Call(Method method, const Req& req) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(timeout_ms_));
+  Resp resp;
+  grpc::Status st = ((*stub_).*method)(&ctx, req, &resp);
+  if (!st.ok()) return FromGrpc(st, address_);
+  return resp;
+}
+
+Status CoordinatorClient::CheckHealth(int timeout_ms) {
+  // grpc.health.v1.Health/Check with an empty HealthCheckRequest (service ""), decoded by hand:
+  // the answer HealthCheckResponse{status: SERVING} is the two bytes 0x08 0x01.
+  grpc::GenericStub generic(channel_);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(Deadline(timeout_ms));
+  ctx.set_wait_for_ready(true);
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                    [&done](grpc::Status st) { done.set_value(st); });
+  grpc::Status st = done.get_future().get();
+  if (!st.ok()) return FromGrpc(st, address_);
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return absl::InternalError("unreadable health response");
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  if (bytes != std::string("\x08\x01", 2)) {
+    return absl::UnavailableError("coordinator at " + address_ + " is not SERVING");
+  }
+  return absl::OkStatus();
+}
+
+#define ABLATE_CLIENT_METHOD(Name)                                                         \
+  StatusOr<v1::Name##Response> CoordinatorClient::Name(const v1::Name##Request& req) {     \
+    return Call<v1::Name##Request, v1::Name##Response>(&v1::Coordinator::Stub::Name, req); \
+  }
+
+ABLATE_CLIENT_METHOD(CreateRun)
+ABLATE_CLIENT_METHOD(GetRun)
+ABLATE_CLIENT_METHOD(ListRuns)
+ABLATE_CLIENT_METHOD(SetRunStatus)
+ABLATE_CLIENT_METHOD(LogMetrics)
+ABLATE_CLIENT_METHOD(RegisterCheckpoint)
+ABLATE_CLIENT_METHOD(ResolveCheckpoint)
+ABLATE_CLIENT_METHOD(ListCheckpoints)
+ABLATE_CLIENT_METHOD(RecordEvaluation)
+ABLATE_CLIENT_METHOD(Leaderboard)
+ABLATE_CLIENT_METHOD(CompareRuns)
+ABLATE_CLIENT_METHOD(ImportDiary)
+
+#undef ABLATE_CLIENT_METHOD
+
+}  // namespace ablate::cli

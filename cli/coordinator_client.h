@@ -1,0 +1,52 @@
+// Client side of ablate.v1.Coordinator for the CLI: one channel, a deadline per call, and gRPC
+// errors turned back into Status (UNAVAILABLE gets a hint naming the address).
+//
+// Thread safety: safe from any thread (gRPC stubs are).
+#pragma once
+
+#include <grpcpp/channel.h>
+
+#include <memory>
+#include <string>
+
+#include "ablate/v1/coordinator.grpc.pb.h"
+#include "common/status.h"
+
+namespace ablate::cli {
+
+class CoordinatorClient {
+ public:
+  // `address` is HOST:PORT. Connects lazily; the first call reports an unreachable server.
+  explicit CoordinatorClient(std::string address, int timeout_ms = 30000);
+
+  const std::string& address() const { return address_; }
+
+  // grpc.health.v1 Check of the whole server: OK when it answers SERVING.
+  Status CheckHealth(int timeout_ms);
+
+  StatusOr<v1::CreateRunResponse> CreateRun(const v1::CreateRunRequest& req);
+  StatusOr<v1::GetRunResponse> GetRun(const v1::GetRunRequest& req);
+  StatusOr<v1::ListRunsResponse> ListRuns(const v1::ListRunsRequest& req);
+  StatusOr<v1::SetRunStatusResponse> SetRunStatus(const v1::SetRunStatusRequest& req);
+  StatusOr<v1::LogMetricsResponse> LogMetrics(const v1::LogMetricsRequest& req);
+  StatusOr<v1::RegisterCheckpointResponse> RegisterCheckpoint(
+      const v1::RegisterCheckpointRequest& req);
+  StatusOr<v1::ResolveCheckpointResponse> ResolveCheckpoint(
+      const v1::ResolveCheckpointRequest& req);
+  StatusOr<v1::ListCheckpointsResponse> ListCheckpoints(const v1::ListCheckpointsRequest& req);
+  StatusOr<v1::RecordEvaluationResponse> RecordEvaluation(const v1::RecordEvaluationRequest& req);
+  StatusOr<v1::LeaderboardResponse> Leaderboard(const v1::LeaderboardRequest& req);
+  StatusOr<v1::CompareRunsResponse> CompareRuns(const v1::CompareRunsRequest& req);
+  StatusOr<v1::ImportDiaryResponse> ImportDiary(const v1::ImportDiaryRequest& req);
+
+ private:
+  template <typename Req, typename Resp, typename Method>
+  StatusOr<Resp> Call(Method method, const Req& req);
+
+  std::string address_;
+  int timeout_ms_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Coordinator::Stub> stub_;
+};
+
+}  // namespace ablate::cli

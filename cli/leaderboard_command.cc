@@ -1,0 +1,148 @@
+// `ablate leaderboard [--by STAT] [--iou bbox|segm] [--top N] [--sweep S] ...`
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+
+namespace ablate::cli {
+
+void RegisterLeaderboardCommand(CLI::App& app) {
+  struct Flags {
+    ClientFlags client;
+    std::string by = "AP";
+    std::string iou = "bbox";
+    int top = 0;
+    std::string sweep;
+    std::vector<std::string> statuses;
+    std::optional<double> score_threshold;
+    std::optional<int> top_k;
+    std::optional<double> nms_iou;
+    std::optional<int> max_dets;
+    std::string dataset;
+    std::string group;
+    bool all_groups = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "leaderboard", "rank runs by their best evaluation; different eval settings never mix");
+  AddClientFlags(cmd, flags->client);
+  cmd->add_option("--by", flags->by,
+                  "stat to sort by: AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl")
+      ->capture_default_str();
+  cmd->add_option("--iou", flags->iou, "bbox or segm")->capture_default_str();
+  cmd->add_option("--top", flags->top, "rows per group (0: all)");
+  cmd->add_option("--sweep", flags->sweep, "only runs of this sweep");
+  cmd->add_option("--status", flags->statuses, "only runs with this status; repeatable");
+  cmd->add_option("--score-threshold", flags->score_threshold, "only evaluations with this");
+  cmd->add_option("--top-k", flags->top_k, "only evaluations with this top_k");
+  cmd->add_option("--nms-iou", flags->nms_iou, "only evaluations with this NMS IoU");
+  cmd->add_option("--max-dets", flags->max_dets, "only evaluations with this maxDets");
+  cmd->add_option("--dataset", flags->dataset, "only evaluations on this dataset fingerprint");
+  cmd->add_option("--group", flags->group, "show this eval key's group (see the group list)");
+  cmd->add_flag("--all-groups", flags->all_groups, "rank every group (each on its own)");
+  cmd->callback([flags] {
+    CoordinatorClient client(flags->client.server);
+    v1::LeaderboardRequest req;
+    req.set_sort_by(flags->by);
+    if (flags->iou == "bbox") {
+      req.set_iou_type(v1::IOU_TYPE_BBOX);
+    } else if (flags->iou == "segm") {
+      req.set_iou_type(v1::IOU_TYPE_SEGM);
+    } else {
+      Fail(absl::InvalidArgumentError("--iou must be bbox or segm, not '" + flags->iou + "'"));
+    }
+    req.set_top(flags->top);
+    req.set_sweep(flags->sweep);
+    for (const std::string& s : flags->statuses) {
+      std::string up = "RUN_STATUS_";
+      for (char c : s) up += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      v1::RunStatus st;
+      if (!v1::RunStatus_Parse(up, &st) || st == v1::RUN_STATUS_UNSPECIFIED) {
+        Fail(absl::InvalidArgumentError("unknown status '" + s + "'"));
+      }
+      req.add_statuses(st);
+    }
+    if (flags->score_threshold) req.set_score_threshold(*flags->score_threshold);
+    if (flags->top_k) req.set_top_k(*flags->top_k);
+    if (flags->nms_iou) req.set_nms_iou(*flags->nms_iou);
+    if (flags->max_dets) req.set_max_dets(*flags->max_dets);
+    req.set_dataset_fingerprint(flags->dataset);
+    req.set_group(flags->group);
+    req.set_all_groups(flags->all_groups);
+    auto resp = OrFail(client.Leaderboard(req));
+
+    if (flags->client.json) {
+      nlohmann::json out;
+      out["sort_by"] = resp.sort_by();
+      out["iou_type"] = IouName(resp.iou_type());
+      out["rows"] = nlohmann::json::array();
+      out["groups"] = nlohmann::json::array();
+      for (const auto& g : resp.groups()) {
+        out["groups"].push_back({{"eval_key", g.eval_key()},
+                                 {"settings", SettingsJson(g.settings())},
+                                 {"run_count", g.run_count()},
+                                 {"selected", g.selected()}});
+        for (const auto& row : g.rows()) {
+          const auto& e = row.evaluation();
+          out["rows"].push_back(
+              {{"rank", row.rank()},
+               {"run", row.run().name()},
+               {"run_id", row.run().id()},
+               {"status", StatusName(row.run().status())},
+               {"checkpoint", e.checkpoint_name().empty() ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(e.checkpoint_name())},
+               {"evaluation_id", e.id()},
+               {"stats", StatsJson(e.stats())},
+               {"group", g.eval_key()},
+               {"settings", SettingsJson(e.settings())}});
+        }
+      }
+      std::cout << out.dump(2) << "\n";
+      return;
+    }
+    if (resp.groups_size() == 0) {
+      std::cout << "no " << IouName(resp.iou_type()) << " evaluations match\n";
+      return;
+    }
+    const int ngroups = resp.groups_size();
+    int index = 0;
+    for (const auto& g : resp.groups()) {
+      ++index;
+      if (!g.selected()) continue;
+      std::cout << IouName(resp.iou_type()) << " leaderboard by " << resp.sort_by() << " — group "
+                << index << " of " << ngroups << " (" << g.run_count()
+                << (g.run_count() == 1 ? " run" : " runs") << "): " << SettingsText(g.settings())
+                << "\n";
+      std::vector<std::string> headers = {"rank", "run", "status", "checkpoint"};
+      for (auto n : kCocoStatNames) headers.emplace_back(n);
+      Table t(headers);
+      for (const auto& row : g.rows()) {
+        const auto& e = row.evaluation();
+        std::vector<std::string> cells = {std::to_string(row.rank()), row.run().name(),
+                                          StatusName(row.run().status()),
+                                          e.checkpoint_name().empty() ? "-" : e.checkpoint_name()};
+        for (double v : StatsFromProto(e.stats())) cells.push_back(Fixed(v));
+        t.AddRow(cells);
+      }
+      std::cout << t.Render() << "\n";
+    }
+    bool header = false;
+    index = 0;
+    for (const auto& g : resp.groups()) {
+      ++index;
+      if (g.selected()) continue;
+      if (!header) {
+        std::cout << "Not ranked with the above (different eval settings or dataset; use "
+                     "--group KEY or --all-groups):\n";
+        header = true;
+      }
+      std::cout << "  group " << index << ": " << g.run_count()
+                << (g.run_count() == 1 ? " run" : " runs") << ", " << SettingsText(g.settings())
+                << "\n    key: " << g.eval_key() << "\n";
+    }
+  });
+}
+
+}  // namespace ablate::cli

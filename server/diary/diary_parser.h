@@ -1,0 +1,90 @@
+// Reads a free-form tuning diary (notes with pasted pycocotools summaries) into evaluations.
+//
+// Pure C++: no gRPC, no SQLite, no I/O. The CLI parses a file with ParseDiary() and sends the
+// result to the coordinator (ImportDiary RPC), which stores it in one transaction.
+//
+// What is recognised (docs/coordinator.md has the full rules):
+// - A summary block: the 12 lines COCOeval.summarize() prints, in order, with any spacing, with
+//   or without a heading; blank lines inside a block are allowed. Each complete block becomes one
+//   DiaryEvaluation; a truncated block, one with a line out of order or an unreadable value
+//   becomes a DiarySkip naming its line; nothing of it is kept.
+// - The "context" of a block: the lines between the previous block (or the file start) and it.
+//   A checkpoint name there (stepNNN-epNNN-lossN.NNN, file suffix optional) is the evaluated
+//   checkpoint; one after "rolled back to", "from", "从", "resume", ... is the parent checkpoint;
+//   one after "same checkpoint", "re-score", ... means an extra evaluation of an earlier
+//   checkpoint. Settings (key = value or prose) become the run config / eval settings.
+// - Runs: every block that is not an extra evaluation of an earlier checkpoint starts a new run
+//   named "<stem>-<n>" (stem = file name without extension, n = 1, 2, ...). A forked run's config
+//   is its parent run's config overlaid with the settings written for it. Eval settings
+//   (score threshold, top_k, NMS IoU, max detections) carry forward until changed.
+//
+// Thread safety: stateless; safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/coco_stats.h"
+
+namespace ablate::diary {
+
+// A checkpoint name such as "step1066300-ep073-loss5.715" (a file suffix is not part of it).
+struct CheckpointName {
+  std::string name;  // without file suffix
+  int64_t step = 0;
+  std::optional<int64_t> epoch;
+  std::optional<double> loss;
+  bool complete() const { return epoch.has_value() && loss.has_value(); }
+};
+
+// Parses a whole token like "step0200000-ep014-loss4.902.pt" or "step0200000". nullopt when the
+// text is not a checkpoint name.
+std::optional<CheckpointName> ParseCheckpointName(std::string_view text);
+
+struct DiaryEvalSettings {
+  std::string iou_type = "bbox";  // "bbox" or "segm"
+  std::optional<double> score_threshold;
+  std::optional<int64_t> top_k;
+  std::optional<double> nms_iou;
+  std::optional<int64_t> max_dets;  // from the summary lines' maxDets
+};
+
+struct DiaryEvaluation {
+  int line = 0;          // 1-based line of the block's first stat line
+  std::string run_name;  // empty: the run of `checkpoint`, to be found in the database
+  bool new_run = false;  // this block starts run_name
+  std::optional<std::string> checkpoint;  // evaluated checkpoint (name or, if unresolved, a ref)
+  std::string checkpoint_file;            // as written, e.g. "step0200000-ep014-loss4.902.pt"
+  std::optional<std::string> parent_checkpoint;      // for a new run: its parent (name or ref)
+  nlohmann::json config = nlohmann::json::object();  // the run's effective config
+  DiaryEvalSettings eval;
+  CocoStats stats{};
+};
+
+struct DiarySkip {
+  int line = 0;  // 1-based line of the block's first stat line
+  std::string reason;
+};
+
+struct DiaryParseResult {
+  std::vector<DiaryEvaluation> evaluations;  // file order
+  std::vector<DiarySkip> skipped;            // file order
+};
+
+// `source_name` is the diary's file name (its stem names the runs).
+DiaryParseResult ParseDiary(std::string_view text, std::string_view source_name);
+
+// Settings recognised in a piece of prose: training config keys (conf_loss, box_loss,
+// pos_threshold, neg_threshold, focal_loss_alpha, focal_loss_gamma, ohem_negpos_ratio, lr,
+// batch_size) and eval keys (score_threshold, top_k, nms_iou, max_dets).
+struct RecognisedSettings {
+  nlohmann::json config = nlohmann::json::object();
+  nlohmann::json eval = nlohmann::json::object();
+};
+RecognisedSettings RecogniseSettings(std::string_view text);
+
+}  // namespace ablate::diary

@@ -1,0 +1,29 @@
+// Resolving human references to runs and checkpoints.
+//
+// Run references: a run name, or a decimal run id when no run has that name.
+// Checkpoint references (ResolveCheckpointRef):
+//   "step1066300"                  the one checkpoint whose name is that or starts with
+//   "step1066300-" "step1066300-ep073-loss5.715"  the same rule (an exact name is a prefix of
+//   itself) "RUN/step1066300"              the same, only among the checkpoints of run RUN
+//   "#42"                          checkpoint id 42
+// Errors: NotFound when nothing matches (names the reference); FailedPrecondition when several
+// checkpoints match, listing every candidate as RUN/NAME so the caller can qualify it.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "server/run_store.h"
+
+namespace ablate::server {
+
+struct RunRef {
+  std::optional<int64_t> id;
+  std::string name;
+};
+
+StatusOr<Run> ResolveRun(RunStore& store, const RunRef& ref);
+StatusOr<Run> ResolveRunName(RunStore& store, std::string_view name_or_id);
+StatusOr<Checkpoint> ResolveCheckpointRef(RunStore& store, std::string_view ref);
+
+}  // namespace ablate::server
