@@ -3,6 +3,7 @@
 // threads (results must be bit-identical).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -92,7 +93,7 @@ Outcome RunEvaluation(const CocoDataset& gt, const fs::path& dets_path, const js
 TEST(CocoVectorsTest, AllCasesMatchPycocotools) {
   const std::vector<fs::path> dirs = CaseDirs();
   ASSERT_EQ(dirs.size(), 26u) << "expected the 26 cases of " << kVectorsDir;
-  int evaluations = 0, errors = 0;
+  int evaluations = 0, errors = 0, numbers = 0, bit_exact = 0;
   for (const fs::path& dir : dirs) {
     const json expected = ReadJson(dir / "expected.json");
     StatusOr<CocoDataset> gt = CocoDataset::LoadFile((dir / "gt.json").string());
@@ -111,6 +112,8 @@ TEST(CocoVectorsTest, AllCasesMatchPycocotools) {
       const std::vector<double> stats = ev.at("stats");
       for (int i = 0; i < kNumCocoStats; ++i) {
         EXPECT_NEAR(one.result.stats[i], stats[i], kTol) << "stat " << kCocoStatNames[i];
+        ++numbers;
+        if (one.result.stats[i] == stats[i]) ++bit_exact;
       }
       const json& pc = ev.at("per_category");
       const std::vector<CategoryId> cat_ids = pc.at("catIds");
@@ -121,6 +124,10 @@ TEST(CocoVectorsTest, AllCasesMatchPycocotools) {
         EXPECT_NEAR(one.result.per_category[k].ap, ap[k], kTol) << "ap of " << cat_ids[k];
         EXPECT_NEAR(one.result.per_category[k].ap50, ap50[k], kTol) << "ap50 of " << cat_ids[k];
         EXPECT_NEAR(one.result.per_category[k].ar, ar[k], kTol) << "ar of " << cat_ids[k];
+        numbers += 3;
+        bit_exact += (one.result.per_category[k].ap == ap[k]) +
+                     (one.result.per_category[k].ap50 == ap50[k]) +
+                     (one.result.per_category[k].ar == ar[k]);
       }
       const Outcome two = RunEvaluation(*gt, dir / "dets.json", ev, 2);
       ASSERT_TRUE(two.status.ok()) << two.status;
@@ -129,6 +136,12 @@ TEST(CocoVectorsTest, AllCasesMatchPycocotools) {
       }
     }
   }
+  // Beyond the 1e-9 contract: means are summed in numpy's order (pairwise, 8192-element
+  // buffers), so every number equals the oracle's to the last bit. A failure here alone (with
+  // the 1e-9 checks passing) means the summation order drifted, not a logic bug.
+  std::printf("%d evaluations, %d expected errors; %d of %d numbers bit-identical to pycocotools\n",
+              evaluations, errors, bit_exact, numbers);
+  EXPECT_EQ(bit_exact, numbers);
   EXPECT_GE(evaluations, 50);
   EXPECT_EQ(errors, 3);
 }
@@ -180,6 +193,7 @@ void CheckReal(IouType type, const std::string& dets_file, const std::string& ke
     const std::vector<double> stats = expected.at(key).at("stats");
     for (int i = 0; i < kNumCocoStats; ++i) {
       EXPECT_NEAR(r->stats[i], stats[i], kTol) << key << " " << kCocoStatNames[i];
+      EXPECT_EQ(r->stats[i], stats[i]) << "not bit-identical: " << key << " " << kCocoStatNames[i];
     }
     EXPECT_EQ(r->summary_text, expected.at(key).at("summarize_text").get<std::string>());
   }

@@ -151,8 +151,8 @@ BoxXywh RleToBbox(const Rle& rle) {
     ys = std::min(ys, y);
     ye = std::max(ye, y);
   }
-  return BoxXywh{static_cast<double>(xs), static_cast<double>(ys),
-                 static_cast<double>(xe - xs + 1), static_cast<double>(ye - ys + 1)};
+  return BoxXywh{static_cast<double>(xs), static_cast<double>(ys), static_cast<double>(xe - xs + 1),
+                 static_cast<double>(ye - ys + 1)};
 }
 
 Rle MergeRles(std::span<const Rle> rles, bool intersect) {
