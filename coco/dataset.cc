@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "coco/json_file.h"
 #include "coco/json_internal.h"
 #include "simdjson.h"
 
@@ -30,7 +31,7 @@ Status ParseInto(simdjson::padded_string_view json, std::vector<ImageInfo>* imag
           ImageInfo img;
           bool have_id = false;
           for (auto f : item.get_object()) {
-            std::string_view k = f.unescaped_key();
+            simdjson::ondemand::raw_json_string k = f.key();
             if (k == "id") {
               img.id = ReadInt64(f.value(), "'id'");
               have_id = true;
@@ -52,7 +53,7 @@ Status ParseInto(simdjson::padded_string_view json, std::vector<ImageInfo>* imag
           CategoryInfo cat;
           bool have_id = false;
           for (auto f : item.get_object()) {
-            std::string_view k = f.unescaped_key();
+            simdjson::ondemand::raw_json_string k = f.key();
             if (k == "id") {
               cat.id = ReadInt64(f.value(), "'id'");
               have_id = true;
@@ -75,7 +76,7 @@ Status ParseInto(simdjson::padded_string_view json, std::vector<ImageInfo>* imag
           bool have_bbox = false;
           try {
             for (auto f : item.get_object()) {
-              std::string_view k = f.unescaped_key();
+              simdjson::ondemand::raw_json_string k = f.key();
               if (k == "id") {
                 ann.id = ReadInt64(f.value(), "'id'");
                 have_id = true;
@@ -138,14 +139,9 @@ Status ParseInto(simdjson::padded_string_view json, std::vector<ImageInfo>* imag
 }  // namespace
 
 StatusOr<CocoDataset> CocoDataset::LoadFile(const std::string& path) {
-  simdjson::padded_string json;
-  auto error = simdjson::padded_string::load(path).get(json);
-  if (error) {
-    return absl::NotFoundError(absl::StrCat("cannot read ground truth file '", path,
-                                            "': ", simdjson::error_message(error)));
-  }
+  ABLATE_ASSIGN_OR_RETURN(internal::JsonFile json, internal::JsonFile::Open(path, "ground truth"));
   CocoDataset ds;
-  ABLATE_RETURN_IF_ERROR(ParseInto(json, &ds.images_, &ds.categories_, &ds.annotations_));
+  ABLATE_RETURN_IF_ERROR(ParseInto(json.view(), &ds.images_, &ds.categories_, &ds.annotations_));
   ABLATE_RETURN_IF_ERROR(ds.BuildIndex());
   return ds;
 }

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
+#include "coco/json_file.h"
 #include "coco/json_internal.h"
 #include "simdjson.h"
 
@@ -26,7 +27,7 @@ Status ParseDetections(simdjson::padded_string_view json, std::vector<T>* out) {
       det.has_bbox = false;
       bool have_img = false, have_cat = false, have_score = false;
       for (auto f : item.get_object()) {
-        std::string_view k = f.unescaped_key();
+        simdjson::ondemand::raw_json_string k = f.key();
         if (k == "image_id") {
           det.image_id = internal::ReadInt64(f.value(), "'image_id'");
           have_img = true;
@@ -64,16 +65,11 @@ Status ParseDetections(simdjson::padded_string_view json, std::vector<T>* out) {
 }  // namespace
 
 StatusOr<std::vector<Detection>> ReadDetectionsFile(const std::string& path) {
-  simdjson::padded_string json;
-  auto error = simdjson::padded_string::load(path).get(json);
-  if (error) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read results file '", path, "': ", simdjson::error_message(error)));
-  }
+  ABLATE_ASSIGN_OR_RETURN(internal::JsonFile json, internal::JsonFile::Open(path, "results"));
   std::vector<Detection> dets;
   // ~100 bytes of JSON per bbox detection: avoids most reallocations on big files.
   dets.reserve(json.size() / 100 + 16);
-  ABLATE_RETURN_IF_ERROR(ParseDetections(json, &dets));
+  ABLATE_RETURN_IF_ERROR(ParseDetections(json.view(), &dets));
   return dets;
 }
 
@@ -85,15 +81,10 @@ StatusOr<std::vector<Detection>> ParseDetectionsJson(std::string_view json) {
 }
 
 StatusOr<CocoResults> CocoResults::LoadFile(const std::string& path, const CocoDataset& gt) {
-  simdjson::padded_string json;
-  auto error = simdjson::padded_string::load(path).get(json);
-  if (error) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read results file '", path, "': ", simdjson::error_message(error)));
-  }
+  ABLATE_ASSIGN_OR_RETURN(internal::JsonFile json, internal::JsonFile::Open(path, "results"));
   CocoResults res;
   res.annotations_.reserve(json.size() / 80 + 16);
-  ABLATE_RETURN_IF_ERROR(ParseDetections(json, &res.annotations_));
+  ABLATE_RETURN_IF_ERROR(ParseDetections(json.view(), &res.annotations_));
   ABLATE_RETURN_IF_ERROR(res.ApplyLoadRes(gt));
   return res;
 }
