@@ -140,6 +140,19 @@ Status CocoEvaluator::Evaluate() {
         keys.push_back({ii->second, ci->second, i});
       }
     }
+    // Order: (cell, sub, file position). Keys are built in file order, so a stable counting
+    // sort on (cell, sub) gives it in linear time when the key space is small enough.
+    const uint64_t num_cat = cat_ids.size();
+    const uint64_t space = num_img * std::max<uint64_t>(num_cat, 1);
+    if (space <= (uint64_t{1} << 24) && space <= 8 * keys.size() + 65536) {
+      auto rank = [&](const SortKey& k) { return p.use_cats ? k.cell : k.cell * num_cat + k.sub; };
+      std::vector<uint32_t> start(space + 1, 0);
+      for (const SortKey& k : keys) ++start[rank(k) + 1];
+      for (uint64_t i = 0; i < space; ++i) start[i + 1] += start[i];
+      std::vector<SortKey> sorted(keys.size());
+      for (const SortKey& k : keys) sorted[start[rank(k)]++] = k;
+      return sorted;
+    }
     tbb::parallel_sort(keys.begin(), keys.end());
     return keys;
   };
