@@ -115,3 +115,39 @@ TEST(ResultsWriterTest, WrittenJsonReadsBackAndScoresTheSame) {
 
 }  // namespace
 }  // namespace ablate::coco
+
+namespace ablate::coco {
+namespace {
+
+// Many empty images and categories change nothing in pycocotools' numbers; here they also push
+// the evaluator onto its comparison-sort path for bucketing (a sparse key space).
+TEST(SparseKeySpaceTest, EmptyImagesAndCategoriesKeepP24Numbers) {
+  const std::string dir = "../shared/coco-vectors/p24_mixed_bbox";
+  StatusOr<CocoDataset> file = CocoDataset::LoadFile(dir + "/gt.json");
+  ASSERT_TRUE(file.ok());
+  std::vector<ImageInfo> images = file->images();
+  std::vector<CategoryInfo> cats = file->categories();
+  for (int i = 0; i < 300; ++i) images.push_back({900000 + i, 64, 64, "empty.jpg"});
+  for (int i = 0; i < 400; ++i) cats.push_back({5000 + i, "unused", ""});
+  StatusOr<CocoDataset> gt = CocoDataset::FromParts(images, cats, file->annotations());
+  ASSERT_TRUE(gt.ok());
+  StatusOr<CocoResults> res = CocoResults::LoadFile(dir + "/dets.json", *gt);
+  ASSERT_TRUE(res.ok());
+  std::ifstream in(dir + "/expected.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const nlohmann::json doc = nlohmann::json::parse(ss.str());
+  for (const auto& ev : doc["evaluations"]) {
+    CocoEvalParams params;
+    params.use_cats = ev["params"]["useCats"].get<int>() != 0;
+    StatusOr<CocoEvalResult> r = EvaluateCoco(*gt, *res, params);
+    ASSERT_TRUE(r.ok());
+    const std::vector<double> expected = ev["stats"];
+    for (int i = 0; i < 12; ++i) {
+      EXPECT_NEAR(r->stats[i], expected[i], 1e-9) << ev["name"] << " stat " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ablate::coco
