@@ -1,6 +1,9 @@
 #include "dashboard/store_snapshot.h"
 
+#include <algorithm>
 #include <chrono>
+
+#include "absl/strings/str_cat.h"
 
 namespace ablate::dashboard {
 
@@ -24,7 +27,8 @@ std::optional<int64_t> StoreSnapshot::EvaluationStep(const server::Evaluation& e
 
 StatusOr<std::shared_ptr<const StoreSnapshot>> LoadSnapshot(server::RunStore& store,
                                                             const Clock& clock) {
-  const auto start = std::chrono::steady_clock::now();
+  // Timed with the injected clock, so tests with a FakeClock see load_ms == 0.
+  const int64_t start_ms = clock.NowUnixMs();
   auto snap = std::make_shared<StoreSnapshot>();
   server::RunFilter filter;
   filter.limit = 5000;
@@ -51,10 +55,121 @@ StatusOr<std::shared_ptr<const StoreSnapshot>> LoadSnapshot(server::RunStore& st
     snap->evaluations_by_run[snap->evaluations[i].run_id.value].push_back(i);
   }
   snap->loaded_unix_ms = clock.NowUnixMs();
-  snap->load_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - start)
-                      .count();
+  snap->load_ms = snap->loaded_unix_ms - start_ms;
   return std::shared_ptr<const StoreSnapshot>(std::move(snap));
+}
+
+namespace {
+Status ReadOnly() {
+  return absl::FailedPreconditionError("the dashboard's store view is read-only");
+}
+bool StatusIn(const std::vector<server::RunStatus>& statuses, server::RunStatus s) {
+  return statuses.empty() || std::find(statuses.begin(), statuses.end(), s) != statuses.end();
+}
+}  // namespace
+
+StatusOr<server::Created<server::Run>> SnapshotRunStore::CreateRun(const server::NewRun&) {
+  return ReadOnly();
+}
+StatusOr<server::Run> SnapshotRunStore::SetRunStatus(server::RunId, server::RunStatus) {
+  return ReadOnly();
+}
+Status SnapshotRunStore::LogMetrics(server::RunId, std::span<const server::MetricPoint>) {
+  return ReadOnly();
+}
+StatusOr<server::Created<server::Checkpoint>> SnapshotRunStore::RegisterCheckpoint(
+    const server::NewCheckpoint&) {
+  return ReadOnly();
+}
+StatusOr<server::Created<server::Evaluation>> SnapshotRunStore::RecordEvaluation(
+    const server::NewEvaluation&) {
+  return ReadOnly();
+}
+StatusOr<std::vector<server::MetricPoint>> SnapshotRunStore::LatestMetrics(server::RunId) {
+  return absl::UnimplementedError("metrics are not part of the dashboard snapshot");
+}
+StatusOr<std::vector<server::MetricPoint>> SnapshotRunStore::ListMetrics(server::RunId,
+                                                                         std::string_view) {
+  return absl::UnimplementedError("metrics are not part of the dashboard snapshot");
+}
+
+StatusOr<server::Run> SnapshotRunStore::GetRun(server::RunId id) {
+  auto it = snap_.run_by_id.find(id.value);
+  if (it == snap_.run_by_id.end()) {
+    return absl::NotFoundError(absl::StrCat("run id ", id.value, " not found"));
+  }
+  return snap_.runs[it->second];
+}
+
+StatusOr<server::Run> SnapshotRunStore::FindRunByName(std::string_view name) {
+  const server::Run* r = snap_.FindRun(name);
+  if (r == nullptr)
+    return absl::NotFoundError(absl::StrCat("run '", std::string(name), "' not found"));
+  return *r;
+}
+
+StatusOr<std::vector<server::Run>> SnapshotRunStore::ListRuns(const server::RunFilter& filter) {
+  std::vector<server::Run> out;
+  for (const server::Run& r : snap_.runs) {
+    if (static_cast<int>(out.size()) >= filter.limit) break;
+    if (r.id.value <= filter.after_id) continue;
+    if (!filter.sweep.empty() && r.sweep != filter.sweep) continue;
+    if (r.name.compare(0, filter.name_prefix.size(), filter.name_prefix) != 0) continue;
+    if (!StatusIn(filter.statuses, r.status)) continue;
+    out.push_back(r);
+  }
+  return out;
+}
+
+StatusOr<server::Checkpoint> SnapshotRunStore::GetCheckpoint(server::CheckpointId id) {
+  const server::Checkpoint* c = snap_.FindCheckpoint(id);
+  if (c == nullptr)
+    return absl::NotFoundError(absl::StrCat("checkpoint id ", id.value, " not found"));
+  return *c;
+}
+
+StatusOr<std::vector<server::Checkpoint>> SnapshotRunStore::ListCheckpoints(
+    std::optional<server::RunId> run) {
+  std::vector<server::Checkpoint> out;
+  for (const server::Checkpoint& c : snap_.checkpoints) {
+    if (!run || c.run_id == *run) out.push_back(c);
+  }
+  return out;
+}
+
+StatusOr<std::vector<server::Checkpoint>> SnapshotRunStore::FindCheckpointsByNamePrefix(
+    std::string_view prefix, std::optional<server::RunId> run) {
+  std::vector<server::Checkpoint> out;
+  for (const server::Checkpoint& c : snap_.checkpoints) {
+    if (run && c.run_id != *run) continue;
+    if (c.name.compare(0, prefix.size(), prefix) == 0) out.push_back(c);
+  }
+  return out;
+}
+
+StatusOr<std::vector<server::Evaluation>> SnapshotRunStore::ListEvaluations(
+    const server::EvaluationFilter& filter) {
+  std::vector<server::Evaluation> out;
+  auto consider = [&](const server::Evaluation& e) {
+    if (filter.iou_type && e.settings.iou_type != *filter.iou_type) return;
+    if (!filter.sweep.empty() || !filter.statuses.empty()) {
+      auto it = snap_.run_by_id.find(e.run_id.value);
+      if (it == snap_.run_by_id.end()) return;
+      const server::Run& r = snap_.runs[it->second];
+      if (!filter.sweep.empty() && r.sweep != filter.sweep) return;
+      if (!StatusIn(filter.statuses, r.status)) return;
+    }
+    out.push_back(e);
+  };
+  if (filter.run) {
+    auto it = snap_.evaluations_by_run.find(filter.run->value);
+    if (it != snap_.evaluations_by_run.end()) {
+      for (size_t i : it->second) consider(snap_.evaluations[i]);
+    }
+  } else {
+    for (const server::Evaluation& e : snap_.evaluations) consider(e);
+  }
+  return out;
 }
 
 StatusOr<std::shared_ptr<const StoreSnapshot>> SnapshotCache::Get() {
@@ -63,7 +178,12 @@ StatusOr<std::shared_ptr<const StoreSnapshot>> SnapshotCache::Get() {
     std::lock_guard<std::mutex> lock(mu_);
     current = current_;
   }
-  if (current && clock_.NowUnixMs() - current->loaded_unix_ms < ttl_ms_) return current;
+  // Loading holds the store's lock for load_ms; reloading at most every 10 x load_ms keeps the
+  // dashboard's share of the store under ~10% however large the store grows.
+  if (current &&
+      clock_.NowUnixMs() - current->loaded_unix_ms < std::max(ttl_ms_, 10 * current->load_ms)) {
+    return current;
+  }
   // Stale or missing. One caller reloads; others use the stale copy meanwhile (when one exists).
   std::unique_lock<std::mutex> load_lock(load_mu_, std::defer_lock);
   if (current) {

@@ -9,6 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/leaderboard.h"
+#include "server/run_comparison.h"
 
 namespace ablate::dashboard {
 namespace {
@@ -122,15 +124,6 @@ BestAp RunBestAp(const StoreSnapshot& snap, int64_t run_id) {
   return best;
 }
 
-bool StatusAllowed(const std::vector<RunStatus>& statuses, RunStatus s) {
-  return statuses.empty() || std::find(statuses.begin(), statuses.end(), s) != statuses.end();
-}
-
-template <typename T>
-bool OptMatches(const std::optional<T>& filter, const std::optional<T>& value) {
-  return !filter || (value && *value == *filter);
-}
-
 }  // namespace
 
 std::vector<std::pair<std::string, json>> FlattenConfig(const json& config) {
@@ -151,18 +144,10 @@ std::vector<std::pair<std::string, json>> FlattenConfig(const json& config) {
 }
 
 json SweepsView(const StoreSnapshot& snap) {
-  struct KeyBest {
-    std::unordered_set<int64_t> runs;
-    double ap = -1;
-    std::string run;
-  };
   struct Agg {
     std::map<RunStatus, int64_t> counts;
     int64_t total = 0;
     int64_t updated_unix_ms = 0;
-    // bbox AP per eval key: the sweep's "best" comes from its largest comparable group, so a
-    // re-scoring at other settings never outranks the trials.
-    std::unordered_map<std::string, KeyBest> by_key;
   };
   std::map<std::string, Agg> sweeps;
   for (const Run& r : snap.runs) {
@@ -170,19 +155,8 @@ json SweepsView(const StoreSnapshot& snap) {
     a.counts[r.status]++;
     a.total++;
     a.updated_unix_ms = std::max(a.updated_unix_ms, r.updated_unix_ms);
-    auto it = snap.evaluations_by_run.find(r.id.value);
-    if (it == snap.evaluations_by_run.end()) continue;
-    for (size_t i : it->second) {
-      const Evaluation& e = snap.evaluations[i];
-      if (e.settings.iou_type != IouType::kBbox || !HasValue(e.stats[0])) continue;
-      KeyBest& k = a.by_key[snap.eval_keys[i]];
-      k.runs.insert(r.id.value);
-      if (e.stats[0] > k.ap) {
-        k.ap = e.stats[0];
-        k.run = r.name;
-      }
-    }
   }
+  SnapshotRunStore store(snap);
   json list = json::array();
   for (const auto& [name, a] : sweeps) {
     json counts = json::object();
@@ -192,13 +166,21 @@ json SweepsView(const StoreSnapshot& snap) {
     }
     const int64_t finished = counts["succeeded"].get<int64_t>() + counts["failed"].get<int64_t>() +
                              counts["cancelled"].get<int64_t>() + counts["diverged"].get<int64_t>();
-    const KeyBest* best = nullptr;
-    const std::string* best_key = nullptr;
-    for (const auto& [key, k] : a.by_key) {
-      if (best == nullptr || k.runs.size() > best->runs.size() ||
-          (k.runs.size() == best->runs.size() && key < *best_key)) {
-        best = &k;
-        best_key = &key;
+    // Best bbox AP = the top row of the coordinator's leaderboard for this sweep (its largest
+    // comparable group), so a re-scoring at other settings never outranks the trials. Runs
+    // outside any sweep ("") are not filtered by the leaderboard; they get no best.
+    json best = nullptr;
+    std::string best_run;
+    if (!name.empty()) {
+      server::LeaderboardQuery q;
+      q.sweep = name;
+      q.top = 1;
+      StatusOr<server::Leaderboard> board = server::BuildLeaderboard(store, q);
+      if (board.ok() && !board->groups.empty() && !board->groups[0].rows.empty()) {
+        const server::LeaderboardRow& top = board->groups[0].rows[0];
+        best = json{
+            {"ap", top.sort_value}, {"iou_type", "bbox"}, {"eval_key", board->groups[0].eval_key}};
+        best_run = top.run.name;
       }
     }
     list.push_back(
@@ -207,99 +189,72 @@ json SweepsView(const StoreSnapshot& snap) {
              {"counts", counts},
              {"finished", finished},
              {"active", counts["queued"].get<int64_t>() + counts["running"].get<int64_t>() > 0},
-             {"best", best ? json{{"ap", best->ap}, {"iou_type", "bbox"}, {"eval_key", *best_key}}
-                           : json(nullptr)},
-             {"best_run", best ? best->run : std::string()},
+             {"best", best},
+             {"best_run", best_run},
              {"updated_unix_ms", a.updated_unix_ms}});
   }
   return json{{"sweeps", std::move(list)}, {"snapshot_unix_ms", snap.loaded_unix_ms}};
 }
 
 StatusOr<json> LeaderboardView(const StoreSnapshot& snap, const LeaderboardQuery& q) {
-  struct Group {
-    const Evaluation* example = nullptr;
-    std::unordered_map<int64_t, size_t> best_by_run;  // run id -> evaluation index
-    int64_t last_eval_id = 0;
-  };
-  std::unordered_map<std::string, Group> groups;
-  const int stat = q.stat;
-  for (size_t i = 0; i < snap.evaluations.size(); ++i) {
-    const Evaluation& e = snap.evaluations[i];
-    const server::EvalSettings& s = e.settings;
-    if (s.iou_type != q.iou_type) continue;
-    if (!OptMatches(q.score_threshold, s.score_threshold) || !OptMatches(q.top_k, s.top_k) ||
-        !OptMatches(q.nms_iou, s.nms_iou) || !OptMatches(q.max_dets, s.max_dets) ||
-        (!q.dataset.empty() && q.dataset != s.dataset_fingerprint)) {
-      continue;
+  server::LeaderboardQuery sq;
+  sq.stat_index = q.stat;
+  sq.iou_type = q.iou_type;
+  sq.top = q.ascending ? 0 : q.top;  // ascending: reverse the full ranking, then cut
+  sq.sweep = q.sweep;
+  sq.statuses = q.statuses;
+  sq.score_threshold = q.score_threshold;
+  sq.top_k = q.top_k;
+  sq.nms_iou = q.nms_iou;
+  sq.max_dets = q.max_dets;
+  sq.dataset_fingerprint = q.dataset;
+  sq.group = q.group;
+  SnapshotRunStore store(snap);
+  StatusOr<server::Leaderboard> board = server::BuildLeaderboard(store, sq);
+  if (!board.ok()) {
+    if (absl::IsNotFound(board.status())) {
+      return absl::NotFoundError(
+          absl::StrCat("parameter 'group': ", std::string(board.status().message())));
     }
-    auto rit = snap.run_by_id.find(e.run_id.value);
-    if (rit == snap.run_by_id.end()) continue;
-    const Run& run = snap.runs[rit->second];
-    if (!q.sweep.empty() && run.sweep != q.sweep) continue;
-    if (!StatusAllowed(q.statuses, run.status)) continue;
-    Group& g = groups[snap.eval_keys[i]];
-    if (g.example == nullptr) g.example = &e;
-    g.last_eval_id = std::max(g.last_eval_id, e.id.value);
-    auto [it, inserted] = g.best_by_run.emplace(e.run_id.value, i);
-    if (!inserted) {
-      const double cur = snap.evaluations[it->second].stats[stat];
-      const double v = e.stats[stat];
-      if (HasValue(v) && (!HasValue(cur) || v > cur)) it->second = i;
-    }
-  }
-  // Groups: most runs first, then the most recently evaluated.
-  std::vector<std::pair<std::string, const Group*>> ordered;
-  for (const auto& [key, g] : groups) ordered.emplace_back(key, &g);
-  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
-    if (a.second->best_by_run.size() != b.second->best_by_run.size()) {
-      return a.second->best_by_run.size() > b.second->best_by_run.size();
-    }
-    return a.second->last_eval_id > b.second->last_eval_id;
-  });
-  std::string selected = q.group;
-  if (selected.empty() && !ordered.empty()) selected = ordered.front().first;
-  if (!q.group.empty() && groups.find(q.group) == groups.end()) {
-    return absl::NotFoundError(absl::StrCat("parameter 'group': no evaluations with eval key '",
-                                            q.group, "' match the other filters"));
+    return board.status();
   }
   json group_list = json::array();
-  for (const auto& [key, g] : ordered) {
-    group_list.push_back(json{{"eval_key", key},
-                              {"settings", SettingsJson(g->example->settings)},
-                              {"run_count", g->best_by_run.size()},
-                              {"selected", key == selected}});
+  const server::LeaderboardGroup* selected = nullptr;
+  for (const server::LeaderboardGroup& g : board->groups) {
+    group_list.push_back(json{{"eval_key", g.eval_key},
+                              {"settings", SettingsJson(g.settings)},
+                              {"run_count", g.run_count},
+                              {"selected", g.selected}});
+    if (g.selected && selected == nullptr) selected = &g;
   }
   json rows = json::array();
   int64_t total = 0;
-  if (!selected.empty()) {
-    const Group& g = groups.at(selected);
-    std::vector<size_t> picks;
-    picks.reserve(g.best_by_run.size());
-    for (const auto& [run, idx] : g.best_by_run) picks.push_back(idx);
-    std::sort(picks.begin(), picks.end(), [&](size_t a, size_t b) {
-      const double va = snap.evaluations[a].stats[stat];
-      const double vb = snap.evaluations[b].stats[stat];
-      if (HasValue(va) != HasValue(vb)) return HasValue(va);  // missing values last
-      if (va != vb) return q.ascending ? va < vb : va > vb;
-      return snap.evaluations[a].run_id < snap.evaluations[b].run_id;
-    });
-    total = static_cast<int64_t>(picks.size());
-    const size_t n = q.top > 0 ? std::min<size_t>(picks.size(), q.top) : picks.size();
-    for (size_t r = 0; r < n; ++r) {
-      const Evaluation& e = snap.evaluations[picks[r]];
-      const Run& run = snap.runs[snap.run_by_id.at(e.run_id.value)];
-      const double v = e.stats[stat];
-      rows.push_back(json{{"rank", r + 1},
-                          {"run", RunSummaryJson(run)},
-                          {"evaluation", EvaluationJson(e, snap.EvaluationStep(e), false)},
-                          {"value", HasValue(v) ? json(v) : json(nullptr)}});
+  if (selected != nullptr) {
+    total = selected->run_count;
+    std::vector<const server::LeaderboardRow*> order;
+    for (const server::LeaderboardRow& r : selected->rows) order.push_back(&r);
+    if (q.ascending) {
+      std::reverse(order.begin(), order.end());
+      // Stats pycocotools could not score (-1) stay last either way.
+      std::stable_partition(order.begin(), order.end(), [](const server::LeaderboardRow* r) {
+        return HasValue(r->sort_value);
+      });
+      if (q.top > 0 && order.size() > static_cast<size_t>(q.top)) order.resize(q.top);
+    }
+    for (const server::LeaderboardRow* r : order) {
+      const Run* run = snap.FindRun(r->run.name);
+      rows.push_back(json{
+          {"rank", r->rank},
+          {"run", RunSummaryJson(run != nullptr ? *run : r->run)},
+          {"evaluation", EvaluationJson(r->evaluation, snap.EvaluationStep(r->evaluation), false)},
+          {"value", HasValue(r->sort_value) ? json(r->sort_value) : json(nullptr)}});
     }
   }
-  return json{{"by", std::string(kCocoStatNames[stat])},
+  return json{{"by", std::string(kCocoStatNames[q.stat])},
               {"iou", std::string(server::IouTypeName(q.iou_type))},
               {"order", q.ascending ? "asc" : "desc"},
               {"groups", std::move(group_list)},
-              {"selected_group", selected},
+              {"selected_group", selected != nullptr ? selected->eval_key : std::string()},
               {"total_rows", total},
               {"rows", std::move(rows)},
               {"snapshot_unix_ms", snap.loaded_unix_ms}};
@@ -468,132 +423,94 @@ StatusOr<json> CompareView(const StoreSnapshot& snap, const std::vector<std::str
     config_diff.push_back(json{{"key", k}, {"values", std::move(values)}, {"same", same}});
   }
 
+  // Stats: each run against the first, pairwise, by the coordinator's CompareEvaluations (the
+  // same choice of evaluations and comparability verdict as `ablate compare`).
+  std::vector<std::vector<Evaluation>> evals(runs.size());
+  for (size_t i = 0; i < runs.size(); ++i) {
+    auto it = snap.evaluations_by_run.find(runs[i]->id.value);
+    if (it == snap.evaluations_by_run.end()) continue;
+    for (size_t idx : it->second) evals[i].push_back(snap.evaluations[idx]);
+  }
   json stats_out = json::object();
   for (IouType iou : {IouType::kBbox, IouType::kSegm}) {
-    // Per run: its evaluations of this iou type.
-    std::vector<std::vector<size_t>> per_run(runs.size());
-    for (size_t i = 0; i < runs.size(); ++i) {
-      auto it = snap.evaluations_by_run.find(runs[i]->id.value);
-      if (it == snap.evaluations_by_run.end()) continue;
-      for (size_t idx : it->second) {
-        if (snap.evaluations[idx].settings.iou_type == iou) per_run[i].push_back(idx);
-      }
-    }
-    auto best_of = [&](size_t run, const std::string* key) -> std::optional<size_t> {
-      std::optional<size_t> best;
-      for (size_t idx : per_run[run]) {
-        if (key != nullptr && snap.eval_keys[idx] != *key) continue;
-        const double v = snap.evaluations[idx].stats[0];
-        if (!best || (HasValue(v) && v > snap.evaluations[*best].stats[0])) best = idx;
-      }
-      return best;
-    };
-    // Eval keys every run has; pick the one where the first run scores best.
-    std::set<std::string> common;
-    for (size_t idx : per_run[0]) common.insert(snap.eval_keys[idx]);
+    const std::string type(server::IouTypeName(iou));
+    std::vector<server::StatsComparison> pairs;
     for (size_t i = 1; i < runs.size(); ++i) {
-      std::set<std::string> mine;
-      for (size_t idx : per_run[i]) mine.insert(snap.eval_keys[idx]);
-      std::set<std::string> both;
-      std::set_intersection(common.begin(), common.end(), mine.begin(), mine.end(),
-                            std::inserter(both, both.begin()));
-      common = std::move(both);
+      pairs.push_back(server::CompareEvaluations(iou, evals[0], evals[i], /*top_categories=*/0));
     }
-    std::optional<std::string> key;
-    double key_ap = -2;
-    for (const std::string& k : common) {
-      std::optional<size_t> b = best_of(0, &k);
-      const double v = b ? snap.evaluations[*b].stats[0] : -1;
-      if (!key || v > key_ap) {
-        key = k;
-        key_ap = v;
-      }
-    }
-    std::vector<std::optional<size_t>> chosen(runs.size());
-    for (size_t i = 0; i < runs.size(); ++i) chosen[i] = best_of(i, key ? &*key : nullptr);
-    const bool any =
-        std::any_of(chosen.begin(), chosen.end(), [](auto& c) { return c.has_value(); });
+    const bool any = std::any_of(pairs.begin(), pairs.end(),
+                                 [](const server::StatsComparison& p) { return p.a || p.b; });
     if (!any) {
-      stats_out[std::string(server::IouTypeName(iou))] = nullptr;
+      stats_out[type] = nullptr;
       continue;
     }
-    json evals = json::array();
-    for (size_t i = 0; i < runs.size(); ++i) {
-      evals.push_back(chosen[i]
-                          ? EvaluationJson(snap.evaluations[*chosen[i]],
-                                           snap.EvaluationStep(snap.evaluations[*chosen[i]]), false)
-                          : json(nullptr));
-    }
+    auto eval_json = [&](const std::optional<Evaluation>& e) {
+      return e ? EvaluationJson(*e, snap.EvaluationStep(*e), false) : json(nullptr);
+    };
+    json chosen = json::array();
+    chosen.push_back(eval_json(pairs[0].a));
+    bool comparable = true;
     std::vector<std::string> reasons;
-    if (!key) {
-      for (size_t i = 0; i < runs.size(); ++i) {
-        if (!chosen[i])
-          reasons.push_back(absl::StrCat(runs[i]->name, " has no ",
-                                         std::string(server::IouTypeName(iou)), " evaluation"));
-      }
-      for (size_t i = 1; i < runs.size(); ++i) {
-        if (!chosen[0] || !chosen[i]) continue;
-        for (const std::string& d : server::EvalSettingsDifferences(
-                 snap.evaluations[*chosen[0]].settings, snap.evaluations[*chosen[i]].settings)) {
-          reasons.push_back(absl::StrCat(runs[i]->name, ": ", d));
-        }
-      }
-    }
-    // Deltas against the first run: stats[i] - stats[0].
-    json deltas = json::array();
-    for (size_t i = 0; i < runs.size(); ++i) {
-      if (i == 0 || !chosen[0] || !chosen[i]) {
+    json deltas = json::array({nullptr});
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      const server::StatsComparison& p = pairs[i];
+      chosen.push_back(eval_json(p.b));
+      comparable = comparable && p.comparable;
+      if (!p.reason.empty()) reasons.push_back(absl::StrCat(runs[i + 1]->name, ": ", p.reason));
+      if (!p.a || !p.b) {
         deltas.push_back(nullptr);
         continue;
       }
       json d = json::object();
       for (int s = 0; s < kNumCocoStats; ++s) {
-        const double a = snap.evaluations[*chosen[0]].stats[s];
-        const double b = snap.evaluations[*chosen[i]].stats[s];
         d[std::string(kCocoStatNames[s])] =
-            HasValue(a) && HasValue(b) ? json(b - a) : json(nullptr);
+            HasValue(p.a->stats[s]) && HasValue(p.b->stats[s]) ? json(p.delta[s]) : json(nullptr);
       }
       deltas.push_back(std::move(d));
     }
-    // Per-category AP: union of categories, values per run, deltas against the first run.
-    std::map<int64_t, std::string> cat_names;
+    // Per category: AP of each run's chosen evaluation, deltas from each pair.
+    std::map<int64_t, std::string> names_by_id;
     std::vector<std::map<int64_t, double>> cat_ap(runs.size());
-    for (size_t i = 0; i < runs.size(); ++i) {
-      if (!chosen[i]) continue;
-      for (const server::CategoryAp& c : snap.evaluations[*chosen[i]].per_category) {
-        cat_names.emplace(c.category_id, c.category_name);
-        if (HasValue(c.ap)) cat_ap[i][c.category_id] = c.ap;
+    std::vector<std::map<int64_t, double>> cat_delta(runs.size());
+    auto add_cats = [&](size_t run, const std::optional<Evaluation>& e) {
+      if (!e) return;
+      for (const server::CategoryAp& c : e->per_category) {
+        names_by_id.emplace(c.category_id, c.category_name);
+        if (HasValue(c.ap)) cat_ap[run][c.category_id] = c.ap;
+      }
+    };
+    add_cats(0, pairs[0].a);
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      add_cats(i + 1, pairs[i].b);
+      for (const server::CategoryDelta& cd : pairs[i].category_deltas) {
+        if (HasValue(cd.a_ap) && HasValue(cd.b_ap)) cat_delta[i + 1][cd.category_id] = cd.delta;
       }
     }
     json cats = json::array();
-    for (const auto& [id, cname] : cat_names) {
+    for (const auto& [id, cname] : names_by_id) {
       json values = json::array();
       json cdeltas = json::array();
-      auto first = cat_ap[0].find(id);
       for (size_t i = 0; i < runs.size(); ++i) {
-        auto it = cat_ap[i].find(id);
-        values.push_back(it == cat_ap[i].end() ? json(nullptr) : json(it->second));
-        cdeltas.push_back(i > 0 && it != cat_ap[i].end() && first != cat_ap[0].end()
-                              ? json(it->second - first->second)
-                              : json(nullptr));
+        auto v = cat_ap[i].find(id);
+        values.push_back(v == cat_ap[i].end() ? json(nullptr) : json(v->second));
+        auto d = cat_delta[i].find(id);
+        cdeltas.push_back(d == cat_delta[i].end() ? json(nullptr) : json(d->second));
       }
       cats.push_back(json{{"id", id}, {"name", cname}, {"values", values}, {"deltas", cdeltas}});
     }
-    // Largest |delta| of the second run first.
+    // Largest |delta| of the second run first (the coordinator's order for a pair).
     std::stable_sort(cats.begin(), cats.end(), [](const json& a, const json& b) {
-      const json& da = a["deltas"].size() > 1 ? a["deltas"][1] : json(nullptr);
-      const json& db = b["deltas"].size() > 1 ? b["deltas"][1] : json(nullptr);
+      const json& da = a["deltas"][1];
+      const json& db = b["deltas"][1];
       const double xa = da.is_number() ? std::abs(da.get<double>()) : -1;
       const double xb = db.is_number() ? std::abs(db.get<double>()) : -1;
       return xa > xb;
     });
-    stats_out[std::string(server::IouTypeName(iou))] =
-        json{{"comparable", key.has_value()},
-             {"eval_key", key ? json(*key) : json(nullptr)},
-             {"reason", absl::StrJoin(reasons, "; ")},
-             {"evaluations", std::move(evals)},
-             {"deltas", std::move(deltas)},
-             {"categories", std::move(cats)}};
+    stats_out[type] = json{{"comparable", comparable},
+                           {"reason", absl::StrJoin(reasons, "; ")},
+                           {"evaluations", std::move(chosen)},
+                           {"deltas", std::move(deltas)},
+                           {"categories", std::move(cats)}};
   }
   json run_list = json::array();
   for (const Run* r : runs) run_list.push_back(RunSummaryJson(*r));

@@ -5,11 +5,10 @@
 // Errors: NotFound names the missing run/checkpoint; InvalidArgument names the bad parameter.
 // Thread safety: stateless functions; safe from any thread (RunStore is thread-safe).
 //
-// Ranking and comparability follow the coordinator's rules (proto/ablate/v1/coordinator.proto,
-// LeaderboardRequest / CompareRunsRequest): evaluations are comparable exactly when their eval
-// keys (server::EvalKey) are equal; a run's row is its best evaluation in the selected group.
-// TODO(dashboard): call the coordinator's leaderboard/compare core once server/ provides one, so
-// the CLI and the page can never disagree.
+// Ranking and comparability are the coordinator's own code, run on the snapshot through
+// SnapshotRunStore: server::BuildLeaderboard (leaderboard, each sweep's best) and
+// server::CompareEvaluations (compare, each run against the first), so the page and
+// `ablate leaderboard` / `ablate compare` never disagree.
 #pragma once
 
 #include <nlohmann/json.hpp>
