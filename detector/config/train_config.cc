@@ -126,7 +126,7 @@ const std::map<std::string, Field>& Fields() {
        EnumField<OptimizerType>(&TrainConfig::optimizer,
                                 {{"sgd", OptimizerType::kSgd}, {"adamw", OptimizerType::kAdamW}},
                                 &OptimizerName)},
-      {"lr", DoubleField(&TrainConfig::lr, 0.0, 10.0)},
+      {"lr", DoubleField(&TrainConfig::lr, 0.0, 1e9)},
       {"momentum", DoubleField(&TrainConfig::momentum, 0.0, 0.999)},
       {"weight_decay", DoubleField(&TrainConfig::weight_decay, 0.0, 1.0)},
       {"batch_size", IntField(&TrainConfig::batch_size, 1, 1024)},

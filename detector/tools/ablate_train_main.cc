@@ -1,5 +1,6 @@
 // ablate-train: runs one detector training / evaluation / fidelity check directly, without the
-// coordinator (debugging and demos). Subcommands: reference-check (more in detector/README.md).
+// coordinator (debugging and demos). Subcommands: shapes, run, eval, reference-check.
+// Exit codes: 0 success, 1 reference mismatch or diverged training, 2 error.
 #include <torch/torch.h>
 
 #include <iostream>
@@ -7,17 +8,24 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "detector/config/train_config.h"
+#include "detector/data.h"
 #include "detector/reference_check.h"
+#include "detector/shapes.h"
+#include "detector/train.h"
 #include "nlohmann/json.hpp"
 
 namespace {
 
-using ablate::detector::ReferenceCheckOptions;
-using ablate::detector::RunReferenceCheck;
+using namespace ablate::detector;  // NOLINT: a tool's main
 
 int Fail(const absl::Status& status) {
   std::cerr << "ablate-train: " << status.ToString() << "\n";
   return 2;
+}
+
+void PrintEval(const EvalResult& r) {
+  std::cout << "bbox:\n" << r.bbox_summary << "segm:\n" << r.segm_summary;
 }
 
 }  // namespace
@@ -27,9 +35,57 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int threads = 0;
   app.add_option("--threads", threads,
-                 "intra-op threads (default: number of cores; "
-                 "reference-check: 1, for bit-exact results)");
+                 "intra-op threads (default: number of cores; reference-check: 1, for "
+                 "bit-exact results)");
 
+  // shapes
+  std::string shapes_out;
+  ShapesOptions shapes;
+  CLI::App* shapes_cmd = app.add_subcommand("shapes", "write a synthetic COCO shapes dataset");
+  shapes_cmd->add_option("--out", shapes_out, "output directory")->required();
+  shapes_cmd->add_option("--train", shapes.train_images, "training images");
+  shapes_cmd->add_option("--val", shapes.val_images, "validation images");
+  shapes_cmd->add_option("--size", shapes.image_size, "image size in pixels");
+  shapes_cmd->add_option("--seed", shapes.seed, "random seed");
+
+  // run
+  std::string preset = "tiny";
+  std::vector<std::string> sets;
+  int steps = 0;
+  double max_minutes = 0;
+  bool run_json = false, fork_reset_optimizer = false, fork_reset_schedule = false;
+  TrainOptions train;
+  std::string train_json, val_json, out_dir, resume, image_dir;
+  CLI::App* run = app.add_subcommand("run", "train, write checkpoints, evaluate at the end");
+  run->add_option("--train", train_json, "training annotations (COCO JSON)")->required();
+  run->add_option("--val", val_json, "validation annotations (COCO JSON)");
+  run->add_option("--images", image_dir, "image folder (default: next to the JSON)");
+  run->add_option("--preset", preset, "tiny | r50 | r50-dcn | r101");
+  run->add_option("--set", sets, "KEY=VALUE overrides (repeatable)");
+  run->add_option("--steps", steps, "training steps (overrides max_steps)");
+  run->add_option("--max-minutes", max_minutes, "stop after this wall time");
+  run->add_option("--out", out_dir, "output directory for checkpoints and results")->required();
+  run->add_option("--resume", resume, "checkpoint to continue from");
+  run->add_flag("--reset-optimizer", fork_reset_optimizer, "fork: fresh optimiser state");
+  run->add_flag("--reset-schedule", fork_reset_schedule, "fork: restart warmup/lr steps");
+  run->add_flag("--json", run_json, "print the result as JSON");
+
+  // eval
+  std::string ckpt_path, eval_val;
+  double score_threshold = -1;
+  int top_k = -1;
+  bool eval_json = false;
+  std::string eval_results;
+  CLI::App* eval = app.add_subcommand("eval", "evaluate a checkpoint (bbox and segm AP)");
+  eval->add_option("--checkpoint", ckpt_path, "checkpoint file")->required();
+  eval->add_option("--val", eval_val, "annotations (COCO JSON)")->required();
+  eval->add_option("--images", image_dir, "image folder (default: next to the JSON)");
+  eval->add_option("--score-threshold", score_threshold, "Detect confidence threshold");
+  eval->add_option("--top-k", top_k, "maximum detections per image");
+  eval->add_option("--results", eval_results, "write COCO results JSON here");
+  eval->add_flag("--json", eval_json, "print the result as JSON");
+
+  // reference-check
   std::string ref_dir;
   bool ref_json = false;
   int ref_rows = 20;
@@ -40,6 +96,7 @@ int main(int argc, char** argv) {
   ref->add_option("--rows", ref_rows, "rows of the text table (0 = all)");
 
   CLI11_PARSE(app, argc, argv);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   if (*ref) {
     torch::set_num_threads(threads > 0 ? threads : 1);
@@ -51,6 +108,71 @@ int main(int argc, char** argv) {
       std::cout << report->ToText(static_cast<size_t>(ref_rows));
     }
     return report->ok() ? 0 : 1;
+  }
+  torch::set_num_threads(threads > 0 ? threads : cores);
+  if (*shapes_cmd) {
+    absl::Status s = WriteShapesDataset(shapes_out, shapes);
+    if (!s.ok()) return Fail(s);
+    std::cout << "wrote " << shapes_out << "/train.json (" << shapes.train_images << " images), "
+              << shapes_out << "/val.json (" << shapes.val_images << " images)\n";
+    return 0;
+  }
+  if (*run) {
+    auto config = TrainPreset(preset);
+    if (!config.ok()) return Fail(config.status());
+    for (const std::string& s : sets) {
+      absl::Status st = config->ParseAssignment(s);
+      if (!st.ok()) return Fail(st);
+    }
+    if (steps > 0) config->max_steps = steps;
+    absl::Status valid = config->Validate();
+    if (!valid.ok()) return Fail(valid);
+    train.train_json = train_json;
+    train.val_json = val_json;
+    train.image_dir = image_dir;
+    train.out_dir = out_dir;
+    train.resume = resume;
+    train.reset_optimizer = fork_reset_optimizer;
+    train.reset_schedule = fork_reset_schedule;
+    train.max_seconds = max_minutes * 60;
+    train.log = [&](const std::string& line) { std::cerr << line << "\n"; };
+    auto result = Train(*config, train);
+    if (!result.ok()) return Fail(result.status());
+    if (run_json) {
+      std::cout << result->ToJson().dump(2) << "\n";
+    } else {
+      std::cout << "status " << result->status << ", step " << result->step << ", checkpoint "
+                << result->checkpoint << ", " << result->images_per_s << " images/s (loader wait "
+                << 100 * result->loader_wait_fraction << "%)\n";
+      if (result->eval) PrintEval(*result->eval);
+    }
+    return result->status == "diverged" ? 1 : 0;
+  }
+  if (*eval) {
+    auto ckpt = LoadCheckpoint(ckpt_path, DefaultDevice());
+    if (!ckpt.ok()) return Fail(ckpt.status());
+    TrainConfig config = ckpt->meta.config;
+    if (score_threshold >= 0) config.score_threshold = score_threshold;
+    if (top_k > 0) config.max_detections = top_k;
+    auto val = CocoDetectionDataset::Load(eval_val, image_dir, false);
+    if (!val.ok()) return Fail(val.status());
+    if ((*val)->num_classes() + 1 != config.model.num_classes) {
+      return Fail(
+          absl::InvalidArgumentError("--val has a different class count than the checkpoint"));
+    }
+    EvalOptions eo;
+    eo.num_workers = config.num_workers;
+    eo.results_json = eval_results;
+    auto r = Evaluate(*ckpt->model, config, *val, eo, DefaultDevice());
+    if (!r.ok()) return Fail(r.status());
+    if (eval_json) {
+      nlohmann::json j = r->ToJson();
+      j["checkpoint"] = std::filesystem::path(ckpt_path).stem().string();
+      std::cout << j.dump(2) << "\n";
+    } else {
+      PrintEval(*r);
+    }
+    return 0;
   }
   return 0;
 }

@@ -1,0 +1,99 @@
+// Training loop, checkpoints and evaluation of the detector.
+//
+// Checkpoints: one file NAME.pt per checkpoint, NAME = step%07d-ep%03d-loss%.3f (the user's
+// convention), written to a temp file and renamed. It is a torch::serialize archive holding the
+// model parameters and buffers ("model/<state-dict name>"), the optimiser state ("optimizer"), and
+// "meta": a uint8 tensor with JSON {step, epoch, loss, schedule_offset, config, created_by}.
+#pragma once
+
+#include <torch/types.h>
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/coco_stats.h"
+#include "common/status.h"
+#include "detector/config/train_config.h"
+#include "detector/data.h"
+#include "detector/model.h"
+#include "nlohmann/json.hpp"
+
+namespace ablate::detector {
+
+// Device chosen at run time: CUDA when available, CPU otherwise.
+torch::Device DefaultDevice();
+
+// lr at `step` (counted from the schedule start): linear warmup from lr*warmup_factor, then
+// lr *= lr_gamma at every lr_steps entry <= step.
+double LearningRate(const TrainConfig& config, int64_t step);
+
+struct CheckpointMeta {
+  int64_t step = 0;
+  int64_t epoch = 0;
+  double loss = 0;
+  int64_t schedule_offset = 0;  // step at which the lr schedule (warmup) last started
+  TrainConfig config;
+};
+
+std::string CheckpointName(int64_t step, int64_t epoch, double loss);
+
+// Reads a checkpoint's meta and weights into a newly built model (on `device`). The optimiser
+// state stays in the file (LoadOptimizerState).
+struct LoadedCheckpoint {
+  CheckpointMeta meta;
+  Yolact model{nullptr};
+};
+StatusOr<LoadedCheckpoint> LoadCheckpoint(const std::filesystem::path& path, torch::Device device);
+
+struct EvalOptions {
+  int batch_size = 8;
+  int num_workers = 2;
+  std::filesystem::path results_json;  // when set, COCO results (bbox + segm RLE) are written
+};
+
+struct EvalResult {
+  CocoStats bbox{}, segm{};
+  std::string bbox_summary, segm_summary;  // pycocotools summarize() text
+  int64_t num_images = 0, num_detections = 0;
+  double images_per_s = 0;
+  nlohmann::json ToJson() const;  // {"bbox": {"stats": {...}}, "segm": {...}, ...}
+};
+
+// Runs inference over `dataset` (no augmentation) and evaluates bbox and segm with ablate_coco.
+StatusOr<EvalResult> Evaluate(YolactImpl& model, const TrainConfig& config,
+                              std::shared_ptr<const CocoDetectionDataset> dataset,
+                              const EvalOptions& options, torch::Device device);
+
+struct TrainOptions {
+  std::filesystem::path train_json, val_json, image_dir;  // image_dir empty: next to the JSON
+  std::filesystem::path out_dir;
+  std::filesystem::path resume;  // checkpoint to continue from (empty: from scratch)
+  bool reset_optimizer = false;  // fork: fresh optimiser state
+  bool reset_schedule = false;   // fork: warmup / lr steps restart at the resume step
+  bool evaluate = true;          // evaluate on val_json at the end
+  int log_every = 50;
+  double max_seconds = 0;  // stop (as finished) after this wall time; 0 = no limit
+  std::function<void(const std::string&)> log;  // progress lines; may be empty
+};
+
+struct TrainResult {
+  std::string status;           // "finished" or "diverged"
+  int64_t step = 0, epoch = 0;  // where training stopped
+  double last_loss = 0;
+  std::string checkpoint;  // name of the last finite checkpoint written
+  std::filesystem::path checkpoint_path;
+  double images_per_s = 0;          // training throughput
+  double loader_wait_fraction = 0;  // share of the step time spent waiting for the data loader
+  std::vector<std::string> restored, reset;  // for resumes/forks
+  std::optional<EvalResult> eval;
+  nlohmann::json ToJson() const;
+};
+
+// Trains per `config` (already validated). Errors for unreadable data, bad checkpoints, or
+// LibTorch failures; divergence is a result (status "diverged"), not an error.
+StatusOr<TrainResult> Train(const TrainConfig& config, const TrainOptions& options);
+
+}  // namespace ablate::detector
