@@ -57,7 +57,7 @@ CREATE TABLE jobs (
   max_attempts INTEGER NOT NULL DEFAULT 3,
   created_unix_ms INTEGER NOT NULL,
   updated_unix_ms INTEGER NOT NULL
-);
+, last_error TEXT NOT NULL DEFAULT '');
 CREATE TABLE leases (
   id INTEGER PRIMARY KEY,
   job_id INTEGER NOT NULL REFERENCES jobs(id),
@@ -97,7 +97,7 @@ CREATE TABLE sweeps (
   name TEXT NOT NULL UNIQUE,
   spec_json TEXT NOT NULL DEFAULT '{}',
   created_unix_ms INTEGER NOT NULL
-);
+, max_parallel INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE workers (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,

@@ -12,6 +12,9 @@
 
 #include "common/clock.h"
 #include "server/coordinator_service.h"
+#include "server/job_scheduler.h"
+#include "server/scheduler_service.h"
+#include "server/sqlite_job_store.h"
 #include "server/sqlite_run_store.h"
 
 namespace ablate::server {
@@ -22,6 +25,7 @@ struct CoordinatorOptions {
   std::string listen_address = "127.0.0.1:50051";
   const Clock* clock = nullptr;  // nullptr: system clock. Not owned.
   CoordinatorServiceOptions service;
+  JobSchedulerOptions scheduler;
 };
 
 class Coordinator {
@@ -34,6 +38,7 @@ class Coordinator {
   int port() const { return port_; }
   std::string address() const { return address_; }
   RunStore& store() { return *store_; }
+  JobStore& job_store() { return *job_store_; }
   const MigrationReport& migration_report() const { return store_->migration_report(); }
 
   // Stops accepting calls and waits (up to `deadline_ms`) for in-flight ones.
@@ -44,8 +49,12 @@ class Coordinator {
  private:
   Coordinator() = default;
 
+  SystemClock system_clock_;
   std::unique_ptr<SqliteRunStore> store_;
+  std::unique_ptr<SqliteJobStore> job_store_;
+  std::unique_ptr<JobScheduler> scheduler_;
   std::unique_ptr<CoordinatorService> service_;
+  std::unique_ptr<SchedulerService> scheduler_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string address_;

@@ -124,6 +124,10 @@ Status SqliteRunStore::InTransaction(const std::function<Status()>& body) {
 
 Status SqliteRunStore::Transact(const std::function<Status()>& body) { return InTransaction(body); }
 
+Status SqliteRunStore::WithDb(const std::function<Status(SqliteDb&)>& body) {
+  return InTransaction([&] { return body(*db_); });
+}
+
 StatusOr<int64_t> SqliteRunStore::EnsureSweep(const std::string& name) {
   ABLATE_ASSIGN_OR_RETURN(SqliteStatement * find,
                           db_->Prepare("SELECT id FROM sweeps WHERE name = ?"));

@@ -32,6 +32,11 @@ class SqliteRunStore final : public RunStore {
 
   const MigrationReport& migration_report() const { return migration_report_; }
 
+  // Runs `body` with the store's connection, under its lock and inside a transaction (joining
+  // one already open, e.g. from Transact()). For companion stores on the same file
+  // (SqliteJobStore), so runs and jobs can change in one transaction.
+  Status WithDb(const std::function<Status(SqliteDb&)>& body);
+
   Status Transact(const std::function<Status()>& body) override;
   StatusOr<Created<Run>> CreateRun(const NewRun& run) override;
   StatusOr<Run> GetRun(RunId id) override;

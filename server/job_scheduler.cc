@@ -1,0 +1,486 @@
+#include "server/job_scheduler.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "server/refs.h"
+#include "sweepspec/sweep_spec.h"
+#include "sweepspec/trial_expansion.h"
+
+namespace ablate::server {
+namespace {
+
+using nlohmann::json;
+
+json RefJson(const std::string& name, const std::string& uri) {
+  return {{"name", name}, {"uri", uri}};
+}
+
+json EvalJson(double score_threshold, int top_k, double nms_iou, int max_dets) {
+  return {{"score_threshold", score_threshold},
+          {"top_k", top_k},
+          {"nms_iou", nms_iou},
+          {"max_dets", max_dets}};
+}
+
+// "KEY=VALUE" with VALUE read as JSON when it parses (0.5, true, [1,2]) and as a string otherwise.
+StatusOr<std::pair<std::string, json>> ParseAssignment(const std::string& text) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return absl::InvalidArgumentError("--set expects KEY=VALUE, got '" + text + "'");
+  }
+  std::string value = text.substr(eq + 1);
+  json parsed = json::parse(value, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || parsed.is_object()) parsed = value;
+  return std::make_pair(text.substr(0, eq), parsed);
+}
+
+std::string AbsolutePath(const std::string& path, const std::string& base_dir) {
+  std::filesystem::path p(path);
+  if (p.is_absolute() || base_dir.empty()) return p.lexically_normal().string();
+  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+Status RequireStoredFile(const Checkpoint& ck) {
+  if (ck.uri.rfind("file://", 0) != 0) {
+    return absl::FailedPreconditionError(
+        "checkpoint " + ck.run_name + "/" + ck.name +
+        " has no stored weights file (e.g. it was imported from a diary); it can be compared "
+        "but not trained or evaluated from");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
+                                                 const std::string& source,
+                                                 const std::vector<std::string>& overrides,
+                                                 const std::string& base_dir, bool dry_run) {
+  std::vector<sweepspec::SpecOverride> spec_overrides;
+  for (const auto& o : overrides) {
+    ABLATE_ASSIGN_OR_RETURN(auto parsed, sweepspec::ParseSpecOverride(o));
+    spec_overrides.push_back(std::move(parsed));
+  }
+  ABLATE_ASSIGN_OR_RETURN(sweepspec::SweepSpec spec,
+                          sweepspec::ParseSweepSpec(spec_yaml, source, spec_overrides));
+  spec.train_path = AbsolutePath(spec.train_path, base_dir);
+  spec.val_path = AbsolutePath(spec.val_path, base_dir);
+
+  // Where trials start: nothing, a registered checkpoint, or a weights file.
+  json init_checkpoint = nullptr;
+  int64_t start_step = 0;
+  std::optional<Checkpoint> start;
+  if (spec.start_from.rfind("file:", 0) == 0) {
+    if (spec.budget.steps == 0) {
+      return absl::InvalidArgumentError(source +
+                                        ": budget.steps: 0 (evaluate only) needs a registered "
+                                        "checkpoint as start_from, not a file");
+    }
+    std::string path = AbsolutePath(spec.start_from.substr(5), base_dir);
+    init_checkpoint = RefJson(std::filesystem::path(path).filename().string(), "file://" + path);
+    spec.start_from = "file:" + path;
+  } else if (!spec.start_from.empty()) {
+    auto ck = ResolveCheckpointRef(runs_, spec.start_from);
+    if (!ck.ok()) {
+      return Status(ck.status().code(),
+                    source + ": start_from: " + std::string(ck.status().message()));
+    }
+    ABLATE_RETURN_IF_ERROR(RequireStoredFile(*ck));
+    start = *ck;
+    start_step = ck->step;
+    init_checkpoint = RefJson(ck->name, ck->uri);
+    spec.start_from = ck->run_name + "/" + ck->name;  // canonical, for the fingerprint
+  }
+
+  auto validate = [&](const json& set) { return validator_(spec.preset, set); };
+  ABLATE_ASSIGN_OR_RETURN(sweepspec::TrialExpansion expansion,
+                          sweepspec::ExpandTrials(spec, validate));
+
+  SubmitResult result;
+  result.max_parallel = spec.max_parallel;
+  result.dropped_by_constraints = expansion.dropped_by_constraints;
+  json spec_json = {{"name", spec.name},
+                    {"preset", spec.preset},
+                    {"base_set", spec.base_set},
+                    {"data", {{"train", spec.train_path}, {"val", spec.val_path}}},
+                    {"start_from", spec.start_from},
+                    {"budget",
+                     {{"steps", spec.budget.steps},
+                      {"checkpoint_every", spec.budget.checkpoint_every},
+                      {"eval_every", spec.budget.eval_every}}},
+                    {"max_parallel", spec.max_parallel},
+                    {"trials", expansion.trials.size()}};
+  result.spec_json = spec_json.dump();
+
+  Status st = runs_.Transact([&]() -> Status {
+    // A name in use gets a numeric suffix: re-submitting an edited file is the common case.
+    result.sweep = spec.name;
+    for (int n = 2;; ++n) {
+      ABLATE_ASSIGN_OR_RETURN(bool exists, jobs_.SweepExists(result.sweep));
+      if (!exists) break;
+      result.sweep = spec.name + "-" + std::to_string(n);
+    }
+    if (!dry_run)
+      ABLATE_RETURN_IF_ERROR(jobs_.SaveSweep(result.sweep, result.spec_json, spec.max_parallel));
+    for (const auto& trial : expansion.trials) {
+      SubmittedTrial out;
+      out.index = trial.index;
+      out.params = trial.params;
+      out.fingerprint = trial.fingerprint;
+      char suffix[16];
+      std::snprintf(suffix, sizeof(suffix), "-t%02d", trial.index);
+      out.run_name = result.sweep + suffix;
+      const json eval = EvalJson(trial.eval.score_threshold, trial.eval.top_k, trial.eval.nms_iou,
+                                 trial.eval.max_dets);
+      if (spec.budget.steps == 0) {
+        // Re-scoring: an eval job on the start checkpoint's run, counted towards this sweep.
+        out.run_name = start->run_name;
+        if (!dry_run) {
+          json job_spec = {{"kind", "eval"},
+                           {"run", start->run_name},
+                           {"preset", spec.preset},
+                           {"set", trial.set},
+                           {"data", {{"train", spec.train_path}, {"val", spec.val_path}}},
+                           {"eval", eval},
+                           {"init_checkpoint", init_checkpoint}};
+          ABLATE_RETURN_IF_ERROR(jobs_
+                                     .CreateJob(NewJob{start->run_id, result.sweep, JobKind::kEval,
+                                                       job_spec.dump(), options_.max_attempts})
+                                     .status());
+        }
+        result.trials.push_back(std::move(out));
+        continue;
+      }
+      std::optional<Run> done;
+      if (!spec.rerun_finished) {
+        ABLATE_ASSIGN_OR_RETURN(done, jobs_.FindSucceededRun(trial.fingerprint));
+      }
+      if (done) {
+        out.reused = true;
+        out.run_name = done->name;
+        if (!dry_run) {
+          NewJob link{done->id, result.sweep, JobKind::kTrain, "{}", options_.max_attempts};
+          link.already_done = true;
+          ABLATE_RETURN_IF_ERROR(jobs_.CreateJob(link).status());
+        }
+        result.trials.push_back(std::move(out));
+        continue;
+      }
+      if (!dry_run) {
+        NewRun run;
+        run.name = out.run_name;
+        run.sweep = result.sweep;
+        run.config = trial.effective_config;
+        run.status = RunStatus::kQueued;
+        if (start) run.parent_checkpoint = start->id;
+        ABLATE_ASSIGN_OR_RETURN(Created<Run> created, runs_.CreateRun(run));
+        json job_spec = {{"kind", "train"},
+                         {"run", out.run_name},
+                         {"preset", spec.preset},
+                         {"set", trial.set},
+                         {"data", {{"train", spec.train_path}, {"val", spec.val_path}}},
+                         {"steps", start_step + spec.budget.steps},
+                         {"checkpoint_every", spec.budget.checkpoint_every},
+                         {"eval_every", spec.budget.eval_every},
+                         {"eval", eval},
+                         {"init_checkpoint", init_checkpoint},
+                         {"reset_optimizer", false}};
+        ABLATE_RETURN_IF_ERROR(
+            jobs_
+                .CreateJob(NewJob{created.value.id, result.sweep, JobKind::kTrain, job_spec.dump(),
+                                  options_.max_attempts})
+                .status());
+      }
+      result.trials.push_back(std::move(out));
+    }
+    return absl::OkStatus();
+  });
+  ABLATE_RETURN_IF_ERROR(st);
+  return result;
+}
+
+StatusOr<std::pair<Run, Job>> JobScheduler::ForkRun(const std::string& checkpoint_ref,
+                                                    const std::vector<std::string>& overrides,
+                                                    int64_t steps, bool reset_optimizer,
+                                                    const std::string& name) {
+  ABLATE_ASSIGN_OR_RETURN(Checkpoint ck, ResolveCheckpointRef(runs_, checkpoint_ref));
+  ABLATE_RETURN_IF_ERROR(RequireStoredFile(ck));
+  ABLATE_ASSIGN_OR_RETURN(Run parent, runs_.GetRun(ck.run_id));
+  json config = json::parse(parent.config_json, nullptr, false);
+  if (!config.is_object()) config = json::object();
+  if (!config.contains("set") || !config["set"].is_object()) config["set"] = json::object();
+  if (!config.contains("data") || !config["data"].contains("val")) {
+    return absl::FailedPreconditionError("run '" + parent.name +
+                                         "' records no dataset (config.data); cannot fork it");
+  }
+  for (const auto& o : overrides) {
+    ABLATE_ASSIGN_OR_RETURN(auto kv, ParseAssignment(o));
+    config["set"][kv.first] = kv.second;
+  }
+  const std::string preset = config.value("preset", "tiny");
+  ABLATE_RETURN_IF_ERROR(validator_(preset, config["set"]));
+  if (steps < 0) return absl::InvalidArgumentError("--steps must be >= 0");
+  if (steps == 0) steps = config.value("steps", int64_t{0});
+  if (steps <= 0) return absl::InvalidArgumentError("--steps is required (the parent has none)");
+  config["steps"] = steps;
+  config["start_from"] = ck.run_name + "/" + ck.name;
+  config["reset_optimizer"] = reset_optimizer;
+
+  std::pair<Run, Job> result;
+  Status st = runs_.Transact([&]() -> Status {
+    NewRun run;
+    run.name = name;
+    if (run.name.empty()) {
+      for (int n = 1;; ++n) {
+        run.name = parent.name + "-fork" + std::to_string(n);
+        if (!runs_.FindRunByName(run.name).ok()) break;
+      }
+    }
+    run.config = config;
+    run.parent_checkpoint = ck.id;
+    ABLATE_ASSIGN_OR_RETURN(Created<Run> created, runs_.CreateRun(run));
+    if (!created.created) {
+      return absl::AlreadyExistsError("run '" + run.name + "' already exists");
+    }
+    const json eval_cfg = config.value("eval", json::object());
+    json job_spec = {
+        {"kind", "train"},
+        {"run", run.name},
+        {"preset", preset},
+        {"set", config["set"]},
+        {"data", config["data"]},
+        {"steps", ck.step + steps},
+        {"checkpoint_every", config.value("checkpoint_every", int64_t{0})},
+        {"eval_every", config.value("eval_every", int64_t{0})},
+        {"eval", EvalJson(eval_cfg.value("score_threshold", 0.05), eval_cfg.value("top_k", 100),
+                          eval_cfg.value("nms_iou", 0.5), eval_cfg.value("max_dets", 100))},
+        {"init_checkpoint", RefJson(ck.name, ck.uri)},
+        {"reset_optimizer", reset_optimizer}};
+    ABLATE_ASSIGN_OR_RETURN(
+        Job job, jobs_.CreateJob(NewJob{created.value.id, "", JobKind::kTrain, job_spec.dump(),
+                                        options_.max_attempts}));
+    result = {created.value, job};
+    return absl::OkStatus();
+  });
+  ABLATE_RETURN_IF_ERROR(st);
+  return result;
+}
+
+StatusOr<std::pair<Run, Job>> JobScheduler::EvaluateCheckpoint(const std::string& checkpoint_ref,
+                                                               const EvalOverrides& o) {
+  ABLATE_ASSIGN_OR_RETURN(Checkpoint ck, ResolveCheckpointRef(runs_, checkpoint_ref));
+  ABLATE_RETURN_IF_ERROR(RequireStoredFile(ck));
+  ABLATE_ASSIGN_OR_RETURN(Run run, runs_.GetRun(ck.run_id));
+  json config = json::parse(run.config_json, nullptr, false);
+  if (!config.is_object() || !config.contains("data") || !config["data"].contains("val")) {
+    return absl::FailedPreconditionError("run '" + run.name +
+                                         "' records no validation dataset (config.data.val)");
+  }
+  const json e = config.value("eval", json::object());
+  double score_threshold = o.score_threshold.value_or(e.value("score_threshold", 0.05));
+  if (score_threshold < 0 || score_threshold >= 1) {
+    return absl::InvalidArgumentError("score threshold must be in [0, 1)");
+  }
+  json job_spec = {{"kind", "eval"},
+                   {"run", run.name},
+                   {"preset", config.value("preset", "tiny")},
+                   {"set", config.value("set", json::object())},
+                   {"data", config["data"]},
+                   {"eval", EvalJson(score_threshold, o.top_k.value_or(e.value("top_k", 100)),
+                                     o.nms_iou.value_or(e.value("nms_iou", 0.5)),
+                                     o.max_dets.value_or(e.value("max_dets", 100)))},
+                   {"init_checkpoint", RefJson(ck.name, ck.uri)}};
+  ABLATE_ASSIGN_OR_RETURN(Job job, jobs_.CreateJob(NewJob{run.id, "", JobKind::kEval,
+                                                          job_spec.dump(), options_.max_attempts}));
+  return std::make_pair(run, job);
+}
+
+StatusOr<SweepStatus> JobScheduler::BuildSweepStatus(const SweepInfo& sweep) {
+  SweepStatus status;
+  status.sweep = sweep;
+  ABLATE_ASSIGN_OR_RETURN(std::vector<Job> jobs, jobs_.ListJobs(std::nullopt, sweep.name));
+  for (const Job& job : jobs) {
+    ABLATE_ASSIGN_OR_RETURN(Run run, runs_.GetRun(job.run));
+    SweepProgressCounts& p = status.progress;
+    ++p.total;
+    if (job.kind == JobKind::kTrain) {
+      switch (run.status) {
+        case RunStatus::kQueued:
+          ++p.queued;
+          break;
+        case RunStatus::kRunning:
+          ++p.running;
+          break;
+        case RunStatus::kSucceeded:
+          ++p.succeeded;
+          break;
+        case RunStatus::kFailed:
+          ++p.failed;
+          break;
+        case RunStatus::kCancelled:
+          ++p.cancelled;
+          break;
+        case RunStatus::kDiverged:
+          ++p.diverged;
+          break;
+      }
+    } else {
+      switch (job.state) {
+        case JobState::kPending:
+          ++p.queued;
+          break;
+        case JobState::kLeased:
+          ++p.running;
+          break;
+        case JobState::kSucceeded:
+          ++p.succeeded;
+          break;
+        case JobState::kFailed:
+          ++p.failed;
+          break;
+        case JobState::kCancelled:
+          ++p.cancelled;
+          break;
+      }
+    }
+    TrialStatus t;
+    t.run = run;
+    t.worker = job.worker;
+    t.attempts = job.attempts;
+    t.last_error = job.last_error;
+    json spec = json::parse(job.spec_json, nullptr, false);
+    if (spec.is_object()) t.total_steps = spec.value("steps", int64_t{0});
+    ABLATE_ASSIGN_OR_RETURN(std::vector<MetricPoint> latest, runs_.LatestMetrics(run.id));
+    for (const auto& m : latest) {
+      t.step = std::max(t.step, m.step);
+      if (m.key == "loss") t.loss = m.value;
+    }
+    EvaluationFilter filter;
+    filter.run = run.id;
+    filter.iou_type = IouType::kBbox;
+    ABLATE_ASSIGN_OR_RETURN(std::vector<Evaluation> evals, runs_.ListEvaluations(filter));
+    if (!evals.empty()) t.last_ap = evals.back().stats[0];
+    status.trials.push_back(std::move(t));
+  }
+  return status;
+}
+
+StatusOr<std::vector<SweepStatus>> JobScheduler::ListSweeps() {
+  ABLATE_ASSIGN_OR_RETURN(std::vector<SweepInfo> sweeps, jobs_.ListSweeps());
+  std::vector<SweepStatus> result;
+  for (const auto& s : sweeps) {
+    ABLATE_ASSIGN_OR_RETURN(SweepStatus status, BuildSweepStatus(s));
+    result.push_back(std::move(status));
+  }
+  return result;
+}
+
+StatusOr<SweepStatus> JobScheduler::GetSweep(const std::string& name_or_id) {
+  ABLATE_ASSIGN_OR_RETURN(std::vector<SweepInfo> sweeps, jobs_.ListSweeps());
+  for (const auto& s : sweeps) {
+    if (s.name == name_or_id || std::to_string(s.id) == name_or_id) return BuildSweepStatus(s);
+  }
+  return absl::NotFoundError("sweep '" + name_or_id + "' not found");
+}
+
+StatusOr<int> JobScheduler::Cancel(const std::string& sweep, const std::string& run) {
+  if (!sweep.empty()) {
+    ABLATE_RETURN_IF_ERROR(GetSweep(sweep).status());
+    return jobs_.CancelJobs(std::nullopt, sweep);
+  }
+  if (run.empty()) return absl::InvalidArgumentError("cancel needs a sweep or a run");
+  ABLATE_ASSIGN_OR_RETURN(Run r, ResolveRunName(runs_, run));
+  return jobs_.CancelJobs(r.id, "");
+}
+
+StatusOr<WorkerInfo> JobScheduler::RegisterWorker(const std::string& name, const std::string& host,
+                                                  int slots, const std::string& device) {
+  return jobs_.UpsertWorker(name, host, slots, device);
+}
+
+StatusOr<std::optional<LeasedJob>> JobScheduler::LeaseJob(WorkerId worker) {
+  ABLATE_RETURN_IF_ERROR(jobs_.ExpireLeases().status());
+  ABLATE_ASSIGN_OR_RETURN(auto leased, jobs_.LeaseNextJob(worker, options_.lease_ttl_ms));
+  if (!leased) return std::optional<LeasedJob>();
+  LeasedJob out{leased->first, leased->second, leased->first.spec_json};
+  if (leased->first.kind == JobKind::kTrain) {
+    // Resume from the run's newest checkpoint with a stored file, if an earlier attempt made one.
+    ABLATE_ASSIGN_OR_RETURN(std::vector<Checkpoint> cks, runs_.ListCheckpoints(leased->first.run));
+    const Checkpoint* newest = nullptr;
+    for (const auto& ck : cks) {
+      if (ck.uri.rfind("file://", 0) == 0 && (newest == nullptr || ck.step > newest->step)) {
+        newest = &ck;
+      }
+    }
+    if (newest != nullptr) {
+      json spec = json::parse(out.spec_json, nullptr, false);
+      spec["resume_checkpoint"] = RefJson(newest->name, newest->uri);
+      out.spec_json = spec.dump();
+    }
+  }
+  return std::optional<LeasedJob>(std::move(out));
+}
+
+StatusOr<std::vector<LeaseId>> JobScheduler::Heartbeat(WorkerId worker,
+                                                       std::span<const LeaseId> leases) {
+  return jobs_.RenewLeases(worker, leases, options_.lease_ttl_ms);
+}
+
+StatusOr<CompletionResult> JobScheduler::CompleteJob(LeaseId lease, JobOutcome outcome,
+                                                     const std::string& reason) {
+  return jobs_.CompleteLease(lease, outcome, reason);
+}
+
+StatusOr<std::vector<LineageNode>> JobScheduler::Lineage(const std::optional<std::string>& ref) {
+  std::optional<RunId> run;
+  if (ref) {
+    ABLATE_ASSIGN_OR_RETURN(Run r, ResolveRunName(runs_, *ref));
+    run = r.id;
+  }
+  std::vector<Run> all;
+  RunFilter filter;
+  filter.limit = 1000;
+  while (true) {
+    ABLATE_ASSIGN_OR_RETURN(std::vector<Run> page, runs_.ListRuns(filter));
+    if (page.empty()) break;
+    filter.after_id = page.back().id.value;
+    all.insert(all.end(), page.begin(), page.end());
+  }
+  std::set<int64_t> keep;
+  if (run) {
+    std::map<int64_t, const Run*> by_id;
+    for (const auto& r : all) by_id[r.id.value] = &r;
+    if (!by_id.count(run->value)) {
+      return absl::NotFoundError("run id " + std::to_string(run->value) + " not found");
+    }
+    int64_t root = run->value;
+    while (by_id[root]->parent_run && by_id.count(by_id[root]->parent_run->value)) {
+      root = by_id[root]->parent_run->value;
+    }
+    keep.insert(root);
+    for (const auto& r : all) {  // ids ascend, so parents come before their children
+      if (r.parent_run && keep.count(r.parent_run->value)) keep.insert(r.id.value);
+    }
+  }
+  std::vector<LineageNode> nodes;
+  for (const auto& r : all) {
+    if (run && !keep.count(r.id.value)) continue;
+    LineageNode node;
+    node.run = r;
+    EvaluationFilter ef;
+    ef.run = r.id;
+    ef.iou_type = IouType::kBbox;
+    ABLATE_ASSIGN_OR_RETURN(std::vector<Evaluation> evals, runs_.ListEvaluations(ef));
+    for (const auto& e : evals) {
+      if (!node.best_ap || e.stats[0] > *node.best_ap) node.best_ap = e.stats[0];
+    }
+    ABLATE_ASSIGN_OR_RETURN(node.checkpoints, runs_.ListCheckpoints(r.id));
+    nodes.push_back(std::move(node));
+  }
+  return nodes;
+}
+
+}  // namespace ablate::server

@@ -1,0 +1,141 @@
+// The scheduling core: turns sweeps, forks and re-evaluation requests into runs and jobs, and
+// leases jobs to workers. Pure logic over RunStore + JobStore; SchedulerService adapts it to
+// gRPC. Recovery is a named path: every lease call first expires dead leases, so a coordinator
+// restarted on the same file simply carries on (leases granted before the restart stay valid
+// until their expiry, and workers that reconnect renew them).
+//
+// Thread safety: safe from any thread (the stores serialise).
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "server/job_store.h"
+#include "server/run_store.h"
+
+namespace ablate::server {
+
+struct JobSchedulerOptions {
+  int64_t lease_ttl_ms = 20'000;          // a lease not renewed for this long expires
+  int64_t heartbeat_interval_ms = 3'000;  // what workers are told to use
+  int max_attempts = 3;                   // per job, crashes and lease expiries included
+};
+
+// Checks a training config (preset + `--set` keys) the way ablate-train will: unknown key,
+// unknown loss name, neg_threshold >= pos_threshold... InvalidArgument naming the key.
+using TrainConfigValidator =
+    std::function<Status(const std::string& preset, const nlohmann::json& set)>;
+
+struct SubmittedTrial {
+  int index = 0;
+  std::string run_name;
+  nlohmann::json params;
+  std::string fingerprint;
+  bool reused = false;  // an identical config already succeeded: linked, not run again
+};
+
+struct SubmitResult {
+  std::string sweep;
+  std::string spec_json;
+  int max_parallel = 0;
+  std::vector<SubmittedTrial> trials;
+  int dropped_by_constraints = 0;
+};
+
+struct SweepProgressCounts {
+  int total = 0, queued = 0, running = 0, succeeded = 0, failed = 0, cancelled = 0, diverged = 0;
+};
+
+struct TrialStatus {
+  Run run;
+  int64_t step = 0;
+  int64_t total_steps = 0;
+  std::optional<double> loss;
+  std::optional<double> last_ap;  // bbox AP of the latest evaluation
+  std::string worker;
+  int attempts = 0;
+  std::string last_error;
+};
+
+struct SweepStatus {
+  SweepInfo sweep;
+  SweepProgressCounts progress;
+  std::vector<TrialStatus> trials;
+};
+
+struct LeasedJob {
+  Job job;
+  Lease lease;
+  std::string spec_json;  // the stored spec plus resume_checkpoint, as the worker must run it
+};
+
+struct EvalOverrides {
+  std::optional<double> score_threshold;
+  std::optional<int> top_k;
+  std::optional<double> nms_iou;
+  std::optional<int> max_dets;
+};
+
+struct LineageNode {
+  Run run;
+  std::optional<double> best_ap;
+  std::vector<Checkpoint> checkpoints;
+};
+
+class JobScheduler {
+ public:
+  // The stores must outlive the scheduler.
+  JobScheduler(RunStore& runs, JobStore& jobs, TrainConfigValidator validator,
+               JobSchedulerOptions options)
+      : runs_(runs), jobs_(jobs), validator_(std::move(validator)), options_(options) {}
+
+  const JobSchedulerOptions& options() const { return options_; }
+
+  // Validates the spec (file, key, problem in every error), resolves start_from, expands the
+  // trials and stores the sweep, its runs and jobs in one transaction (nothing on error).
+  // Relative data paths are resolved against `base_dir`. A sweep name already in use gets a
+  // "-2", "-3"... suffix.
+  StatusOr<SubmitResult> SubmitSweep(const std::string& spec_yaml, const std::string& source,
+                                     const std::vector<std::string>& overrides,
+                                     const std::string& base_dir, bool dry_run);
+
+  // A new run from a checkpoint with config overrides ("KEY=VALUE"), training `steps` more
+  // steps (0: as many as the parent's budget). NotFound / FailedPrecondition for the reference.
+  StatusOr<std::pair<Run, Job>> ForkRun(const std::string& checkpoint_ref,
+                                        const std::vector<std::string>& overrides, int64_t steps,
+                                        bool reset_optimizer, const std::string& name);
+
+  // An eval-only job for a checkpoint; its evaluation is recorded on the checkpoint's run.
+  StatusOr<std::pair<Run, Job>> EvaluateCheckpoint(const std::string& checkpoint_ref,
+                                                   const EvalOverrides& overrides);
+
+  StatusOr<std::vector<SweepStatus>> ListSweeps();
+  StatusOr<SweepStatus> GetSweep(const std::string& name_or_id);
+  // Cancels the unfinished jobs of a sweep or a run; returns how many.
+  StatusOr<int> Cancel(const std::string& sweep, const std::string& run);
+
+  StatusOr<WorkerInfo> RegisterWorker(const std::string& name, const std::string& host, int slots,
+                                      const std::string& device);
+  StatusOr<std::optional<LeasedJob>> LeaseJob(WorkerId worker);
+  StatusOr<std::vector<LeaseId>> Heartbeat(WorkerId worker, std::span<const LeaseId> leases);
+  StatusOr<CompletionResult> CompleteJob(LeaseId lease, JobOutcome outcome,
+                                         const std::string& reason);
+
+  // Every run of the tree containing `run` (a name or id; nullopt: every run), parents before
+  // children. NotFound for an unknown run.
+  StatusOr<std::vector<LineageNode>> Lineage(const std::optional<std::string>& run);
+
+ private:
+  StatusOr<SweepStatus> BuildSweepStatus(const SweepInfo& sweep);
+
+  RunStore& runs_;
+  JobStore& jobs_;
+  TrainConfigValidator validator_;
+  JobSchedulerOptions options_;
+};
+
+}  // namespace ablate::server

@@ -1,0 +1,314 @@
+// JobScheduler over a real SQLite file, with a FakeClock for lease expiry (no sleeping).
+#include "server/job_scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include "server/sqlite_job_store.h"
+#include "server/test_util.h"
+#include "server/train_config_validator.h"
+
+namespace ablate::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kSpec[] = R"(name: pos-neg
+base: {preset: tiny, set: {conf_loss: ce, box_loss: smooth_l1, lr: 0.001, batch_size: 8}}
+data: {train: data/train.json, val: data/val.json}
+budget: {steps: 600, checkpoint_every: 200, eval_every: 200}
+eval: {score_threshold: 0.05, top_k: 100, nms_iou: 0.5}
+max_parallel: 2
+parameters:
+  [pos_threshold, neg_threshold]: {values: [[0.5, 0.4], [0.5, 0.2], [0.6, 0.4], [1.1, 0.7]]}
+  conf_loss: {values: [ce, focal]}
+  focal_alpha: {values: [0.25, 0.75], when: {conf_loss: focal}}
+constraints: ["neg_threshold < pos_threshold"]
+)";
+
+class JobSchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dir =
+        testing::FreshTempDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    SqliteRunStoreOptions options;
+    options.path = (dir / "ablate.db").string();
+    options.clock = &clock_;
+    auto store = SqliteRunStore::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    runs_ = std::move(*store);
+    jobs_ = std::make_unique<SqliteJobStore>(*runs_, clock_);
+    JobSchedulerOptions o;
+    o.lease_ttl_ms = 10'000;
+    o.max_attempts = 2;
+    scheduler_ = std::make_unique<JobScheduler>(*runs_, *jobs_, ValidateTrainConfig, o);
+    auto w1 = scheduler_->RegisterWorker("w1", "host", 1, "cpu");
+    auto w2 = scheduler_->RegisterWorker("w2", "host", 1, "cpu");
+    ASSERT_TRUE(w1.ok() && w2.ok());
+    w1_ = w1->id;
+    w2_ = w2->id;
+  }
+
+  SubmitResult Submit(const std::string& spec = kSpec,
+                      const std::vector<std::string>& overrides = {}) {
+    auto r = scheduler_->SubmitSweep(spec, "spec.yaml", overrides, "/base", false);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : SubmitResult{};
+  }
+
+  LeasedJob Lease(WorkerId w) {
+    auto l = scheduler_->LeaseJob(w);
+    EXPECT_TRUE(l.ok()) << l.status();
+    EXPECT_TRUE(l->has_value());
+    return **l;
+  }
+
+  int RunCount() {
+    auto runs = runs_->ListRuns(RunFilter{});
+    return runs.ok() ? static_cast<int>(runs->size()) : -1;
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<SqliteRunStore> runs_;
+  std::unique_ptr<SqliteJobStore> jobs_;
+  std::unique_ptr<JobScheduler> scheduler_;
+  WorkerId w1_, w2_;
+};
+
+TEST_F(JobSchedulerTest, SubmitCreatesRunsAndJobsWithAbsoluteDataPaths) {
+  SubmitResult r = Submit();
+  EXPECT_EQ(r.sweep, "pos-neg");
+  ASSERT_EQ(r.trials.size(), 12u);
+  EXPECT_EQ(r.trials[0].run_name, "pos-neg-t00");
+  EXPECT_EQ(RunCount(), 12);
+  auto status = scheduler_->GetSweep("pos-neg");
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->progress.total, 12);
+  EXPECT_EQ(status->progress.queued, 12);
+  EXPECT_EQ(status->sweep.max_parallel, 2);
+  LeasedJob job = Lease(w1_);
+  json spec = json::parse(job.spec_json);
+  EXPECT_EQ(spec["data"]["train"], "/base/data/train.json");
+  EXPECT_EQ(spec["steps"], 600);
+  EXPECT_EQ(spec["set"]["pos_threshold"], 0.5);
+  EXPECT_EQ(spec["eval"]["score_threshold"], 0.05);
+  // Same file again: a new sweep with a suffix, not a clash.
+  EXPECT_EQ(Submit().sweep, "pos-neg-2");
+}
+
+TEST_F(JobSchedulerTest, BadSpecsStoreNothing) {
+  auto r = scheduler_->SubmitSweep("name: x\nbase: [", "bad.yaml", {}, "", false);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  std::string with_bad_loss = kSpec;
+  with_bad_loss.replace(with_bad_loss.find("[ce, focal]"), 11, "[ce, fokal]");
+  r = scheduler_->SubmitSweep(with_bad_loss, "spec.yaml", {}, "", false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(std::string(r.status().message()).find("fokal"), std::string::npos)
+      << r.status().message();
+  r = scheduler_->SubmitSweep(kSpec, "spec.yaml", {"base.set.lr=-1"}, "", false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(std::string(r.status().message()).find("lr"), std::string::npos);
+  r = scheduler_->SubmitSweep(kSpec, "spec.yaml", {"start_from=step0000600"}, "", false);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(std::string(r.status().message()).find("start_from"), std::string::npos);
+  EXPECT_EQ(RunCount(), 0);
+}
+
+TEST_F(JobSchedulerTest, DryRunStoresNothing) {
+  auto r = scheduler_->SubmitSweep(kSpec, "spec.yaml", {}, "", /*dry_run=*/true);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->trials.size(), 12u);
+  EXPECT_EQ(RunCount(), 0);
+}
+
+TEST_F(JobSchedulerTest, MaxParallelLimitsLeasedJobsOfASweep) {
+  Submit();
+  Lease(w1_);
+  Lease(w2_);
+  auto third = scheduler_->LeaseJob(w1_);
+  ASSERT_TRUE(third.ok());
+  EXPECT_FALSE(third->has_value());
+}
+
+TEST_F(JobSchedulerTest, ExpiredLeaseIsResumedFromTheLatestCheckpoint) {
+  Submit();
+  LeasedJob first = Lease(w1_);
+  EXPECT_EQ(first.job.attempts, 1);
+  // The trial registered a checkpoint at step 200, then its worker died.
+  NewCheckpoint ck;
+  ck.run = first.job.run;
+  ck.name = "step0000200-ep003-loss4.000";
+  ck.step = 200;
+  ck.uri = "file:///work/runs/a/step0000200-ep003-loss4.000.ckpt";
+  ASSERT_TRUE(runs_->RegisterCheckpoint(ck).ok());
+  clock_.AdvanceMs(5'000);
+  std::vector<LeaseId> leases = {first.lease.id};
+  auto stop = scheduler_->Heartbeat(w1_, leases);  // renewed: nothing to stop
+  ASSERT_TRUE(stop.ok());
+  EXPECT_TRUE(stop->empty());
+  clock_.AdvanceMs(10'001);  // no heartbeat since: expired
+  LeasedJob second = Lease(w2_);
+  EXPECT_EQ(second.job.id.value, first.job.id.value);
+  EXPECT_EQ(second.job.attempts, 2);
+  json spec = json::parse(second.spec_json);
+  EXPECT_EQ(spec["resume_checkpoint"]["name"], "step0000200-ep003-loss4.000");
+  EXPECT_EQ(second.job.last_error, "lease expired: worker 'w1' stopped heartbeating");
+  // The dead worker's late heartbeat is told to stop; its completion is refused.
+  stop = scheduler_->Heartbeat(w1_, leases);
+  ASSERT_TRUE(stop.ok());
+  ASSERT_EQ(stop->size(), 1u);
+  auto late = scheduler_->CompleteJob(first.lease.id, JobOutcome::kSucceeded, "");
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(JobSchedulerTest, CrashesAreRetriedUntilMaxAttemptsThenTheRunFails) {
+  Submit(kSpec, {"max_parallel=1"});
+  LeasedJob a = Lease(w1_);
+  auto r = scheduler_->CompleteJob(a.lease.id, JobOutcome::kFailed, "killed by signal 11");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->will_retry);
+  EXPECT_EQ(runs_->GetRun(a.job.run)->status, RunStatus::kQueued);
+  LeasedJob b = Lease(w2_);
+  EXPECT_EQ(b.job.id.value, a.job.id.value);
+  r = scheduler_->CompleteJob(b.lease.id, JobOutcome::kFailed, "killed by signal 9");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->will_retry);
+  EXPECT_EQ(runs_->GetRun(a.job.run)->status, RunStatus::kFailed);
+  EXPECT_EQ(r->job.last_error, "killed by signal 9");
+}
+
+TEST_F(JobSchedulerTest, ReleasedJobsDoNotSpendAnAttempt) {
+  Submit(kSpec, {"max_parallel=1"});
+  LeasedJob a = Lease(w1_);
+  auto r = scheduler_->CompleteJob(a.lease.id, JobOutcome::kReleased, "worker stopping");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->job.attempts, 0);
+  EXPECT_EQ(Lease(w2_).job.attempts, 1);
+}
+
+TEST_F(JobSchedulerTest, DivergedAndSucceededSetTheRunStatus) {
+  Submit();
+  LeasedJob a = Lease(w1_);
+  LeasedJob b = Lease(w2_);
+  ASSERT_TRUE(scheduler_->CompleteJob(a.lease.id, JobOutcome::kDiverged, "loss is nan").ok());
+  ASSERT_TRUE(scheduler_->CompleteJob(b.lease.id, JobOutcome::kSucceeded, "").ok());
+  EXPECT_EQ(runs_->GetRun(a.job.run)->status, RunStatus::kDiverged);
+  EXPECT_EQ(runs_->GetRun(b.job.run)->status, RunStatus::kSucceeded);
+  auto s = scheduler_->GetSweep("pos-neg");
+  EXPECT_EQ(s->progress.diverged, 1);
+  EXPECT_EQ(s->progress.succeeded, 1);
+  EXPECT_EQ(s->progress.queued, 10);
+}
+
+TEST_F(JobSchedulerTest, CancelStopsRunningLeasesAndQueuedJobs) {
+  Submit();
+  LeasedJob a = Lease(w1_);
+  auto n = scheduler_->Cancel("pos-neg", "");
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 12);
+  std::vector<LeaseId> leases = {a.lease.id};
+  auto stop = scheduler_->Heartbeat(w1_, leases);
+  ASSERT_EQ(stop->size(), 1u);
+  auto none = scheduler_->LeaseJob(w2_);
+  EXPECT_FALSE(none->has_value());
+  EXPECT_EQ(scheduler_->GetSweep("pos-neg")->progress.cancelled, 12);
+  EXPECT_EQ(scheduler_->Cancel("nope", "").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(JobSchedulerTest, IdenticalFinishedTrialsAreReusedNotRerun) {
+  std::string one = kSpec;
+  one.replace(one.find("[[0.5, 0.4], [0.5, 0.2], [0.6, 0.4], [1.1, 0.7]]"), 48, "[[0.5, 0.4]]");
+  one.replace(one.find("[ce, focal]"), 11, "[ce]");
+  Submit(one);
+  LeasedJob a = Lease(w1_);
+  ASSERT_TRUE(scheduler_->CompleteJob(a.lease.id, JobOutcome::kSucceeded, "").ok());
+  SubmitResult again = Submit(one);
+  ASSERT_EQ(again.trials.size(), 1u);
+  EXPECT_TRUE(again.trials[0].reused);
+  EXPECT_EQ(again.trials[0].run_name, a.job.run_name);
+  EXPECT_FALSE(scheduler_->LeaseJob(w2_)->has_value());
+  EXPECT_EQ(scheduler_->GetSweep(again.sweep)->progress.succeeded, 1);
+  SubmitResult forced = Submit(one, {"rerun_finished=true"});
+  EXPECT_FALSE(forced.trials[0].reused);
+}
+
+TEST_F(JobSchedulerTest, ForkAndEvaluateFromANamedCheckpoint) {
+  Submit();
+  LeasedJob a = Lease(w1_);
+  NewCheckpoint ck;
+  ck.run = a.job.run;
+  ck.name = "step0000600-ep010-loss2.000";
+  ck.step = 600;
+  ck.uri = "file:///w/ck.pt";
+  ASSERT_TRUE(runs_->RegisterCheckpoint(ck).ok());
+  ASSERT_TRUE(scheduler_->CompleteJob(a.lease.id, JobOutcome::kSucceeded, "").ok());
+
+  auto fork =
+      scheduler_->ForkRun("step0000600", {"conf_loss=focal", "focal_alpha=0.75"}, 300, true, "");
+  ASSERT_TRUE(fork.ok()) << fork.status();
+  EXPECT_EQ(fork->first.name, a.job.run_name + "-fork1");
+  EXPECT_EQ(fork->first.parent_checkpoint_name, "step0000600-ep010-loss2.000");
+  json spec = json::parse(fork->second.spec_json);
+  EXPECT_EQ(spec["steps"], 900);
+  EXPECT_EQ(spec["set"]["focal_alpha"], 0.75);
+  EXPECT_EQ(spec["reset_optimizer"], true);
+  EXPECT_EQ(spec["init_checkpoint"]["uri"], "file:///w/ck.pt");
+
+  auto bad = scheduler_->ForkRun("step0000600", {"conf_loss=fokal"}, 300, false, "");
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(scheduler_->ForkRun("step9999999", {}, 10, false, "").status().code(),
+            absl::StatusCode::kNotFound);
+
+  EvalOverrides o;
+  o.score_threshold = 0.005;
+  auto eval = scheduler_->EvaluateCheckpoint("step0000600", o);
+  ASSERT_TRUE(eval.ok()) << eval.status();
+  EXPECT_EQ(eval->first.name, a.job.run_name);
+  json espec = json::parse(eval->second.spec_json);
+  EXPECT_EQ(espec["kind"], "eval");
+  EXPECT_EQ(espec["eval"]["score_threshold"], 0.005);
+}
+
+TEST_F(JobSchedulerTest, CheckpointsWithoutFilesCannotBeForked) {
+  NewRun run;
+  run.name = "diary-run";
+  run.config = {{"conf_loss", "ohem"}};
+  auto r = runs_->CreateRun(run);
+  ASSERT_TRUE(r.ok());
+  NewCheckpoint ck;
+  ck.run = r->value.id;
+  ck.name = "step0200000-ep014-loss4.902";
+  ck.step = 200000;
+  ASSERT_TRUE(runs_->RegisterCheckpoint(ck).ok());
+  auto fork = scheduler_->ForkRun("step0200000", {}, 100, false, "");
+  EXPECT_EQ(fork.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(fork.status().message()).find("no stored weights file"), std::string::npos);
+}
+
+TEST_F(JobSchedulerTest, LineageFollowsForks) {
+  Submit();
+  LeasedJob a = Lease(w1_);
+  NewCheckpoint ck;
+  ck.run = a.job.run;
+  ck.name = "step0000600-ep010-loss2.000";
+  ck.step = 600;
+  ck.uri = "file:///w/ck.pt";
+  ASSERT_TRUE(runs_->RegisterCheckpoint(ck).ok());
+  auto fork = scheduler_->ForkRun("step0000600", {}, 100, false, "child");
+  ASSERT_TRUE(fork.ok());
+  auto grandchild_ck = ck;
+  grandchild_ck.run = fork->first.id;
+  grandchild_ck.name = "step0000700-ep011-loss1.900";
+  grandchild_ck.step = 700;
+  ASSERT_TRUE(runs_->RegisterCheckpoint(grandchild_ck).ok());
+  ASSERT_TRUE(scheduler_->ForkRun("child/step0000700", {}, 100, false, "grandchild").ok());
+  auto tree = scheduler_->Lineage(std::string("grandchild"));
+  ASSERT_TRUE(tree.ok()) << tree.status();
+  ASSERT_EQ(tree->size(), 3u);
+  EXPECT_EQ((*tree)[0].run.name, a.job.run_name);
+  EXPECT_EQ((*tree)[1].run.name, "child");
+  EXPECT_EQ((*tree)[2].run.name, "grandchild");
+  EXPECT_EQ(scheduler_->Lineage(std::string("nope")).status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace ablate::server

@@ -1,0 +1,146 @@
+// Persistence for scheduling: workers, jobs and leases. Runs and sweeps stay in RunStore; a job
+// belongs to a run. Every write is durable when the call returns OK, like RunStore's.
+//
+// Lease model (times are Unix ms from the injected Clock):
+// - LeaseNextJob hands the oldest highest-priority pending job to a worker, respecting the
+//   sweep's max_parallel, increments the job's attempt count and marks its run running;
+// - a lease is valid until expires_unix_ms; RenewLeases extends it by the TTL;
+// - ExpireLeases returns jobs of expired leases to pending (their run to queued), or fails them
+//   when they have used max_attempts;
+// - CompleteLease ends a lease with an outcome; failures are retried while attempts remain.
+//
+// Thread safety: implementations are safe to call from any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "server/run_store.h"
+
+namespace ablate::server {
+
+struct WorkerId {
+  int64_t value = 0;
+};
+struct JobId {
+  int64_t value = 0;
+};
+struct LeaseId {
+  int64_t value = 0;
+};
+
+enum class JobKind { kTrain, kEval };
+enum class JobState { kPending, kLeased, kSucceeded, kFailed, kCancelled };
+std::string_view JobKindName(JobKind kind);     // "train" / "eval"
+std::string_view JobStateName(JobState state);  // "pending", "leased", ...
+
+enum class JobOutcome { kSucceeded, kFailed, kDiverged, kCancelled, kReleased };
+
+struct WorkerInfo {
+  WorkerId id;
+  std::string name;
+  std::string host;
+  int slots = 1;
+  std::string device;
+  std::string state;  // alive / lost / retired
+  int64_t last_heartbeat_unix_ms = 0;
+};
+
+struct Job {
+  JobId id;
+  RunId run;
+  std::string run_name;
+  std::string sweep;  // empty: none
+  JobKind kind = JobKind::kTrain;
+  std::string spec_json;
+  JobState state = JobState::kPending;
+  int attempts = 0;
+  int max_attempts = 3;
+  std::string last_error;
+  std::string worker;  // name of the worker holding the current lease, if leased
+  int64_t created_unix_ms = 0;
+  int64_t updated_unix_ms = 0;
+};
+
+struct NewJob {
+  RunId run;
+  std::string sweep;  // the sweep the job counts towards; empty: the run's sweep
+  JobKind kind = JobKind::kTrain;
+  std::string spec_json;
+  int max_attempts = 3;
+  int priority = 0;  // higher first
+  // Stored as already succeeded: links a sweep trial to an identical finished run.
+  bool already_done = false;
+};
+
+struct SweepInfo {
+  int64_t id = 0;
+  std::string name;
+  std::string spec_json;
+  int max_parallel = 0;
+  int64_t created_unix_ms = 0;
+};
+
+struct Lease {
+  LeaseId id;
+  JobId job;
+  WorkerId worker;
+  int64_t granted_unix_ms = 0;
+  int64_t expires_unix_ms = 0;
+};
+
+struct CompletionResult {
+  Job job;
+  bool will_retry = false;
+};
+
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // Registers a worker by its unique name, or refreshes an existing one (marking it alive).
+  virtual StatusOr<WorkerInfo> UpsertWorker(const std::string& name, const std::string& host,
+                                            int slots, const std::string& device) = 0;
+  // NotFound for an unknown worker id.
+  virtual StatusOr<WorkerInfo> GetWorker(WorkerId id) = 0;
+  virtual StatusOr<std::vector<WorkerInfo>> ListWorkers() = 0;
+
+  // Records a sweep's validated spec and max_parallel (0: no limit), creating the sweep row if
+  // needed (RunStore::CreateRun also creates sweeps on first use).
+  virtual Status SaveSweep(const std::string& sweep, const std::string& spec_json,
+                           int max_parallel) = 0;
+  virtual StatusOr<std::vector<SweepInfo>> ListSweeps() = 0;
+  // True when a sweep of that name exists.
+  virtual StatusOr<bool> SweepExists(const std::string& sweep) = 0;
+  // The newest succeeded run whose config fingerprint is `fingerprint`, if any.
+  virtual StatusOr<std::optional<Run>> FindSucceededRun(const std::string& fingerprint) = 0;
+
+  // NotFound for an unknown run.
+  virtual StatusOr<Job> CreateJob(const NewJob& job) = 0;
+  virtual StatusOr<Job> GetJob(JobId id) = 0;
+  // Jobs of a run (oldest first) or of a sweep; `run` and `sweep` empty: all.
+  virtual StatusOr<std::vector<Job>> ListJobs(std::optional<RunId> run,
+                                              const std::string& sweep) = 0;
+
+  // nullopt when no job may be leased now. NotFound for an unknown worker.
+  virtual StatusOr<std::optional<std::pair<Job, Lease>>> LeaseNextJob(WorkerId worker,
+                                                                      int64_t ttl_ms) = 0;
+  // Extends the worker's listed leases; returns those it no longer holds (expired, completed,
+  // or whose job was cancelled) so the worker stops them. Also records the heartbeat.
+  virtual StatusOr<std::vector<LeaseId>> RenewLeases(WorkerId worker,
+                                                     std::span<const LeaseId> leases,
+                                                     int64_t ttl_ms) = 0;
+  // FailedPrecondition when the lease is no longer held (expired and requeued, or completed).
+  virtual StatusOr<CompletionResult> CompleteLease(LeaseId lease, JobOutcome outcome,
+                                                   const std::string& reason) = 0;
+  // Requeues (or fails, past max_attempts) every job whose lease expired; returns how many.
+  virtual StatusOr<int> ExpireLeases() = 0;
+  // Cancels unfinished jobs of a run or sweep (their runs become cancelled); returns how many.
+  virtual StatusOr<int> CancelJobs(std::optional<RunId> run, const std::string& sweep) = 0;
+};
+
+}  // namespace ablate::server

@@ -1,0 +1,37 @@
+#include "server/proto_convert.h"
+
+namespace ablate::server {
+
+v1::RunStatus ToProto(RunStatus s) { return static_cast<v1::RunStatus>(static_cast<int>(s) + 1); }
+
+void ToProto(const Run& r, v1::Run* p) {
+  p->set_id(r.id.value);
+  p->set_name(r.name);
+  p->set_sweep(r.sweep);
+  p->set_status(ToProto(r.status));
+  p->set_config_json(r.config_json);
+  p->set_config_fingerprint(r.config_fingerprint);
+  if (r.parent_run) p->set_parent_run_id(r.parent_run->value);
+  p->set_parent_run_name(r.parent_run_name);
+  if (r.parent_checkpoint) p->set_parent_checkpoint_id(r.parent_checkpoint->value);
+  p->set_parent_checkpoint_name(r.parent_checkpoint_name);
+  p->set_created_unix_ms(r.created_unix_ms);
+  p->set_updated_unix_ms(r.updated_unix_ms);
+}
+
+void ToProto(const Checkpoint& c, v1::Checkpoint* p) {
+  p->set_id(c.id.value);
+  p->set_run_id(c.run_id.value);
+  p->set_run_name(c.run_name);
+  p->set_name(c.name);
+  p->set_step(c.step);
+  p->set_epoch(static_cast<int32_t>(c.epoch));
+  p->set_loss(c.loss.value_or(0));
+  p->set_uri(c.uri);
+  p->set_sha256(c.sha256);
+  p->set_bytes(c.bytes);
+  p->set_pinned(c.pinned);
+  p->set_created_unix_ms(c.created_unix_ms);
+}
+
+}  // namespace ablate::server

@@ -1,0 +1,206 @@
+#include "server/scheduler_service.h"
+
+#include "server/grpc_status.h"
+#include "server/proto_convert.h"
+
+namespace ablate::server {
+namespace {
+
+void ToProto(const SweepStatus& s, v1::Sweep* p) {
+  p->set_id(s.sweep.id);
+  p->set_name(s.sweep.name);
+  p->set_spec_json(s.sweep.spec_json);
+  p->set_max_parallel(s.sweep.max_parallel);
+  p->set_created_unix_ms(s.sweep.created_unix_ms);
+  auto* g = p->mutable_progress();
+  g->set_total(s.progress.total);
+  g->set_queued(s.progress.queued);
+  g->set_running(s.progress.running);
+  g->set_succeeded(s.progress.succeeded);
+  g->set_failed(s.progress.failed);
+  g->set_cancelled(s.progress.cancelled);
+  g->set_diverged(s.progress.diverged);
+}
+
+std::optional<JobOutcome> FromProto(v1::JobOutcome o) {
+  switch (o) {
+    case v1::JOB_OUTCOME_SUCCEEDED:
+      return JobOutcome::kSucceeded;
+    case v1::JOB_OUTCOME_FAILED:
+      return JobOutcome::kFailed;
+    case v1::JOB_OUTCOME_DIVERGED:
+      return JobOutcome::kDiverged;
+    case v1::JOB_OUTCOME_CANCELLED:
+      return JobOutcome::kCancelled;
+    case v1::JOB_OUTCOME_RELEASED:
+      return JobOutcome::kReleased;
+    default:
+      return std::nullopt;
+  }
+}
+
+grpc::Status Invalid(const std::string& message) {
+  return ToGrpcStatus(absl::InvalidArgumentError(message));
+}
+
+}  // namespace
+
+grpc::Status SchedulerService::SubmitSweep(grpc::ServerContext*, const v1::SubmitSweepRequest* req,
+                                           v1::SubmitSweepResponse* resp) {
+  if (req->spec_yaml().empty()) return Invalid("spec_yaml is empty");
+  std::vector<std::string> overrides(req->overrides().begin(), req->overrides().end());
+  auto result =
+      scheduler_.SubmitSweep(req->spec_yaml(), req->source().empty() ? "<spec>" : req->source(),
+                             overrides, req->base_dir(), req->dry_run());
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  auto* sweep = resp->mutable_sweep();
+  sweep->set_name(result->sweep);
+  sweep->set_spec_json(result->spec_json);
+  sweep->set_max_parallel(result->max_parallel);
+  sweep->mutable_progress()->set_total(static_cast<int32_t>(result->trials.size()));
+  for (const auto& t : result->trials) {
+    auto* out = resp->add_trials();
+    out->set_index(t.index);
+    out->set_run_name(t.run_name);
+    out->set_params_json(t.params.dump());
+    out->set_fingerprint(t.fingerprint);
+    out->set_reused(t.reused);
+  }
+  resp->set_dropped_by_constraints(result->dropped_by_constraints);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::ListSweeps(grpc::ServerContext*, const v1::ListSweepsRequest*,
+                                          v1::ListSweepsResponse* resp) {
+  auto sweeps = scheduler_.ListSweeps();
+  if (!sweeps.ok()) return ToGrpcStatus(sweeps.status());
+  for (const auto& s : *sweeps) ToProto(s, resp->add_sweeps());
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::GetSweep(grpc::ServerContext*, const v1::GetSweepRequest* req,
+                                        v1::GetSweepResponse* resp) {
+  if (req->sweep().empty()) return Invalid("sweep is required");
+  auto s = scheduler_.GetSweep(req->sweep());
+  if (!s.ok()) return ToGrpcStatus(s.status());
+  ToProto(*s, resp->mutable_sweep());
+  for (const auto& t : s->trials) {
+    auto* out = resp->add_trials();
+    ToProto(t.run, out->mutable_run());
+    out->set_step(t.step);
+    out->set_total_steps(t.total_steps);
+    out->set_loss(t.loss.value_or(0));
+    out->set_has_ap(t.last_ap.has_value());
+    out->set_last_ap(t.last_ap.value_or(0));
+    out->set_worker(t.worker);
+    out->set_attempts(t.attempts);
+    out->set_last_error(t.last_error);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::Cancel(grpc::ServerContext*, const v1::CancelRequest* req,
+                                      v1::CancelResponse* resp) {
+  auto n = scheduler_.Cancel(req->sweep(), req->run());
+  if (!n.ok()) return ToGrpcStatus(n.status());
+  resp->set_cancelled(*n);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::ForkRun(grpc::ServerContext*, const v1::ForkRunRequest* req,
+                                       v1::ForkRunResponse* resp) {
+  if (req->checkpoint().empty()) return Invalid("checkpoint is required");
+  std::vector<std::string> overrides(req->overrides().begin(), req->overrides().end());
+  auto r = scheduler_.ForkRun(req->checkpoint(), overrides, req->steps(), req->reset_optimizer(),
+                              req->name());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  ToProto(r->first, resp->mutable_run());
+  resp->set_job_id(r->second.id.value);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::EvaluateCheckpoint(grpc::ServerContext*,
+                                                  const v1::EvaluateCheckpointRequest* req,
+                                                  v1::EvaluateCheckpointResponse* resp) {
+  if (req->checkpoint().empty()) return Invalid("checkpoint is required");
+  EvalOverrides o;
+  if (req->has_score_threshold()) o.score_threshold = req->score_threshold();
+  if (req->has_top_k()) o.top_k = req->top_k();
+  if (req->has_nms_iou()) o.nms_iou = req->nms_iou();
+  if (req->has_max_dets()) o.max_dets = req->max_dets();
+  auto r = scheduler_.EvaluateCheckpoint(req->checkpoint(), o);
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  ToProto(r->first, resp->mutable_run());
+  resp->set_job_id(r->second.id.value);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::Lineage(grpc::ServerContext*, const v1::LineageRequest* req,
+                                       v1::LineageResponse* resp) {
+  std::optional<std::string> run;
+  if (req->has_run()) {
+    run = req->run().has_id() ? std::to_string(req->run().id()) : req->run().name();
+  }
+  auto nodes = scheduler_.Lineage(run);
+  if (!nodes.ok()) return ToGrpcStatus(nodes.status());
+  for (const auto& n : *nodes) {
+    auto* out = resp->add_nodes();
+    ToProto(n.run, out->mutable_run());
+    out->set_has_ap(n.best_ap.has_value());
+    out->set_best_ap(n.best_ap.value_or(0));
+    for (const auto& c : n.checkpoints) ToProto(c, out->add_checkpoints());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::RegisterWorker(grpc::ServerContext*,
+                                              const v1::RegisterWorkerRequest* req,
+                                              v1::RegisterWorkerResponse* resp) {
+  if (req->name().empty()) return Invalid("worker name is required");
+  auto w = scheduler_.RegisterWorker(req->name(), req->host(), req->slots() > 0 ? req->slots() : 1,
+                                     req->device());
+  if (!w.ok()) return ToGrpcStatus(w.status());
+  resp->set_worker_id(w->id.value);
+  resp->set_lease_ttl_ms(scheduler_.options().lease_ttl_ms);
+  resp->set_heartbeat_interval_ms(scheduler_.options().heartbeat_interval_ms);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::LeaseJob(grpc::ServerContext*, const v1::LeaseJobRequest* req,
+                                        v1::LeaseJobResponse* resp) {
+  auto leased = scheduler_.LeaseJob(WorkerId{req->worker_id()});
+  if (!leased.ok()) return ToGrpcStatus(leased.status());
+  if (!leased->has_value()) return grpc::Status::OK;
+  const LeasedJob& l = **leased;
+  auto* job = resp->mutable_job();
+  job->set_job_id(l.job.id.value);
+  job->set_lease_id(l.lease.id.value);
+  job->set_kind(std::string(JobKindName(l.job.kind)));
+  job->set_run_name(l.job.run_name);
+  job->set_spec_json(l.spec_json);
+  job->set_expires_unix_ms(l.lease.expires_unix_ms);
+  job->set_attempt(l.job.attempts);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* req,
+                                         v1::HeartbeatResponse* resp) {
+  std::vector<LeaseId> leases;
+  for (int64_t id : req->lease_ids()) leases.push_back(LeaseId{id});
+  auto stop = scheduler_.Heartbeat(WorkerId{req->worker_id()}, leases);
+  if (!stop.ok()) return ToGrpcStatus(stop.status());
+  for (LeaseId id : *stop) resp->add_stop_lease_ids(id.value);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::CompleteJob(grpc::ServerContext*, const v1::CompleteJobRequest* req,
+                                           v1::CompleteJobResponse* resp) {
+  auto outcome = FromProto(req->outcome());
+  if (!outcome) return Invalid("outcome is required");
+  auto r = scheduler_.CompleteJob(LeaseId{req->lease_id()}, *outcome, req->reason());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  resp->set_will_retry(r->will_retry);
+  return grpc::Status::OK;
+}
+
+}  // namespace ablate::server

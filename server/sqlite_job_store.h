@@ -1,0 +1,52 @@
+// JobStore on the coordinator's SQLite file, sharing SqliteRunStore's connection, mutex and
+// transactions (so a sweep's runs and jobs are created in one transaction).
+//
+// Thread safety: every method runs under the run store's lock.
+#pragma once
+
+#include <memory>
+
+#include "common/clock.h"
+#include "server/job_store.h"
+#include "server/sqlite_run_store.h"
+
+namespace ablate::server {
+
+class SqliteJobStore final : public JobStore {
+ public:
+  // `runs` and `clock` are not owned and must outlive the job store.
+  SqliteJobStore(SqliteRunStore& runs, const Clock& clock) : runs_(runs), clock_(clock) {}
+
+  StatusOr<WorkerInfo> UpsertWorker(const std::string& name, const std::string& host, int slots,
+                                    const std::string& device) override;
+  StatusOr<WorkerInfo> GetWorker(WorkerId id) override;
+  StatusOr<std::vector<WorkerInfo>> ListWorkers() override;
+  Status SaveSweep(const std::string& sweep, const std::string& spec_json,
+                   int max_parallel) override;
+  StatusOr<std::vector<SweepInfo>> ListSweeps() override;
+  StatusOr<bool> SweepExists(const std::string& sweep) override;
+  StatusOr<std::optional<Run>> FindSucceededRun(const std::string& fingerprint) override;
+  StatusOr<Job> CreateJob(const NewJob& job) override;
+  StatusOr<Job> GetJob(JobId id) override;
+  StatusOr<std::vector<Job>> ListJobs(std::optional<RunId> run, const std::string& sweep) override;
+  StatusOr<std::optional<std::pair<Job, Lease>>> LeaseNextJob(WorkerId worker,
+                                                              int64_t ttl_ms) override;
+  StatusOr<std::vector<LeaseId>> RenewLeases(WorkerId worker, std::span<const LeaseId> leases,
+                                             int64_t ttl_ms) override;
+  StatusOr<CompletionResult> CompleteLease(LeaseId lease, JobOutcome outcome,
+                                           const std::string& reason) override;
+  StatusOr<int> ExpireLeases() override;
+  StatusOr<int> CancelJobs(std::optional<RunId> run, const std::string& sweep) override;
+
+ private:
+  // Ends a job's attempt: retry (pending, run queued) while attempts remain, else fail it.
+  StatusOr<bool> RetryOrFail(SqliteDb& db, const Job& job, const std::string& reason);
+  Status SetTrainRunStatus(const Job& job, RunStatus status);
+  StatusOr<std::vector<Job>> QueryJobs(SqliteDb& db, const std::string& where,
+                                       const std::function<void(SqliteStatement&)>& bind);
+
+  SqliteRunStore& runs_;
+  const Clock& clock_;
+};
+
+}  // namespace ablate::server
