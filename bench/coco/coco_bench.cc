@@ -1,7 +1,7 @@
 // COCO evaluation benchmark: medians of several runs of load GT / load results / evaluate /
 // accumulate on the synthetic cases written by coco_bench_gen, plus peak RSS.
-// Usage: coco_bench DIR [RUNS [bbox|segm]]. Uses all cores (TBB); also times evaluate+accumulate on 1 thread
-// and checks the 12 stats are bit-identical.
+// Usage: coco_bench DIR [RUNS [bbox|segm]]. Uses all cores (TBB); also times evaluate+accumulate on
+// 1 thread and checks the 12 stats are bit-identical.
 #include <sys/resource.h>
 
 #include <algorithm>
