@@ -35,14 +35,15 @@ CoordinatorClient::CoordinatorClient(std::string address, int timeout_ms)
   args.SetMaxReceiveMessageSize(64 << 20);
   channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
   stub_ = v1::Coordinator::NewStub(channel_);
+  scheduler_stub_ = v1::Scheduler::NewStub(channel_);
 }
 
-template <typename Req, typename Resp, typename Method>
-StatusOr<Resp> CoordinatorClient::Call(Method method, const Req& req) {
+template <typename Req, typename Resp, typename Stub, typename Method>
+StatusOr<Resp> CoordinatorClient::Call(Stub& stub, Method method, const Req& req) {
   grpc::ClientContext ctx;
   ctx.set_deadline(Deadline(timeout_ms_));
   Resp resp;
-  grpc::Status st = ((*stub_).*method)(&ctx, req, &resp);
+  grpc::Status st = (stub.*method)(&ctx, req, &resp);
   if (!st.ok()) return FromGrpc(st, address_);
   return resp;
 }
@@ -72,9 +73,9 @@ Status CoordinatorClient::CheckHealth(int timeout_ms) {
   return absl::OkStatus();
 }
 
-#define ABLATE_CLIENT_METHOD(Name)                                                         \
-  StatusOr<v1::Name##Response> CoordinatorClient::Name(const v1::Name##Request& req) {     \
-    return Call<v1::Name##Request, v1::Name##Response>(&v1::Coordinator::Stub::Name, req); \
+#define ABLATE_CLIENT_METHOD(Name)                                                                 \
+  StatusOr<v1::Name##Response> CoordinatorClient::Name(const v1::Name##Request& req) {             \
+    return Call<v1::Name##Request, v1::Name##Response>(*stub_, &v1::Coordinator::Stub::Name, req); \
   }
 
 ABLATE_CLIENT_METHOD(CreateRun)
@@ -91,5 +92,21 @@ ABLATE_CLIENT_METHOD(CompareRuns)
 ABLATE_CLIENT_METHOD(ImportDiary)
 
 #undef ABLATE_CLIENT_METHOD
+
+#define ABLATE_SCHEDULER_METHOD(Name)                                                    \
+  StatusOr<v1::Name##Response> CoordinatorClient::Name(const v1::Name##Request& req) {   \
+    return Call<v1::Name##Request, v1::Name##Response>(*scheduler_stub_,                 \
+                                                       &v1::Scheduler::Stub::Name, req); \
+  }
+
+ABLATE_SCHEDULER_METHOD(SubmitSweep)
+ABLATE_SCHEDULER_METHOD(ListSweeps)
+ABLATE_SCHEDULER_METHOD(GetSweep)
+ABLATE_SCHEDULER_METHOD(Cancel)
+ABLATE_SCHEDULER_METHOD(ForkRun)
+ABLATE_SCHEDULER_METHOD(EvaluateCheckpoint)
+ABLATE_SCHEDULER_METHOD(Lineage)
+
+#undef ABLATE_SCHEDULER_METHOD
 
 }  // namespace ablate::cli

@@ -1,5 +1,5 @@
-// Client side of ablate.v1.Coordinator for the CLI: one channel, a deadline per call, and gRPC
-// errors turned back into Status (UNAVAILABLE gets a hint naming the address).
+// Client side of ablate.v1.Coordinator and ablate.v1.Scheduler for the CLI: one channel, a deadline
+// per call, and gRPC errors turned back into Status (UNAVAILABLE gets a hint naming the address).
 //
 // Thread safety: safe from any thread (gRPC stubs are).
 #pragma once
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "ablate/v1/coordinator.grpc.pb.h"
+#include "ablate/v1/scheduler.grpc.pb.h"
 #include "common/status.h"
 
 namespace ablate::cli {
@@ -39,14 +40,25 @@ class CoordinatorClient {
   StatusOr<v1::CompareRunsResponse> CompareRuns(const v1::CompareRunsRequest& req);
   StatusOr<v1::ImportDiaryResponse> ImportDiary(const v1::ImportDiaryRequest& req);
 
+  // ablate.v1.Scheduler
+  StatusOr<v1::SubmitSweepResponse> SubmitSweep(const v1::SubmitSweepRequest& req);
+  StatusOr<v1::ListSweepsResponse> ListSweeps(const v1::ListSweepsRequest& req);
+  StatusOr<v1::GetSweepResponse> GetSweep(const v1::GetSweepRequest& req);
+  StatusOr<v1::CancelResponse> Cancel(const v1::CancelRequest& req);
+  StatusOr<v1::ForkRunResponse> ForkRun(const v1::ForkRunRequest& req);
+  StatusOr<v1::EvaluateCheckpointResponse> EvaluateCheckpoint(
+      const v1::EvaluateCheckpointRequest& req);
+  StatusOr<v1::LineageResponse> Lineage(const v1::LineageRequest& req);
+
  private:
-  template <typename Req, typename Resp, typename Method>
-  StatusOr<Resp> Call(Method method, const Req& req);
+  template <typename Req, typename Resp, typename Stub, typename Method>
+  StatusOr<Resp> Call(Stub& stub, Method method, const Req& req);
 
   std::string address_;
   int timeout_ms_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Coordinator::Stub> stub_;
+  std::unique_ptr<v1::Scheduler::Stub> scheduler_stub_;
 };
 
 }  // namespace ablate::cli

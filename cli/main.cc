@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "coco/tool/coco_eval_command.h"
+#include "worker/worker_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"ablate: tune YOLACT-style instance-segmentation detectors"};
@@ -13,6 +14,8 @@ int main(int argc, char** argv) {
   ablate::cli::RegisterLeaderboardCommand(app);
   ablate::cli::RegisterCompareCommand(app);
   ablate::cli::RegisterImportLogCommand(app);
+  ablate::cli::RegisterSweepCommands(app);
+  ablate::worker::RegisterWorkerCommand(app);
   ablate::coco::RegisterCocoEvalCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;

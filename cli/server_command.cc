@@ -1,10 +1,13 @@
-// `ablate server --db PATH --listen HOST:PORT`: runs the coordinator until SIGINT/SIGTERM.
+// `ablate server --db PATH --listen HOST:PORT [--http HOST:PORT]`: runs the coordinator (and,
+// with --http, the read-only web dashboard over the same store) until SIGINT/SIGTERM.
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <memory>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "dashboard/dashboard_server.h"
 #include "server/coordinator.h"
 
 namespace ablate::cli {
@@ -14,6 +17,9 @@ void RegisterServerCommand(CLI::App& app) {
     std::string db;
     std::string listen = kDefaultServer;
     int max_metric_batch = 10000;
+    std::string http;  // empty: no dashboard
+    double lease_ttl_s = 20;
+    int max_attempts = 3;
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("server", "run the coordinator (the only database writer)");
@@ -23,6 +29,16 @@ void RegisterServerCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-metric-batch", flags->max_metric_batch,
                   "most points one LogMetrics call may carry")
+      ->capture_default_str();
+  cmd->add_option("--http", flags->http,
+                  "also serve the web dashboard and read-only JSON API on HOST:PORT");
+  cmd->add_option("--lease-ttl", flags->lease_ttl_s,
+                  "seconds a worker's lease lives without a heartbeat before its job is requeued")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-attempts", flags->max_attempts,
+                  "tries per job (crashes and expired leases) before its run is failed")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->callback([flags] {
     // Block the stop signals before gRPC starts its threads, so only sigwait() sees them.
@@ -36,13 +52,27 @@ void RegisterServerCommand(CLI::App& app) {
     options.db_path = flags->db;
     options.listen_address = flags->listen;
     options.service.max_metric_batch = flags->max_metric_batch;
+    options.scheduler.lease_ttl_ms = static_cast<int64_t>(flags->lease_ttl_s * 1000);
+    options.scheduler.heartbeat_interval_ms =
+        std::max<int64_t>(100, options.scheduler.lease_ttl_ms / 5);
+    options.scheduler.max_attempts = flags->max_attempts;
     auto coordinator = OrFail(server::Coordinator::Create(options));
     std::cout << "ablate coordinator listening on " << coordinator->address() << " (db "
               << flags->db << ", schema version " << coordinator->migration_report().to_version
               << ")" << std::endl;
+    std::unique_ptr<dashboard::DashboardServer> web;
+    if (!flags->http.empty()) {
+      auto [host, port] = OrFail(dashboard::ParseHostPort(flags->http));
+      dashboard::DashboardOptions web_options;
+      web_options.host = host;
+      web_options.port = port;
+      web = OrFail(dashboard::DashboardServer::Start(web_options, coordinator->store()));
+      std::cout << "ablate dashboard: " << web->url() << std::endl;
+    }
     int sig = 0;
     sigwait(&stop, &sig);
     std::cout << "ablate coordinator: signal " << sig << ", shutting down" << std::endl;
+    if (web) web->Stop();
     coordinator->Shutdown();
     coordinator->Wait();
   });

@@ -56,6 +56,14 @@ Status CoordinatorSink::OnEvent(const TrialEvent& event) {
     }
     return absl::OkStatus();
   }
+  if (const auto* started = std::get_if<StartedEvent>(&event)) {
+    // Where this attempt started: 0 from scratch, a checkpoint's step when resumed.
+    v1::MetricPoint p;
+    p.set_step(started->step);
+    p.set_key("trial/start_step");
+    p.set_value(static_cast<double>(started->step));
+    pending_.push_back(std::move(p));
+  }
   ABLATE_RETURN_IF_ERROR(Flush());
   if (const auto* c = std::get_if<CheckpointEvent>(&event)) {
     v1::RegisterCheckpointRequest request;

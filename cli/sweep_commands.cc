@@ -1,0 +1,410 @@
+// `ablate submit|sweeps|watch|cancel|fork|eval|lineage`: the experiment-running commands.
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+
+namespace ablate::cli {
+namespace {
+
+using nlohmann::json;
+
+std::string ReadFileOrFail(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) Fail(absl::NotFoundError("cannot read " + path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+json ProgressJson(const v1::SweepProgress& p) {
+  return {{"total", p.total()},         {"queued", p.queued()}, {"running", p.running()},
+          {"succeeded", p.succeeded()}, {"failed", p.failed()}, {"cancelled", p.cancelled()},
+          {"diverged", p.diverged()}};
+}
+
+int Finished(const v1::SweepProgress& p) {
+  return p.succeeded() + p.failed() + p.cancelled() + p.diverged();
+}
+
+std::string ProgressBar(int64_t step, int64_t total, int width) {
+  int filled = total > 0 ? static_cast<int>(std::min<int64_t>(step, total) * width / total) : 0;
+  return "[" + std::string(static_cast<size_t>(filled), '#') +
+         std::string(static_cast<size_t>(width - filled), '.') + "]";
+}
+
+// The watch screen: one line per trial with a bar, loss and last AP.
+std::string RenderSweep(const v1::GetSweepResponse& s) {
+  std::ostringstream out;
+  const auto& p = s.sweep().progress();
+  out << "sweep " << s.sweep().name() << ": " << Finished(p) << "/" << p.total() << " done ("
+      << p.running() << " running, " << p.queued() << " queued, " << p.succeeded() << " succeeded, "
+      << p.failed() << " failed, " << p.diverged() << " diverged, " << p.cancelled()
+      << " cancelled)\n";
+  Table table({"run", "status", "progress", "step", "loss", "AP", "worker", "note"});
+  for (const auto& t : s.trials()) {
+    std::string note = t.last_error();
+    if (note.size() > 50) note = note.substr(0, 47) + "...";
+    table.AddRow({t.run().name(), StatusName(t.run().status()),
+                  ProgressBar(t.step(), t.total_steps(), 20),
+                  std::to_string(t.step()) + "/" + std::to_string(t.total_steps()),
+                  t.loss() > 0 ? Fixed(t.loss(), 3) : "-", t.has_ap() ? Fixed(t.last_ap()) : "-",
+                  t.worker().empty() ? "-" : t.worker(), note});
+  }
+  out << table.Render();
+  return out.str();
+}
+
+json SweepJson(const v1::GetSweepResponse& s) {
+  json trials = json::array();
+  for (const auto& t : s.trials()) {
+    json row = {{"run", t.run().name()},
+                {"status", StatusName(t.run().status())},
+                {"step", t.step()},
+                {"total_steps", t.total_steps()},
+                {"attempts", t.attempts()},
+                {"worker", t.worker()},
+                {"last_error", t.last_error()}};
+    row["loss"] = t.loss() > 0 ? json(t.loss()) : json(nullptr);
+    row["AP"] = t.has_ap() ? json(t.last_ap()) : json(nullptr);
+    trials.push_back(row);
+  }
+  return {{"sweep", s.sweep().name()},
+          {"progress", ProgressJson(s.sweep().progress())},
+          {"trials", trials}};
+}
+
+void PrintLeaderboard(CoordinatorClient& client, const std::string& sweep) {
+  v1::LeaderboardRequest req;
+  req.set_sort_by("AP");
+  req.set_iou_type(v1::IOU_TYPE_BBOX);
+  req.set_sweep(sweep);
+  auto resp = client.Leaderboard(req);
+  if (!resp.ok()) return;
+  for (const auto& g : resp->groups()) {
+    if (!g.selected()) continue;
+    std::cout << "\nleaderboard (bbox AP; segm AP beside it) — " << SettingsText(g.settings())
+              << "\n";
+    Table table({"rank", "run", "AP", "AP50", "AP75", "APs", "APm", "APl", "AR100"});
+    for (const auto& r : g.rows()) {
+      const auto& st = r.evaluation().stats();
+      table.AddRow({std::to_string(r.rank()), r.run().name(), Fixed(st.ap()), Fixed(st.ap50()),
+                    Fixed(st.ap75()), Fixed(st.aps()), Fixed(st.apm()), Fixed(st.apl()),
+                    Fixed(st.ar100())});
+    }
+    std::cout << table.Render();
+  }
+}
+
+void RegisterSubmit(CLI::App& app) {
+  struct Flags {
+    ClientFlags client;
+    std::string file;
+    std::vector<std::string> sets;
+    bool dry_run = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("submit", "submit a sweep spec (YAML); prints the sweep id");
+  AddClientFlags(cmd, f->client);
+  cmd->add_option("file", f->file, "sweep spec, e.g. sweeps/pos-neg-thresholds.yaml")->required();
+  cmd->add_option("--set", f->sets, "override any spec key: KEY=VALUE (e.g. budget.steps=40)");
+  cmd->add_flag("--dry-run", f->dry_run, "validate and list the trials; store nothing");
+  cmd->callback([f] {
+    CoordinatorClient client(f->client.server);
+    v1::SubmitSweepRequest req;
+    req.set_spec_yaml(ReadFileOrFail(f->file));
+    req.set_source(f->file);
+    for (const auto& s : f->sets) req.add_overrides(s);
+    req.set_base_dir(std::filesystem::current_path().string());
+    req.set_dry_run(f->dry_run);
+    auto resp = OrFail(client.SubmitSweep(req));
+    if (f->client.json) {
+      json trials = json::array();
+      for (const auto& t : resp.trials()) {
+        trials.push_back({{"run", t.run_name()},
+                          {"params", json::parse(t.params_json())},
+                          {"fingerprint", t.fingerprint()},
+                          {"reused", t.reused()}});
+      }
+      std::cout << json{{"sweep", resp.sweep().name()},
+                        {"trials", trials},
+                        {"dropped_by_constraints", resp.dropped_by_constraints()},
+                        {"dry_run", f->dry_run}}
+                       .dump(2)
+                << "\n";
+      return;
+    }
+    std::cout << (f->dry_run ? "would submit sweep " : "submitted sweep ") << resp.sweep().name()
+              << ": " << resp.trials_size() << " trial(s)";
+    if (resp.dropped_by_constraints() > 0) {
+      std::cout << ", " << resp.dropped_by_constraints()
+                << " combination(s) dropped by constraints";
+    }
+    std::cout << "\n";
+    Table table({"run", "parameters", "note"});
+    for (const auto& t : resp.trials()) {
+      table.AddRow({t.run_name(), t.params_json(), t.reused() ? "already done: linked" : ""});
+    }
+    std::cout << table.Render();
+  });
+}
+
+void RegisterSweeps(CLI::App& app) {
+  auto f = std::make_shared<ClientFlags>();
+  CLI::App* cmd = app.add_subcommand("sweeps", "list sweeps with their progress");
+  AddClientFlags(cmd, *f);
+  cmd->callback([f] {
+    CoordinatorClient client(f->server);
+    auto resp = OrFail(client.ListSweeps(v1::ListSweepsRequest()));
+    if (f->json) {
+      json out = json::array();
+      for (const auto& s : resp.sweeps()) {
+        out.push_back(
+            {{"sweep", s.name()}, {"id", s.id()}, {"progress", ProgressJson(s.progress())}});
+      }
+      std::cout << json{{"sweeps", out}}.dump(2) << "\n";
+      return;
+    }
+    Table table({"id", "sweep", "trials", "done", "running", "queued", "failed", "diverged"});
+    for (const auto& s : resp.sweeps()) {
+      const auto& p = s.progress();
+      table.AddRow({std::to_string(s.id()), s.name(), std::to_string(p.total()),
+                    std::to_string(Finished(p)), std::to_string(p.running()),
+                    std::to_string(p.queued()), std::to_string(p.failed()),
+                    std::to_string(p.diverged())});
+    }
+    std::cout << (table.empty() ? "no sweeps yet\n" : table.Render());
+  });
+}
+
+void RegisterWatch(CLI::App& app) {
+  struct Flags {
+    ClientFlags client;
+    std::string sweep;
+    bool until_done = false;
+    double timeout_s = 0;
+    double interval_s = 1.0;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "watch", "live progress of a sweep; ends with its leaderboard once every trial has ended");
+  AddClientFlags(cmd, f->client);
+  cmd->add_option("sweep", f->sweep, "sweep name or id")->required();
+  cmd->add_flag("--until-done", f->until_done, "exit 0 once every trial has ended");
+  cmd->add_option("--timeout", f->timeout_s, "give up (exit 3) after this many seconds");
+  cmd->add_option("--interval", f->interval_s, "seconds between refreshes")->capture_default_str();
+  cmd->callback([f] {
+    CoordinatorClient client(f->client.server);
+    const bool tty = ::isatty(STDOUT_FILENO) && !f->client.json;
+    const auto start = std::chrono::steady_clock::now();
+    v1::GetSweepRequest req;
+    req.set_sweep(f->sweep);
+    int printed_done = -1;
+    while (true) {
+      auto resp = OrFail(client.GetSweep(req));
+      const auto& p = resp.sweep().progress();
+      const bool done = Finished(p) == p.total();
+      if (f->client.json) {
+        if (done || !f->until_done) std::cout << SweepJson(resp).dump(2) << "\n";
+      } else if (tty) {
+        std::cout << "\x1b[H\x1b[2J" << RenderSweep(resp) << std::flush;
+      } else if (Finished(p) != printed_done || done) {
+        // Not a terminal (a log, CI): print only when the count of finished trials changes.
+        printed_done = Finished(p);
+        std::cout << RenderSweep(resp) << std::flush;
+      }
+      if (done || !f->until_done) {
+        if (!f->client.json && done) PrintLeaderboard(client, resp.sweep().name());
+        if (done && p.succeeded() < p.total()) {
+          std::cerr << "note: " << (p.total() - p.succeeded()) << " trial(s) did not succeed\n";
+        }
+        return;
+      }
+      if (f->timeout_s > 0 &&
+          std::chrono::steady_clock::now() - start > std::chrono::duration<double>(f->timeout_s)) {
+        std::cerr << "error: sweep " << f->sweep << " not done after " << f->timeout_s << " s\n";
+        throw CLI::RuntimeError(3);
+      }
+      std::this_thread::sleep_for(std::chrono::duration<double>(f->interval_s));
+    }
+  });
+}
+
+void RegisterCancel(CLI::App& app) {
+  struct Flags {
+    ClientFlags client;
+    std::string target;
+    bool run = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd =
+      app.add_subcommand("cancel", "cancel the unfinished trials of a sweep (or --run)");
+  AddClientFlags(cmd, f->client);
+  cmd->add_option("target", f->target, "sweep name (or run name with --run)")->required();
+  cmd->add_flag("--run", f->run, "the target is a run");
+  cmd->callback([f] {
+    CoordinatorClient client(f->client.server);
+    v1::CancelRequest req;
+    (f->run ? req.mutable_run() : req.mutable_sweep())->assign(f->target);
+    auto resp = OrFail(client.Cancel(req));
+    if (f->client.json) {
+      std::cout << json{{"cancelled", resp.cancelled()}}.dump() << "\n";
+    } else {
+      std::cout << "cancelled " << resp.cancelled() << " job(s)\n";
+    }
+  });
+}
+
+void RegisterFork(CLI::App& app) {
+  struct Flags {
+    ClientFlags client;
+    std::string checkpoint;
+    std::vector<std::string> sets;
+    int64_t steps = 0;
+    bool reset_optimizer = false;
+    std::string name;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd =
+      app.add_subcommand("fork", "start a new run from a named checkpoint with config overrides");
+  AddClientFlags(cmd, f->client);
+  cmd->add_option("checkpoint", f->checkpoint, "step1066300, RUN/step1066300 or a full name")
+      ->required();
+  cmd->add_option("--set", f->sets, "training override KEY=VALUE (repeatable)");
+  cmd->add_option("--steps", f->steps, "steps to train from the checkpoint (default: parent's)");
+  cmd->add_flag("--reset-optimizer", f->reset_optimizer,
+                "fresh optimiser state and lr schedule (weights only from the checkpoint)");
+  cmd->add_option("--name", f->name, "name of the new run (default PARENT-forkN)");
+  cmd->callback([f] {
+    CoordinatorClient client(f->client.server);
+    v1::ForkRunRequest req;
+    req.set_checkpoint(f->checkpoint);
+    for (const auto& s : f->sets) req.add_overrides(s);
+    req.set_steps(f->steps);
+    req.set_reset_optimizer(f->reset_optimizer);
+    req.set_name(f->name);
+    auto resp = OrFail(client.ForkRun(req));
+    if (f->client.json) {
+      std::cout << json{{"run", resp.run().name()},
+                        {"job", resp.job_id()},
+                        {"parent_checkpoint", resp.run().parent_checkpoint_name()}}
+                       .dump()
+                << "\n";
+    } else {
+      std::cout << "forked run " << resp.run().name() << " from " << resp.run().parent_run_name()
+                << "/" << resp.run().parent_checkpoint_name() << " (job " << resp.job_id()
+                << " queued)\n";
+    }
+  });
+}
+
+void RegisterEval(CLI::App& app) {
+  struct Flags {
+    ClientFlags client;
+    std::string checkpoint;
+    std::optional<double> score_threshold;
+    std::optional<int> top_k;
+    std::optional<double> nms_iou;
+    std::optional<int> max_dets;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "eval", "re-score a checkpoint with other eval settings (an eval-only job)");
+  AddClientFlags(cmd, f->client);
+  cmd->add_option("checkpoint", f->checkpoint, "step1066300, RUN/step1066300 or a full name")
+      ->required();
+  cmd->add_option("--score-threshold", f->score_threshold, "e.g. 0.005");
+  cmd->add_option("--top-k", f->top_k, "detections kept per image");
+  cmd->add_option("--nms-iou", f->nms_iou, "NMS IoU threshold");
+  cmd->add_option("--max-dets", f->max_dets, "COCO maxDets");
+  cmd->callback([f] {
+    CoordinatorClient client(f->client.server);
+    v1::EvaluateCheckpointRequest req;
+    req.set_checkpoint(f->checkpoint);
+    if (f->score_threshold) req.set_score_threshold(*f->score_threshold);
+    if (f->top_k) req.set_top_k(*f->top_k);
+    if (f->nms_iou) req.set_nms_iou(*f->nms_iou);
+    if (f->max_dets) req.set_max_dets(*f->max_dets);
+    auto resp = OrFail(client.EvaluateCheckpoint(req));
+    if (f->client.json) {
+      std::cout << json{{"run", resp.run().name()}, {"job", resp.job_id()}}.dump() << "\n";
+    } else {
+      std::cout << "queued eval job " << resp.job_id() << " for " << f->checkpoint
+                << "; its evaluation will be recorded on run " << resp.run().name() << "\n";
+    }
+  });
+}
+
+void RegisterLineage(CLI::App& app) {
+  struct Flags {
+    ClientFlags client;
+    std::string run;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd =
+      app.add_subcommand("lineage", "the fork tree: which run came from which checkpoint");
+  AddClientFlags(cmd, f->client);
+  cmd->add_option("run", f->run, "any run of the tree (default: every run)");
+  cmd->callback([f] {
+    CoordinatorClient client(f->client.server);
+    v1::LineageRequest req;
+    if (!f->run.empty()) *req.mutable_run() = RunRefFromText(f->run);
+    auto resp = OrFail(client.Lineage(req));
+    if (f->client.json) {
+      json nodes = json::array();
+      for (const auto& n : resp.nodes()) {
+        nodes.push_back({{"run", n.run().name()},
+                         {"parent_run", n.run().parent_run_name()},
+                         {"parent_checkpoint", n.run().parent_checkpoint_name()},
+                         {"best_AP", n.has_ap() ? json(n.best_ap()) : json(nullptr)},
+                         {"checkpoints", n.checkpoints_size()}});
+      }
+      std::cout << json{{"nodes", nodes}}.dump(2) << "\n";
+      return;
+    }
+    // Children under their parent checkpoint, indented.
+    std::map<std::string, std::vector<const v1::LineageNode*>> children;
+    std::vector<const v1::LineageNode*> roots;
+    std::map<std::string, bool> present;
+    for (const auto& n : resp.nodes()) present[n.run().name()] = true;
+    for (const auto& n : resp.nodes()) {
+      if (!n.run().parent_run_name().empty() && present.count(n.run().parent_run_name())) {
+        children[n.run().parent_run_name()].push_back(&n);
+      } else {
+        roots.push_back(&n);
+      }
+    }
+    std::function<void(const v1::LineageNode*, int)> print = [&](const v1::LineageNode* n,
+                                                                 int depth) {
+      std::cout << std::string(static_cast<size_t>(depth) * 4, ' ')
+                << (depth > 0 ? "└─ " + n->run().parent_checkpoint_name() + " → " : "")
+                << n->run().name() << "  [" << StatusName(n->run().status()) << "]"
+                << (n->has_ap() ? "  best AP " + Fixed(n->best_ap()) : "") << "\n";
+      for (const auto* c : children[n->run().name()]) print(c, depth + 1);
+    };
+    for (const auto* r : roots) print(r, 0);
+  });
+}
+
+}  // namespace
+
+void RegisterSweepCommands(CLI::App& app) {
+  RegisterSubmit(app);
+  RegisterSweeps(app);
+  RegisterWatch(app);
+  RegisterCancel(app);
+  RegisterFork(app);
+  RegisterEval(app);
+  RegisterLineage(app);
+}
+
+}  // namespace ablate::cli
