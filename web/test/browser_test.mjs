@@ -195,9 +195,15 @@ async function diaryPhase(browser) {
   const base = `http://127.0.0.1:${port}`;
   await startServer(path.join(BIN, 'ablate'), ['server', '--db', db, '--listen', `127.0.0.1:${grpc}`, '--http', `127.0.0.1:${port}`], `${base}/api/sweeps`);
   const diary = path.join(SRC, '..', 'shared', 'samples', 'tuning-diary.txt');
-  log(run(path.join(BIN, 'ablate'), ['--coordinator', `127.0.0.1:${grpc}`, 'import-log', diary]).trim());
+  log(run(path.join(BIN, 'ablate'), ['import-log', '--server', `127.0.0.1:${grpc}`, diary]).trim());
   const page = await browser.newPage();
   await new Promise(r => setTimeout(r, 1200));  // past the snapshot TTL
+  // The import's runs form the sweep named after the file's stem.
+  await page.goto(`${base}/#/sweeps`);
+  await loaded(page, 'sweeps');
+  const sweepCells = await page.$$eval('tr[data-sweep="tuning-diary"] td', tds => tds.map(t => t.textContent.trim()));
+  check(sweepCells.length > 7 && sweepCells[7] === '0.268', `diary sweeps: sweep tuning-diary listed, best AP 0.268 (got ${sweepCells.join(' | ')})`);
+  await page.screenshot({path: path.join(SHOTS, 'sweeps-diary.png'), fullPage: true});
   await page.goto(`${base}/#/leaderboard`);
   await loaded(page, 'leaderboard');
   const rows = await page.$$eval('#leaderboard-table tbody tr', trs => trs.map(tr => tr.querySelector('td[data-stat="AP"]').textContent.trim()));
