@@ -361,7 +361,7 @@ Status CocoEvaluator::Evaluate() {
         if (mx >= min_thr_cap) s.candidates.push_back(d);
       }
     }
-    uint64_t* bits = &st->det_bits[static_cast<size_t>(out0) * A];
+    uint64_t* bits = st->det_bits.data() + static_cast<size_t>(out0) * A;
     for (int a = 0; a < A; ++a) {
       const double lo = p.area_rngs[a].lo, hi = p.area_rngs[a].hi;
       // Unmatched detections outside the area range are ignored; inside they are FPs.
@@ -393,7 +393,7 @@ Status CocoEvaluator::Evaluate() {
           double iou = thr_cap[t];
           if (s.row_max[d] < iou) continue;  // stays unmatched: bits already say so
           int m = -1;
-          const double* row = &s.ious[d * G];
+          const double* row = s.ious.data() + d * G;
           for (uint32_t gi = 0; gi < G; ++gi) {
             if (s.gt_matched[gi] && !grow[s.gt_order[gi]].crowd) continue;
             if (m > -1 && s.gt_ig[m] == 0 && s.gt_ig[gi] == 1) break;
@@ -478,7 +478,7 @@ Status CocoEvaluator::Accumulate() {
       const double npig_d = static_cast<double>(npig);
       for (int m = 0; m < M; ++m) {
         const int64_t max_det = p.max_dets[m];
-        const uint64_t* seq = &sorted_bits[a * n];
+        const uint64_t* seq = sorted_bits.data() + a * n;
         size_t nd = n;
         if (n > 0 && static_cast<int64_t>(max_rank) >= max_det) {  // cut at max_det per image
           seq_buf.clear();
