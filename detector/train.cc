@@ -12,6 +12,7 @@
 #include "coco/evaluator.h"
 #include "coco/results.h"
 #include "common/atomic_file.h"
+#include "common/sha256.h"
 #include "detector/detect.h"
 #include "detector/losses.h"
 #include "detector/weights.h"
@@ -270,6 +271,14 @@ StatusOr<EvalResult> Evaluate(YolactImpl& model, const TrainConfig& config,
     params.iou_type = segm ? coco::IouType::kSegm : coco::IouType::kBbox;
     ABLATE_ASSIGN_OR_RETURN(coco::CocoEvalResult r, coco::EvaluateCoco(dataset->gt(), res, params));
     (segm ? result.segm : result.bbox) = r.stats;
+    auto& categories = segm ? result.segm_categories : result.bbox_categories;
+    for (const coco::CategoryMetrics& m : r.per_category) {
+      EvalResult::CategoryAp c{m.category_id, "", m.ap};
+      for (const auto& info : dataset->gt().categories()) {
+        if (info.id == m.category_id) c.name = info.name;
+      }
+      categories.push_back(std::move(c));
+    }
     (segm ? result.segm_summary : result.bbox_summary) = r.summary_text;
   }
   return result;
@@ -369,10 +378,46 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
     ABLATE_RETURN_IF_ERROR(SaveCheckpoint(path, *model, *optimizer, meta));
     result.checkpoint = name;
     result.checkpoint_path = path;
-    PruneCheckpoints(options.out_dir, config.keep_checkpoints, path);
+    if (options.prune_checkpoints) PruneCheckpoints(options.out_dir, config.keep_checkpoints, path);
     log("checkpoint " + name);
+    if (options.on_event) {
+      ABLATE_ASSIGN_OR_RETURN(std::string sha256, Sha256HexOfFile(path));
+      options.on_event({{"event", "checkpoint"},
+                        {"name", name},
+                        {"path", std::filesystem::absolute(path).string()},
+                        {"step", step},
+                        {"epoch", epoch},
+                        {"loss", loss},
+                        {"sha256", sha256},
+                        {"bytes", static_cast<int64_t>(std::filesystem::file_size(path))}});
+    }
     return absl::OkStatus();
   };
+  std::shared_ptr<const CocoDetectionDataset> val_set;
+  auto evaluate = [&]() -> StatusOr<EvalResult> {
+    if (!val_set) {
+      ABLATE_ASSIGN_OR_RETURN(
+          val_set, CocoDetectionDataset::Load(options.val_json, options.image_dir, false));
+    }
+    EvalOptions eo;
+    eo.batch_size = config.batch_size;
+    eo.num_workers = config.num_workers;
+    eo.results_json = options.out_dir / "results.json";
+    ABLATE_ASSIGN_OR_RETURN(EvalResult er, Evaluate(*model, config, val_set, eo, device));
+    if (options.on_evaluation) options.on_evaluation(result.checkpoint, er);
+    return er;
+  };
+  if (options.on_event) {
+    nlohmann::json restored = nlohmann::json::object();
+    for (const char* what : {"weights", "optimizer", "schedule"}) {
+      restored[what] =
+          std::find(result.restored.begin(), result.restored.end(), what) != result.restored.end();
+    }
+    options.on_event({{"event", "started"},
+                      {"step", step},
+                      {"total_steps", config.max_steps},
+                      {"restored", restored}});
+  }
   model->train(true);
   const bool with_segm = config.semantic_weight > 0;
   try {
@@ -411,6 +456,14 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
         result.status = "diverged";
         log(absl::StrFormat("step %d: non-finite loss, stopping (diverged)", step));
         if (result.checkpoint.empty()) ABLATE_RETURN_IF_ERROR(checkpoint(last_finite));
+        if (options.on_event) {
+          options.on_event(
+              {{"event", "diverged"},
+               {"step", step},
+               {"reason", absl::StrFormat("non-finite loss at step %d", step)},
+               {"last_checkpoint", result.checkpoint.empty() ? nlohmann::json(nullptr)
+                                                             : nlohmann::json(result.checkpoint)}});
+        }
         break;
       }
       optimizer->zero_grad();
@@ -429,9 +482,23 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
         log(absl::StrFormat("step %d ep %d loss %.3f (avg %.3f)%s lr %.2g %.1f img/s", step, epoch,
                             value, ema, terms, LearningRate(config, step - schedule_offset),
                             images / Seconds(start, Clock::now())));
+        if (options.on_event) {
+          nlohmann::json values = {{"loss", value},
+                                   {"loss_avg", ema},
+                                   {"lr", LearningRate(config, step - schedule_offset)},
+                                   {"images_per_s", images / Seconds(start, Clock::now())}};
+          for (const auto& [k, v] : loss.terms) values["loss_" + k] = v.item<double>();
+          options.on_event({{"event", "metrics"}, {"step", step}, {"values", values}});
+        }
       }
-      if (config.checkpoint_every > 0 && step % config.checkpoint_every == 0) {
+      const bool eval_now = options.eval_every > 0 && step % options.eval_every == 0 &&
+                            step < config.max_steps && !options.val_json.empty();
+      if ((config.checkpoint_every > 0 && step % config.checkpoint_every == 0) || eval_now) {
         ABLATE_RETURN_IF_ERROR(checkpoint(ema));
+      }
+      if (eval_now) {
+        ABLATE_RETURN_IF_ERROR(evaluate().status());
+        model->train(true);
       }
     }
   } catch (const std::exception& e) {
@@ -447,14 +514,7 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
     ABLATE_RETURN_IF_ERROR(checkpoint(ema));
   }
   if (options.evaluate && !options.val_json.empty() && result.status == "finished") {
-    ABLATE_ASSIGN_OR_RETURN(auto val_set,
-                            CocoDetectionDataset::Load(options.val_json, options.image_dir, false));
-    EvalOptions eo;
-    eo.batch_size = config.batch_size;
-    eo.num_workers = config.num_workers;
-    eo.results_json = options.out_dir / "results.json";
-    ABLATE_ASSIGN_OR_RETURN(EvalResult er, Evaluate(*model, config, val_set, eo, device));
-    result.eval = er;
+    ABLATE_ASSIGN_OR_RETURN(result.eval, evaluate());
   }
   return result;
 }

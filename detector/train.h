@@ -55,8 +55,14 @@ struct EvalOptions {
 };
 
 struct EvalResult {
+  struct CategoryAp {
+    int64_t id = 0;
+    std::string name;
+    double ap = -1;  // -1: no ground truth of this category (pycocotools' convention)
+  };
   CocoStats bbox{}, segm{};
-  std::string bbox_summary, segm_summary;  // pycocotools summarize() text
+  std::vector<CategoryAp> bbox_categories, segm_categories;  // AP @[.5:.95], all, maxDets 100
+  std::string bbox_summary, segm_summary;                    // pycocotools summarize() text
   int64_t num_images = 0, num_detections = 0;
   double images_per_s = 0;
   nlohmann::json ToJson() const;  // {"bbox": {"stats": {...}}, "segm": {...}, ...}
@@ -77,6 +83,16 @@ struct TrainOptions {
   int log_every = 50;
   double max_seconds = 0;  // stop (as finished) after this wall time; 0 = no limit
   std::function<void(const std::string&)> log;  // progress lines; may be empty
+  // Evaluate on val_json every this many steps (a checkpoint is written at those steps so the
+  // evaluation is tied to one); 0 = only at the end.
+  int eval_every = 0;
+  // Delete all but config.keep_checkpoints checkpoints. Off under a worker: the coordinator has
+  // registered every checkpoint and owns retention.
+  bool prune_checkpoints = true;
+  // Structured progress for the worker protocol (docs/worker-protocol.md); each may be empty.
+  // on_event gets {"event": "started" | "metrics" | "checkpoint" | "diverged", ...}.
+  std::function<void(const nlohmann::json&)> on_event;
+  std::function<void(const std::string& checkpoint, const EvalResult&)> on_evaluation;
 };
 
 struct TrainResult {

@@ -8,10 +8,12 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "common/sha256.h"
 #include "detector/config/train_config.h"
 #include "detector/data.h"
 #include "detector/reference_check.h"
 #include "detector/shapes.h"
+#include "detector/tools/event_stream.h"
 #include "detector/train.h"
 #include "nlohmann/json.hpp"
 
@@ -24,6 +26,28 @@ int Fail(const absl::Status& status) {
   return 2;
 }
 
+// --device cpu | cuda:N, applied before LibTorch touches CUDA: "cpu" hides every GPU, "cuda:N"
+// shows only GPU N (which LibTorch then calls cuda:0). Empty: CUDA when available.
+absl::Status SelectDevice(const std::string& device) {
+  if (device.empty()) return absl::OkStatus();
+  if (device == "cpu") {
+    ::setenv("CUDA_VISIBLE_DEVICES", "", 1);
+    return absl::OkStatus();
+  }
+  if (device.rfind("cuda:", 0) == 0 && device.size() > 5 &&
+      device.find_first_not_of("0123456789", 5) == std::string::npos) {
+    ::setenv("CUDA_VISIBLE_DEVICES", device.substr(5).c_str(), 1);
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError("--device must be cpu or cuda:N, got '" + device + "'");
+}
+
+absl::StatusOr<std::string> DatasetFingerprint(const std::string& path) {
+  auto hex = ablate::Sha256HexOfFile(path);
+  if (!hex.ok()) return hex.status();
+  return "sha256:" + *hex;
+}
+
 void PrintEval(const EvalResult& r) {
   std::cout << "bbox:\n" << r.bbox_summary << "segm:\n" << r.segm_summary;
 }
@@ -33,7 +57,15 @@ void PrintEval(const EvalResult& r) {
 int main(int argc, char** argv) {
   CLI::App app{"ablate-train: train, evaluate or check the YOLACT detector directly"};
   app.require_subcommand(1);
+  app.fallthrough();  // --device / --events / --threads may follow the subcommand
   int threads = 0;
+  std::string device;
+  bool events = false;
+  double nms_iou = -1;
+  int max_dets = 100;
+  app.add_option("--device", device, "cpu or cuda:N (default: CUDA when available)");
+  app.add_flag("--events", events,
+               "run/eval: JSON event lines on stdout for the worker (docs/worker-protocol.md)");
   app.add_option("--threads", threads,
                  "intra-op threads (default: number of cores; reference-check: 1, for "
                  "bit-exact results)");
@@ -69,6 +101,9 @@ int main(int argc, char** argv) {
   run->add_flag("--reset-optimizer", fork_reset_optimizer, "fork: fresh optimiser state");
   run->add_flag("--reset-schedule", fork_reset_schedule, "fork: restart warmup/lr steps");
   run->add_flag("--json", run_json, "print the result as JSON");
+  int eval_every = 0, checkpoint_every = -1;
+  run->add_option("--eval-every", eval_every, "evaluate on --val every N steps (0: at the end)");
+  run->add_option("--checkpoint-every", checkpoint_every, "checkpoint every N steps");
 
   // eval
   std::string ckpt_path, eval_val;
@@ -84,6 +119,14 @@ int main(int argc, char** argv) {
   eval->add_option("--top-k", top_k, "maximum detections per image");
   eval->add_option("--results", eval_results, "write COCO results JSON here");
   eval->add_flag("--json", eval_json, "print the result as JSON");
+  for (CLI::App* cmd : {run, eval}) {
+    if (cmd == run) {
+      cmd->add_option("--score-threshold", score_threshold, "Detect confidence threshold");
+      cmd->add_option("--top-k", top_k, "maximum detections per image");
+    }
+    cmd->add_option("--nms-iou", nms_iou, "NMS IoU threshold");
+    cmd->add_option("--max-dets", max_dets, "COCO maxDets of the summary (only 100)");
+  }
 
   // reference-check
   std::string ref_dir;
@@ -96,6 +139,10 @@ int main(int argc, char** argv) {
   ref->add_option("--rows", ref_rows, "rows of the text table (0 = all)");
 
   CLI11_PARSE(app, argc, argv);
+  if (absl::Status s = SelectDevice(device); !s.ok()) return Fail(s);
+  if (max_dets != 100) {
+    return Fail(absl::InvalidArgumentError("--max-dets: only COCO's 100 is supported"));
+  }
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   if (*ref) {
@@ -125,6 +172,10 @@ int main(int argc, char** argv) {
       if (!st.ok()) return Fail(st);
     }
     if (steps > 0) config->max_steps = steps;
+    if (checkpoint_every >= 0) config->checkpoint_every = checkpoint_every;
+    if (score_threshold >= 0) config->score_threshold = score_threshold;
+    if (top_k > 0) config->max_detections = top_k;
+    if (nms_iou > 0) config->nms_iou = nms_iou;
     absl::Status valid = config->Validate();
     if (!valid.ok()) return Fail(valid);
     train.train_json = train_json;
@@ -136,8 +187,32 @@ int main(int argc, char** argv) {
     train.reset_schedule = fork_reset_schedule;
     train.max_seconds = max_minutes * 60;
     train.log = [&](const std::string& line) { std::cerr << line << "\n"; };
+    train.eval_every = eval_every;
+    if (events) {
+      EvalSettingsForEvents settings{"", config->score_threshold, config->max_detections,
+                                     config->nms_iou, 100};
+      if (!val_json.empty()) {
+        auto fp = DatasetFingerprint(val_json);
+        if (!fp.ok()) return Fail(fp.status());
+        settings.dataset_fingerprint = *fp;
+      }
+      train.log_every = std::min(train.log_every, 10);
+      train.prune_checkpoints = false;  // the coordinator owns retention
+      train.on_event = [](const nlohmann::json& e) { EmitEvent(e); };
+      train.on_evaluation = [settings](const std::string& ck, const EvalResult& r) {
+        EmitEvaluation(ck, r, settings);
+      };
+    }
     auto result = Train(*config, train);
     if (!result.ok()) return Fail(result.status());
+    if (events) {
+      EmitEvent({{"event", "finished"},
+                 {"status", result->status == "diverged" ? "diverged" : "succeeded"},
+                 {"checkpoint", result->checkpoint.empty() ? nlohmann::json(nullptr)
+                                                           : nlohmann::json(result->checkpoint)},
+                 {"images_per_s", result->images_per_s}});
+      return 0;  // the outcome is in the event; non-zero means the process failed
+    }
     if (run_json) {
       std::cout << result->ToJson().dump(2) << "\n";
     } else {
@@ -154,6 +229,7 @@ int main(int argc, char** argv) {
     TrainConfig config = ckpt->meta.config;
     if (score_threshold >= 0) config.score_threshold = score_threshold;
     if (top_k > 0) config.max_detections = top_k;
+    if (nms_iou > 0) config.nms_iou = nms_iou;
     auto val = CocoDetectionDataset::Load(eval_val, image_dir, false);
     if (!val.ok()) return Fail(val.status());
     if ((*val)->num_classes() + 1 != config.model.num_classes) {
@@ -163,8 +239,23 @@ int main(int argc, char** argv) {
     EvalOptions eo;
     eo.num_workers = config.num_workers;
     eo.results_json = eval_results;
+    const std::string ckpt_name = std::filesystem::path(ckpt_path).stem().string();
+    if (events) {
+      EmitEvent({{"event", "started"},
+                 {"step", ckpt->meta.step},
+                 {"total_steps", ckpt->meta.step},
+                 {"restored", {{"weights", true}, {"optimizer", false}, {"schedule", false}}}});
+    }
     auto r = Evaluate(*ckpt->model, config, *val, eo, DefaultDevice());
     if (!r.ok()) return Fail(r.status());
+    if (events) {
+      auto fp = DatasetFingerprint(eval_val);
+      if (!fp.ok()) return Fail(fp.status());
+      EmitEvaluation(ckpt_name, *r,
+                     {*fp, config.score_threshold, config.max_detections, config.nms_iou, 100});
+      EmitEvent({{"event", "finished"}, {"status", "succeeded"}, {"checkpoint", ckpt_name}});
+      return 0;
+    }
     if (eval_json) {
       nlohmann::json j = r->ToJson();
       j["checkpoint"] = std::filesystem::path(ckpt_path).stem().string();

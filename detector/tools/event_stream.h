@@ -1,0 +1,28 @@
+// The `--events` output of ablate-train: one JSON object per line on stdout, the contract the
+// worker daemon reads (docs/worker-protocol.md, parsed by worker/trial_events.h). Everything
+// human-readable goes to stderr in this mode.
+#pragma once
+
+#include <string>
+
+#include "detector/train.h"
+#include "nlohmann/json.hpp"
+
+namespace ablate::detector {
+
+struct EvalSettingsForEvents {
+  std::string dataset_fingerprint;  // "sha256:<hex>" of the annotation file
+  double score_threshold = 0.05;
+  int top_k = 100;  // detections kept per image
+  double nms_iou = 0.5;
+  int max_dets = 100;  // COCO maxDets of the summary
+};
+
+// Writes `event` as one line and flushes (the worker reads it as it comes).
+void EmitEvent(const nlohmann::json& event);
+
+// The two "evaluation" events (bbox, segm) of one evaluation.
+void EmitEvaluation(const std::string& checkpoint, const EvalResult& result,
+                    const EvalSettingsForEvents& settings);
+
+}  // namespace ablate::detector
