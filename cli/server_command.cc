@@ -66,6 +66,7 @@ void RegisterServerCommand(CLI::App& app) {
       dashboard::DashboardOptions web_options;
       web_options.host = host;
       web_options.port = port;
+      web_options.api.jobs = &coordinator->job_store();
       web = OrFail(dashboard::DashboardServer::Start(web_options, coordinator->store()));
       std::cout << "ablate dashboard: " << web->url() << std::endl;
     }

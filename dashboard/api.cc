@@ -354,7 +354,7 @@ ApiResponse DashboardApi::HandleGet(const ApiRequest& req) {
     const std::string route = "/api/runs/{name}";
     Params p(req.params, route, {});
     if (Status s = p.Check(); !s.ok()) return fail(s, route);
-    StatusOr<json> j = RunView(store_, *snap, rest);
+    StatusOr<json> j = RunView(store_, *snap, rest, options_.jobs);
     return j.ok() ? json_ok(j->dump(), route) : fail(j.status(), route);
   }
   return fail(absl::NotFoundError(absl::StrCat(
@@ -396,8 +396,31 @@ ApiResponse DashboardApi::Metrics() {
                     "ablate_dashboard_snapshot_load_seconds ",
                     static_cast<double>((*snap)->load_ms) / 1000.0, "\n");
   }
+  CoordinatorGauges g;
+  if (options_.jobs != nullptr) {
+    if (auto jobs = options_.jobs->ListJobs(std::nullopt, ""); jobs.ok()) {
+      g.jobs_queued = 0;
+      g.jobs_leased = 0;
+      for (const server::Job& j : *jobs) {
+        if (j.state == server::JobState::kPending) ++*g.jobs_queued;
+        if (j.state == server::JobState::kLeased) ++*g.jobs_leased;
+      }
+    }
+    if (auto workers = options_.jobs->ListWorkers(); workers.ok()) {
+      g.workers_alive = 0;
+      for (const server::WorkerInfo& w : *workers) {
+        if (w.state == "alive") ++*g.workers_alive;
+      }
+    }
+  }
   if (options_.coordinator_gauges) {
-    const CoordinatorGauges g = options_.coordinator_gauges();
+    const CoordinatorGauges c = options_.coordinator_gauges();
+    if (c.jobs_queued) g.jobs_queued = c.jobs_queued;
+    if (c.jobs_leased) g.jobs_leased = c.jobs_leased;
+    if (c.workers_alive) g.workers_alive = c.workers_alive;
+    if (c.metric_points_ingested) g.metric_points_ingested = c.metric_points_ingested;
+  }
+  {
     if (g.jobs_queued || g.jobs_leased) {
       out +=
           "# HELP ablate_jobs Scheduler jobs, by state.\n"

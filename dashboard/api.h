@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "dashboard/prometheus.h"
 #include "dashboard/store_snapshot.h"
+#include "server/job_store.h"
 #include "server/run_store.h"
 
 namespace ablate::dashboard {
@@ -50,7 +51,11 @@ struct DashboardApiOptions {
   int64_t snapshot_ttl_ms = 1000;
   // Time source; nullptr: the system clock. Not owned.
   const Clock* clock = nullptr;
-  // Figures only the coordinator knows, for /metrics; empty: those series are left out.
+  // The scheduler's jobs and workers (read only): the run page's worker and jobs, and
+  // ablate_jobs / ablate_workers_alive on /metrics. nullptr: left out. Not owned.
+  server::JobStore* jobs = nullptr;
+  // Other figures only the coordinator knows, for /metrics (a field set here wins over the
+  // same figure from `jobs`); empty: those series are left out.
   std::function<CoordinatorGauges()> coordinator_gauges;
 };
 

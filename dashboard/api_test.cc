@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dashboard/demo_fixture.h"
+#include "server/sqlite_job_store.h"
 #include "server/sqlite_run_store.h"
 #include "server/test_util.h"
 
@@ -271,6 +272,41 @@ TEST_F(ApiTest, PageAndAssetsAreEmbedded) {
   ApiResponse uplot = Get("/assets/uPlot.iife.min.js");
   EXPECT_EQ(uplot.status, 200);
   EXPECT_GT(uplot.body.size(), 40000u);
+}
+
+TEST_F(ApiTest, SchedulerGivesRunWorkerAndJobGauges) {
+  server::SqliteJobStore jobs(*store_, clock_);
+  DashboardApiOptions options;
+  options.clock = &clock_;
+  options.jobs = &jobs;
+  DashboardApi api(*store_, options);
+  auto run = store_->FindRunByName("focal-g3.0-lr1e-3");
+  ASSERT_TRUE(run.ok());
+  server::NewJob job;
+  job.run = run->id;
+  job.spec_json = "{}";
+  ASSERT_TRUE(jobs.CreateJob(job).ok());
+  auto other = store_->FindRunByName("focal-g2.5-lr1e-3");
+  ASSERT_TRUE(other.ok());
+  job.run = other->id;
+  ASSERT_TRUE(jobs.CreateJob(job).ok());
+  auto worker = jobs.UpsertWorker("gpu-box-1", "gpu-box", 1, "cuda:0");
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  auto lease = jobs.LeaseNextJob(worker->id, 60'000);
+  ASSERT_TRUE(lease.ok() && lease->has_value()) << lease.status();
+  ASSERT_EQ((*lease)->first.run_name, "focal-g3.0-lr1e-3");  // oldest pending job first
+
+  ApiRequest r;
+  r.path = "/api/runs/focal-g3.0-lr1e-3";
+  json j = json::parse(api.Handle(r).body);
+  EXPECT_EQ(j["worker"], "gpu-box-1");
+  ASSERT_EQ(j["jobs"].size(), 1u);
+  EXPECT_EQ(j["jobs"][0]["state"], "leased");
+  r.path = "/metrics";
+  const std::string metrics = api.Handle(r).body;
+  EXPECT_NE(metrics.find("ablate_jobs{state=\"queued\"} 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("ablate_jobs{state=\"leased\"} 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("ablate_workers_alive 1\n"), std::string::npos);
 }
 
 }  // namespace

@@ -260,7 +260,8 @@ StatusOr<json> LeaderboardView(const StoreSnapshot& snap, const LeaderboardQuery
               {"snapshot_unix_ms", snap.loaded_unix_ms}};
 }
 
-StatusOr<json> RunView(server::RunStore& store, const StoreSnapshot& snap, std::string_view name) {
+StatusOr<json> RunView(server::RunStore& store, const StoreSnapshot& snap, std::string_view name,
+                       server::JobStore* jobs) {
   StatusOr<Run> run_or = store.FindRunByName(name);
   if (!run_or.ok()) {
     if (absl::IsNotFound(run_or.status())) {
@@ -347,13 +348,30 @@ StatusOr<json> RunView(server::RunStore& store, const StoreSnapshot& snap, std::
       children.push_back(json{{"name", r.name}, {"parent_checkpoint", r.parent_checkpoint_name}});
     }
   }
+  json worker = nullptr;
+  json job_list = json::array();
+  if (jobs != nullptr) {
+    ABLATE_ASSIGN_OR_RETURN(std::vector<server::Job> run_jobs, jobs->ListJobs(run.id, ""));
+    for (const server::Job& j : run_jobs) {
+      if (!j.worker.empty()) worker = j.worker;
+      job_list.push_back(json{{"id", j.id.value},
+                              {"kind", j.kind == server::JobKind::kTrain ? "train" : "eval"},
+                              {"state", std::string(server::JobStateName(j.state))},
+                              {"attempts", j.attempts},
+                              {"max_attempts", j.max_attempts},
+                              {"worker", j.worker},
+                              {"last_error", j.last_error},
+                              {"updated_unix_ms", j.updated_unix_ms}});
+    }
+  }
   json run_json = RunSummaryJson(run);
   run_json["config_fingerprint"] = run.config_fingerprint;
   return json{{"run", std::move(run_json)},
               {"config", std::move(config)},
               {"config_overrides", std::move(overrides)},
-              // The store does not record which worker ran a trial yet (worker issue).
-              {"worker", nullptr},
+              // The worker holding the run's latest leased job (null: none / no scheduler).
+              {"worker", std::move(worker)},
+              {"jobs", std::move(job_list)},
               {"checkpoints", std::move(cps)},
               {"evaluations", std::move(evals)},
               {"metric_keys", std::move(keys)},

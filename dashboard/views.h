@@ -18,6 +18,7 @@
 
 #include "common/status.h"
 #include "dashboard/store_snapshot.h"
+#include "server/job_store.h"
 #include "server/run_store.h"
 
 namespace ablate::dashboard {
@@ -45,9 +46,10 @@ struct LeaderboardQuery {
 StatusOr<nlohmann::json> LeaderboardView(const StoreSnapshot& snap, const LeaderboardQuery& q);
 
 // GET /api/runs/{name}: run, effective config and what it overrides from its parent run,
-// checkpoints, evaluations (with per-category AP), metric keys and latest values, children.
+// checkpoints, evaluations (with per-category AP), metric keys and latest values, children, and
+// with `jobs` (may be nullptr) the run's jobs and the worker of the latest leased one.
 StatusOr<nlohmann::json> RunView(server::RunStore& store, const StoreSnapshot& snap,
-                                 std::string_view name);
+                                 std::string_view name, server::JobStore* jobs = nullptr);
 
 // GET /api/runs/{name}/metrics: {"series": {key: [[step, value], ...]}} for `keys` (empty: every
 // key the run has logged).

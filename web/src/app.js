@@ -307,6 +307,7 @@ views.run = {
         <div class="card"><h2>Config</h2><p class="legend-note">Highlighted rows override the parent run (old value struck through).</p><table class="kv" id="config-table">${configRows}</table></div>
       </div>
       <h2>Checkpoints</h2><table id="checkpoints-table"><thead><tr><th>name</th><th class="num">step</th><th class="num">epoch</th><th class="num">loss</th><th class="num">size</th><th>pinned</th><th class="num">best AP</th><th></th></tr></thead><tbody>${cps || '<tr><td colspan="8" class="muted">none</td></tr>'}</tbody></table>
+      ${r.jobs && r.jobs.length ? `<h2>Jobs</h2><table id="jobs-table"><thead><tr><th class="num">job</th><th>kind</th><th>state</th><th class="num">attempts</th><th>worker</th><th>last error</th><th>updated</th></tr></thead><tbody>${r.jobs.map(j => `<tr><td class="num">${j.id}</td><td>${esc(j.kind)}</td><td>${esc(j.state)}</td><td class="num">${j.attempts}/${j.max_attempts}</td><td>${esc(j.worker || '–')}</td><td>${esc(j.last_error || '')}</td><td>${fmtTime(j.updated_unix_ms)}</td></tr>`).join('')}</tbody></table>` : ''}
       <h2>Eval-only re-scorings</h2>${rescorings.length ? statsTable(rescorings, 'bbox/segm re-scored') : '<p class="muted">none</p>'}`;
     const series = m.series;
     const keys = Object.keys(series);
