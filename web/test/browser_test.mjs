@@ -210,6 +210,22 @@ async function diaryPhase(browser) {
   // The diary's score_threshold=0.05 evaluations: focal 0.268, ohem 0.262, ciou 0.259, baseline 0.231.
   check(rows.slice(0, 4).join(',') === '0.268,0.262,0.259,0.231', `diary leaderboard: top AP 0.268,0.262,0.259,0.231 (got ${rows.join(',')})`);
   await page.screenshot({path: path.join(SHOTS, 'leaderboard-diary.png'), fullPage: true});
+  // A sweep submitted through the scheduler (no worker attached): its trials show as queued,
+  // and the scheduler's jobs reach /metrics.
+  const spec = path.join(SRC, 'sweeps', 'focal-alpha.yaml');
+  if (fs.existsSync(spec) && /submit/.test(spawnSync(path.join(BIN, 'ablate'), ['--help'], {encoding: 'utf8'}).stdout || '')) {
+    log(run(path.join(BIN, 'ablate'), ['submit', '--server', `127.0.0.1:${grpc}`, spec]).trim().split('\n')[0]);
+    await page.goto(`${base}/#/sweeps`);
+    await page.waitForFunction(() => document.querySelector('tr[data-sweep="focal-alpha"]'), null, {timeout: 10000});
+    const cells = await page.$$eval('tr[data-sweep="focal-alpha"] td', tds => tds.map(t => t.textContent.trim()));
+    check(cells[2] === '3' && cells[6] === '3', `submitted sweep focal-alpha: 3 trials queued (got ${cells.slice(2, 7).join('/')})`);
+    await page.screenshot({path: path.join(SHOTS, 'sweeps-submitted.png'), fullPage: true});
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    check(/^ablate_jobs\{state="queued"\} 3$/m.test(metrics), 'metrics: ablate_jobs{state="queued"} 3 from the scheduler');
+    check(/^ablate_runs\{status="succeeded"\} 4$/m.test(metrics), 'metrics: ablate_runs{status="succeeded"} 4 (the diary runs)');
+  } else {
+    log('NOTE: `ablate submit` or sweeps/focal-alpha.yaml missing: submitted-sweep check not run');
+  }
   await page.goto(`${base}/#/lineage?root=step0200000`);
   await loaded(page, 'lineage');
   const forks = await page.$$eval('#lineage-tree > ul > li > ul > li > .node.run', n => n.length);
