@@ -41,7 +41,16 @@ StatusOr<std::shared_ptr<const StoreSnapshot>> LoadSnapshot(server::RunStore& st
     if (last) break;
   }
   ABLATE_ASSIGN_OR_RETURN(snap->checkpoints, store.ListCheckpoints(std::nullopt));
-  ABLATE_ASSIGN_OR_RETURN(snap->evaluations, store.ListEvaluations(server::EvaluationFilter{}));
+  // One run at a time: each call holds the store's lock only briefly, so the coordinator's
+  // writers interleave with a large load instead of waiting for all of it.
+  for (const server::Run& r : snap->runs) {
+    server::EvaluationFilter filter;
+    filter.run = r.id;
+    ABLATE_ASSIGN_OR_RETURN(std::vector<server::Evaluation> evals, store.ListEvaluations(filter));
+    for (server::Evaluation& e : evals) snap->evaluations.push_back(std::move(e));
+  }
+  std::sort(snap->evaluations.begin(), snap->evaluations.end(),
+            [](const server::Evaluation& a, const server::Evaluation& b) { return a.id < b.id; });
   for (size_t i = 0; i < snap->runs.size(); ++i) {
     snap->run_by_name.emplace(snap->runs[i].name, i);
     snap->run_by_id.emplace(snap->runs[i].id.value, i);
