@@ -1,1 +1,389 @@
+// Every RPC of ablate.v1.Coordinator over a real loopback channel: normal path and error paths
+// with their gRPC status codes and messages.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
+
+#include "server/coordinator.h"
+#include "server/test_util.h"
+
+namespace ablate::server {
+namespace {
+
+class CoordinatorServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CoordinatorOptions options;
+    options.db_path =
+        (testing::FreshTempDir(std::string("svc_") +
+                               ::testing::UnitTest::GetInstance()->current_test_info()->name()) /
+         "ablate.db")
+            .string();
+    options.listen_address = "127.0.0.1:0";
+    options.service.max_metric_batch = 5;
+    auto c = Coordinator::Create(options);
+    ASSERT_TRUE(c.ok()) << c.status();
+    coordinator_ = std::move(*c);
+    stub_ = v1::Coordinator::NewStub(
+        grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  template <typename Req, typename Resp, typename M>
+  grpc::Status Call(M method, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return ((*stub_).*method)(&ctx, req, resp);
+  }
+
+  v1::Run CreateRun(const std::string& name, const std::string& config = "{}") {
+    v1::CreateRunRequest req;
+    req.set_name(name);
+    req.set_sweep("s");
+    req.set_config_json(config);
+    v1::CreateRunResponse resp;
+    grpc::Status st = Call(&v1::Coordinator::Stub::CreateRun, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp.run();
+  }
+
+  v1::Checkpoint Register(const std::string& run, const std::string& name) {
+    v1::RegisterCheckpointRequest req;
+    req.mutable_run()->set_name(run);
+    req.set_name(name);
+    req.set_uri("file:///" + name + ".pt");
+    v1::RegisterCheckpointResponse resp;
+    grpc::Status st = Call(&v1::Coordinator::Stub::RegisterCheckpoint, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp.checkpoint();
+  }
+
+  v1::RecordEvaluationRequest EvalRequest(const std::string& run, double ap,
+                                          double score_threshold = 0.05) {
+    v1::RecordEvaluationRequest req;
+    req.mutable_run()->set_name(run);
+    auto* s = req.mutable_settings();
+    s->set_iou_type(v1::IOU_TYPE_BBOX);
+    s->set_score_threshold(score_threshold);
+    s->set_top_k(100);
+    s->set_max_dets(100);
+    s->set_dataset_fingerprint("sha256:val");
+    req.mutable_stats()->set_ap(ap);
+    req.mutable_stats()->set_ap50(ap + 0.2);
+    req.mutable_stats()->set_arl(0.5);
+    return req;
+  }
+
+  std::unique_ptr<Coordinator> coordinator_;
+  std::unique_ptr<v1::Coordinator::Stub> stub_;
+};
+
+TEST_F(CoordinatorServiceTest, CreateGetListRuns) {
+  v1::Run r = CreateRun("r1", R"({"lr": 0.01, "conf_loss": "focal"})");
+  EXPECT_GT(r.id(), 0);
+  EXPECT_EQ(r.config_json(), R"({"conf_loss":"focal","lr":0.01})");
+  EXPECT_EQ(r.status(), v1::RUN_STATUS_QUEUED);
+  for (int i = 2; i <= 5; ++i) CreateRun("r" + std::to_string(i));
+
+  v1::GetRunRequest get;
+  get.mutable_run()->set_id(r.id());
+  v1::GetRunResponse got;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::GetRun, get, &got).ok());
+  EXPECT_EQ(got.run().name(), "r1");
+
+  v1::ListRunsRequest list;
+  list.set_page_size(2);
+  std::vector<std::string> names;
+  while (true) {
+    v1::ListRunsResponse page;
+    ASSERT_TRUE(Call(&v1::Coordinator::Stub::ListRuns, list, &page).ok());
+    for (const auto& run : page.runs()) names.push_back(run.name());
+    if (page.next_page_token().empty()) break;
+    list.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"r1", "r2", "r3", "r4", "r5"}));
+}
+
+TEST_F(CoordinatorServiceTest, RunErrors) {
+  CreateRun("r1", R"({"lr": 0.01})");
+  v1::CreateRunRequest dup;
+  dup.set_name("r1");
+  dup.set_config_json(R"({"lr": 0.02})");
+  v1::CreateRunResponse resp;
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::CreateRun, dup, &resp).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  dup.set_name("r2");
+  dup.set_config_json("{not json");
+  grpc::Status bad = Call(&v1::Coordinator::Stub::CreateRun, dup, &resp);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(bad.error_message().find("config_json is not JSON"), std::string::npos);
+  dup.set_config_json("{}");
+  dup.set_parent_checkpoint("step1");
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::CreateRun, dup, &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  v1::GetRunRequest get;
+  get.mutable_run()->set_name("missing");
+  v1::GetRunResponse got;
+  grpc::Status nf = Call(&v1::Coordinator::Stub::GetRun, get, &got);
+  EXPECT_EQ(nf.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(nf.error_message(), "run 'missing' not found");
+  v1::GetRunRequest unset;
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::GetRun, unset, &got).error_message(), "run is required");
+
+  v1::ListRunsRequest list;
+  list.set_page_token("abc");
+  v1::ListRunsResponse lr;
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::ListRuns, list, &lr).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  list.clear_page_token();
+  list.set_page_size(5000);
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::ListRuns, list, &lr).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(CoordinatorServiceTest, SetRunStatusAndFilter) {
+  CreateRun("r1");
+  CreateRun("r2");
+  v1::SetRunStatusRequest req;
+  req.mutable_run()->set_name("r2");
+  req.set_status(v1::RUN_STATUS_DIVERGED);
+  v1::SetRunStatusResponse resp;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::SetRunStatus, req, &resp).ok());
+  EXPECT_EQ(resp.run().status(), v1::RUN_STATUS_DIVERGED);
+  v1::ListRunsRequest list;
+  list.add_statuses(v1::RUN_STATUS_DIVERGED);
+  v1::ListRunsResponse lr;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::ListRuns, list, &lr).ok());
+  ASSERT_EQ(lr.runs_size(), 1);
+  EXPECT_EQ(lr.runs(0).name(), "r2");
+  req.set_status(v1::RUN_STATUS_UNSPECIFIED);
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::SetRunStatus, req, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  req.set_status(static_cast<v1::RunStatus>(42));
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::SetRunStatus, req, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(CoordinatorServiceTest, LogMetricsIdempotentAndBounded) {
+  CreateRun("r1");
+  v1::LogMetricsRequest req;
+  req.mutable_run()->set_name("r1");
+  for (int step = 1; step <= 3; ++step) {
+    auto* p = req.add_points();
+    p->set_step(step);
+    p->set_key("loss");
+    p->set_value(10.0 / step);
+  }
+  v1::LogMetricsResponse resp;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::LogMetrics, req, &resp).ok());
+  EXPECT_EQ(resp.accepted(), 3);
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::LogMetrics, req, &resp).ok());  // same points again
+  auto points = coordinator_->store().ListMetrics(RunId{1}, "loss");
+  ASSERT_TRUE(points.ok());
+  EXPECT_EQ(points->size(), 3u);
+
+  for (int i = 0; i < 3; ++i) *req.add_points() = req.points(0);  // 6 points > limit 5
+  grpc::Status big = Call(&v1::Coordinator::Stub::LogMetrics, req, &resp);
+  EXPECT_EQ(big.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(big.error_message(),
+            "LogMetrics batch of 6 points exceeds the limit of 5; split it into smaller batches");
+
+  v1::LogMetricsRequest nan;
+  nan.mutable_run()->set_name("r1");
+  nan.add_points()->set_key("loss");
+  nan.mutable_points(0)->set_value(std::nan(""));
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::LogMetrics, nan, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  nan.mutable_points(0)->set_value(1);
+  nan.mutable_run()->set_name("ghost");
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::LogMetrics, nan, &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(CoordinatorServiceTest, CheckpointsRegisterResolveList) {
+  CreateRun("a");
+  CreateRun("b");
+  v1::Checkpoint c = Register("a", "step1066300-ep073-loss5.715");
+  EXPECT_EQ(c.step(), 1066300);  // parsed from the name
+  Register("b", "step1066300-ep080-loss5.100");
+  Register("b", "step2000000-ep100-loss4.000");
+
+  v1::ResolveCheckpointRequest res;
+  v1::ResolveCheckpointResponse got;
+  res.set_ref("step2000000");
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::ResolveCheckpoint, res, &got).ok());
+  EXPECT_EQ(got.checkpoint().run_name(), "b");
+  res.set_ref("a/step1066300");
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::ResolveCheckpoint, res, &got).ok());
+  EXPECT_EQ(got.checkpoint().name(), "step1066300-ep073-loss5.715");
+  res.set_ref("step1066300");
+  grpc::Status amb = Call(&v1::Coordinator::Stub::ResolveCheckpoint, res, &got);
+  EXPECT_EQ(amb.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(
+      amb.error_message().find("a/step1066300-ep073-loss5.715, b/step1066300-ep080-loss5.100"),
+      std::string::npos)
+      << amb.error_message();
+  res.set_ref("step5");
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::ResolveCheckpoint, res, &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  v1::ListCheckpointsRequest list;
+  list.mutable_run()->set_name("b");
+  v1::ListCheckpointsResponse lr;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::ListCheckpoints, list, &lr).ok());
+  EXPECT_EQ(lr.checkpoints_size(), 2);
+
+  v1::RegisterCheckpointRequest bad;
+  bad.mutable_run()->set_name("a");
+  v1::RegisterCheckpointResponse br;
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::RegisterCheckpoint, bad, &br).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  bad.set_name("step1066300-ep073-loss5.715");
+  bad.set_uri("file:///elsewhere.pt");
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::RegisterCheckpoint, bad, &br).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  bad.mutable_run()->set_name("nobody");
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::RegisterCheckpoint, bad, &br).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(CoordinatorServiceTest, RecordEvaluationAndErrors) {
+  CreateRun("a");
+  CreateRun("b");
+  Register("a", "step100-ep1-loss1.0");
+  auto req = EvalRequest("a", 0.3);
+  req.set_checkpoint("step100");
+  req.add_per_category()->set_category_id(1);
+  req.mutable_per_category(0)->set_category_name("person");
+  req.mutable_per_category(0)->set_ap(0.4);
+  v1::RecordEvaluationResponse resp;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::RecordEvaluation, req, &resp).ok());
+  EXPECT_TRUE(resp.created());
+  EXPECT_EQ(resp.evaluation().checkpoint_name(), "step100-ep1-loss1.0");
+  EXPECT_EQ(resp.evaluation().eval_key(),
+            "bbox|score_threshold=0.05|top_k=100|nms_iou=?|max_dets=100|dataset=sha256:val");
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::RecordEvaluation, req, &resp).ok());
+  EXPECT_FALSE(resp.created());
+
+  auto wrong_run = req;
+  wrong_run.mutable_run()->set_name("b");
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::RecordEvaluation, wrong_run, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  auto bad_iou = EvalRequest("a", 0.3);
+  bad_iou.mutable_settings()->set_iou_type(static_cast<v1::IouType>(7));
+  grpc::Status st = Call(&v1::Coordinator::Stub::RecordEvaluation, bad_iou, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(), "unknown iou type 7; expected bbox or segm");
+  auto no_dataset = EvalRequest("a", 0.3);
+  no_dataset.mutable_settings()->clear_dataset_fingerprint();
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::RecordEvaluation, no_dataset, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  auto nan = EvalRequest("a", std::nan(""));
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::RecordEvaluation, nan, &resp).error_message(),
+            "stat AP is not a finite number");
+  v1::RecordEvaluationRequest nothing;
+  nothing.mutable_settings()->set_dataset_fingerprint("d");
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::RecordEvaluation, nothing, &resp).error_message(),
+            "run or checkpoint is required");
+}
+
+TEST_F(CoordinatorServiceTest, LeaderboardGroupsAndErrors) {
+  CreateRun("a");
+  CreateRun("b");
+  CreateRun("c");
+  v1::RecordEvaluationResponse resp;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::RecordEvaluation, EvalRequest("a", 0.30), &resp).ok());
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::RecordEvaluation, EvalRequest("b", 0.32), &resp).ok());
+  ASSERT_TRUE(
+      Call(&v1::Coordinator::Stub::RecordEvaluation, EvalRequest("c", 0.90, 0.005), &resp).ok());
+  v1::LeaderboardRequest req;
+  req.set_sort_by("AP");
+  v1::LeaderboardResponse board;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::Leaderboard, req, &board).ok());
+  ASSERT_EQ(board.groups_size(), 2);
+  EXPECT_TRUE(board.groups(0).selected());
+  ASSERT_EQ(board.groups(0).rows_size(), 2);
+  EXPECT_EQ(board.groups(0).rows(0).run().name(), "b");
+  EXPECT_EQ(board.groups(0).rows(1).run().name(), "a");
+  EXPECT_FALSE(board.groups(1).selected());
+  EXPECT_EQ(board.groups(1).run_count(), 1);
+
+  req.set_sort_by("AP51");
+  grpc::Status st = Call(&v1::Coordinator::Stub::Leaderboard, req, &board);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(),
+            "unknown stat 'AP51'; expected one of AP, AP50, AP75, APs, APm, APl, AR1, AR10, "
+            "AR100, ARs, ARm, ARl");
+  req.set_sort_by("ARl");
+  req.set_iou_type(static_cast<v1::IouType>(3));
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::Leaderboard, req, &board).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  req.set_iou_type(v1::IOU_TYPE_BBOX);
+  req.set_group("bbox|nope");
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::Leaderboard, req, &board).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(CoordinatorServiceTest, CompareRunsAndErrors) {
+  CreateRun("a", R"({"conf_loss": "ohem"})");
+  CreateRun("b", R"({"conf_loss": "focal"})");
+  v1::RecordEvaluationResponse resp;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::RecordEvaluation, EvalRequest("a", 0.262), &resp).ok());
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::RecordEvaluation, EvalRequest("b", 0.268), &resp).ok());
+  v1::CompareRunsRequest req;
+  req.mutable_a()->set_name("a");
+  req.mutable_b()->set_name("b");
+  v1::CompareRunsResponse cmp;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::CompareRuns, req, &cmp).ok());
+  ASSERT_EQ(cmp.config_diff_size(), 1);
+  EXPECT_EQ(cmp.config_diff(0).a_json(), "\"ohem\"");
+  ASSERT_EQ(cmp.stats_size(), 1);
+  EXPECT_TRUE(cmp.stats(0).comparable());
+  EXPECT_NEAR(cmp.stats(0).delta().ap(), 0.006, 1e-12);
+
+  req.mutable_b()->set_name("zzz");
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::CompareRuns, req, &cmp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  req.mutable_b()->set_name("a");
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::CompareRuns, req, &cmp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  req.clear_b();
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::CompareRuns, req, &cmp).error_message(),
+            "run b is required");
+}
+
+TEST_F(CoordinatorServiceTest, ImportDiaryAtomicAndIdempotent) {
+  v1::ImportDiaryRequest req;
+  req.set_source("notes.txt");
+  req.set_sweep("notes");
+  auto* e = req.add_entries();
+  e->set_line(4);
+  e->set_run_name("notes-1");
+  e->set_new_run(true);
+  e->set_config_json(R"({"lr": 0.001})");
+  e->set_checkpoint_name("step0000100-ep001-loss2.000");
+  e->mutable_settings()->set_dataset_fingerprint("diary:notes.txt");
+  e->mutable_stats()->set_ap(0.2);
+  v1::ImportDiaryResponse resp;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::ImportDiary, req, &resp).ok());
+  EXPECT_EQ(resp.runs_created(), 1);
+  EXPECT_EQ(resp.checkpoints_created(), 1);
+  EXPECT_EQ(resp.evaluations_created(), 1);
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::ImportDiary, req, &resp).ok());
+  EXPECT_EQ(resp.evaluations_created(), 0);
+  EXPECT_FALSE(resp.entries(0).evaluation_created());
+
+  auto* bad = req.add_entries();
+  *bad = req.entries(0);
+  bad->set_line(30);
+  bad->set_run_name("notes-2");
+  bad->set_parent_checkpoint("step0999999");
+  grpc::Status st = Call(&v1::Coordinator::Stub::ImportDiary, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(st.error_message(), "line 30: no checkpoint matches 'step0999999'");
+  EXPECT_EQ(coordinator_->store().FindRunByName("notes-2").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace ablate::server

@@ -407,7 +407,7 @@ DiaryParseResult ParseDiary(std::string_view text, std::string_view source_name)
 
   // Running state across the diary.
   DiaryEvalSettings eval_state;
-  int runs_created = 0;
+  int block_ordinal = 0;  // 1-based index of the block among all blocks, skipped ones included
   struct KnownCheckpoint {
     std::string name;
     std::string run_name;
@@ -438,6 +438,7 @@ DiaryParseResult ParseDiary(std::string_view text, std::string_view source_name)
     // A block: stat lines (blank lines allowed between them) until another kind of line, a
     // complete set of 12, or a line that starts a new block.
     const size_t block_start = i;
+    ++block_ordinal;
     std::vector<std::pair<size_t, StatLine>> stat_lines;
     int ar_all_seen = 0;
     size_t j = i;
@@ -549,7 +550,7 @@ DiaryParseResult ParseDiary(std::string_view text, std::string_view source_name)
     }
     if (ev.run_name.empty() && !ev.checkpoint.has_value()) {
       ev.new_run = true;
-      ev.run_name = stem + "-" + std::to_string(++runs_created);
+      ev.run_name = stem + "-" + std::to_string(block_ordinal);
       nlohmann::json config = nlohmann::json::object();
       if (parent != nullptr) {
         if (const KnownCheckpoint* k = resolve_known(parent->ref)) {

@@ -14,8 +14,10 @@
 //   one after "same checkpoint", "re-score", ... means an extra evaluation of an earlier
 //   checkpoint. Settings (key = value or prose) become the run config / eval settings.
 // - Runs: every block that is not an extra evaluation of an earlier checkpoint starts a new run
-//   named "<stem>-<n>" (stem = file name without extension, n = 1, 2, ...). A forked run's config
-//   is its parent run's config overlaid with the settings written for it. Eval settings
+//   named "<stem>-<n>": stem = file name without extension, n = the block's position among all
+//   summary blocks of the file (skipped ones included, so fixing a broken block later does not
+//   rename the runs after it; numbers of blocks that start no run are unused). A forked run's
+//   config is its parent run's config overlaid with the settings written for it. Eval settings
 //   (score threshold, top_k, NMS IoU, max detections) carry forward until changed.
 //
 // Thread safety: stateless; safe from any thread.

@@ -1,0 +1,51 @@
+// Child processes for end-to-end tests: run an `ablate` command to completion, or keep an
+// `ablate server` running in the background. POSIX only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ablate::e2e {
+
+// $ABLATE_BIN_DIR/ablate (set by ctest; falls back to ./build/bin/ablate).
+std::string AblateBinary();
+
+struct CommandResult {
+  int exit_code = -1;  // 128 + signal when killed by a signal
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] with the arguments, `env` added to this process's environment; waits for it.
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env = {});
+
+// `ablate server --db DB --listen 127.0.0.1:0` in the background; Start() waits until it prints
+// its address. The destructor SIGKILLs it if still running.
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::filesystem::path db) : db_(std::move(db)) {}
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts the server; false (with `error` filled) when it exits or stays silent for 20 s.
+  bool Start(std::string* error);
+  // Sends `signal` and waits for the process; returns its exit code (128 + signal if killed).
+  int Stop(int signal);
+  const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
+  std::string Log() const;
+
+ private:
+  std::filesystem::path db_;
+  std::filesystem::path log_;
+  pid_t pid_ = -1;
+  std::string address_;
+};
+
+}  // namespace ablate::e2e
