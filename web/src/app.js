@@ -104,6 +104,7 @@ function lineChart(id, title, series, opts = {}) {
   }
   if (existing) existing.plot.destroy();
   el.innerHTML = '';
+  el.classList.toggle('empty', !npoints);
   if (!npoints) {
     el.innerHTML = `<div class="muted">${esc(title)}: no data yet</div>`;
     charts.delete(id);

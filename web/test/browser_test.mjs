@@ -210,6 +210,15 @@ async function diaryPhase(browser) {
   // The diary's score_threshold=0.05 evaluations: focal 0.268, ohem 0.262, ciou 0.259, baseline 0.231.
   check(rows.slice(0, 4).join(',') === '0.268,0.262,0.259,0.231', `diary leaderboard: top AP 0.268,0.262,0.259,0.231 (got ${rows.join(',')})`);
   await page.screenshot({path: path.join(SHOTS, 'leaderboard-diary.png'), fullPage: true});
+  // A diary run: its evaluated checkpoint and the eval-only re-scoring at score_threshold 0.005.
+  await page.goto(`${base}/#/run/tuning-diary-3`);
+  await loaded(page, 'run');
+  const bboxAp = await page.$eval('table.stats[data-caption="bbox"] tbody tr td:nth-child(3)', e => e.textContent.trim());
+  check(bboxAp === '0.268', `diary run: bbox AP 0.268 at step0215000 (got ${bboxAp})`);
+  const rescored = await page.$$eval('table.stats[data-caption="bbox/segm re-scored"] tbody tr td:nth-child(3)', tds => tds.map(t => t.textContent.trim()));
+  check(rescored.join(',') === '0.271', `diary run: re-scoring AP 0.271 listed (got ${rescored.join(',')})`);
+  await page.screenshot({path: path.join(SHOTS, 'run-diary.png'), fullPage: true});
+
   // A sweep submitted through the scheduler (no worker attached): its trials show as queued,
   // and the scheduler's jobs reach /metrics.
   const spec = path.join(SRC, 'sweeps', 'focal-alpha.yaml');
