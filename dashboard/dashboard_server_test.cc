@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "dashboard/demo_fixture.h"
 #include "server/sqlite_run_store.h"
@@ -141,6 +143,39 @@ TEST_F(DashboardServerTest, SecondServerOnSamePortIsUnavailable) {
   auto second = DashboardServer::Start(options, *store_);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+}
+
+// Readers on several connections while the store changes underneath (run under TSan once per
+// concurrency change, STYLE.md).
+TEST_F(DashboardServerTest, ConcurrentReadersWhileTheStoreChanges) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      httplib::Client c("127.0.0.1", server_->port());
+      const char* paths[] = {"/api/sweeps", "/api/leaderboard?by=AR100", "/api/runs/base-r50",
+                             "/api/compare?runs=base-r50,focal-g2.0-lr1e-3", "/metrics"};
+      for (int i = 0; !stop && i < 200; ++i) {
+        auto res = c.Get(paths[(i + t) % 5]);
+        (res && res->status == 200 ? ok : bad)++;
+      }
+    });
+  }
+  auto run = store_->FindRunByName("focal-g3.0-lr1e-3");
+  ASSERT_TRUE(run.ok());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(store_
+                    ->SetRunStatus(run->id,
+                                   i % 2 ? server::RunStatus::kRunning : server::RunStatus::kQueued)
+                    .ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop = true;
+  for (std::thread& r : readers) r.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(ok.load(), 0);
 }
 
 TEST(ParseHostPortTest, AcceptsHostPortAndRejectsGarbage) {
