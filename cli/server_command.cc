@@ -1,6 +1,9 @@
 // `ablate server --db PATH --listen HOST:PORT [--http HOST:PORT]`: runs the coordinator (and,
 // with --http, the read-only web dashboard over the same store) until SIGINT/SIGTERM.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <iostream>
 #include <memory>
@@ -11,6 +14,17 @@
 #include "server/coordinator.h"
 
 namespace ablate::cli {
+namespace {
+
+int g_stop_pipe[2] = {-1, -1};
+
+extern "C" void OnStopSignal(int sig) {
+  const char byte = static_cast<char>(sig);
+  ssize_t ignored = write(g_stop_pipe[1], &byte, 1);  // async-signal-safe
+  (void)ignored;
+}
+
+}  // namespace
 
 void RegisterServerCommand(CLI::App& app) {
   struct Flags {
@@ -41,12 +55,15 @@ void RegisterServerCommand(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->callback([flags] {
-    // Block the stop signals before gRPC starts its threads, so only sigwait() sees them.
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+    // SIGINT/SIGTERM write their number to a pipe that this thread waits on. (Blocking them
+    // and sigwait() is not enough: libraries may have started threads before this point, and a
+    // signal delivered to one of those would kill the process without a clean shutdown.)
+    if (pipe(g_stop_pipe) != 0) Fail(absl::InternalError("cannot create the stop pipe"));
+    struct sigaction on_stop {};
+    on_stop.sa_handler = OnStopSignal;
+    sigemptyset(&on_stop.sa_mask);
+    sigaction(SIGINT, &on_stop, nullptr);
+    sigaction(SIGTERM, &on_stop, nullptr);
 
     server::CoordinatorOptions options;
     options.db_path = flags->db;
@@ -70,8 +87,10 @@ void RegisterServerCommand(CLI::App& app) {
       web = OrFail(dashboard::DashboardServer::Start(web_options, coordinator->store()));
       std::cout << "ablate dashboard: " << web->url() << std::endl;
     }
-    int sig = 0;
-    sigwait(&stop, &sig);
+    char sig_byte = 0;
+    while (read(g_stop_pipe[0], &sig_byte, 1) < 0 && errno == EINTR) {
+    }
+    const int sig = sig_byte;
     std::cout << "ablate coordinator: signal " << sig << ", shutting down" << std::endl;
     if (web) web->Stop();
     coordinator->Shutdown();
