@@ -1,0 +1,226 @@
+// The whole loop, for real: a coordinator process, worker daemons, ablate-train children, a
+// 4-trial sweep on the generated shapes set. In the middle a worker is SIGKILLed while it trains
+// and the coordinator is SIGKILLed and restarted on the same file and port. Every trial must
+// still finish, the resumed one from its checkpoint, with no metric point stored twice, and the
+// leaderboard must rank all four with 12 stats per iou type. Then a fork and an eval-only job.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/process_util.h"
+#include "worker/child_process.h"
+
+namespace ablate::e2e {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::string BinDir() {
+  const char* dir = std::getenv("ABLATE_BIN_DIR");
+  return dir ? dir : "build/bin";
+}
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A long-running `ablate ...` process whose stderr/stdout go to a log file.
+std::unique_ptr<worker::ChildProcess> Spawn(const std::vector<std::string>& args,
+                                            const std::filesystem::path& log) {
+  std::vector<std::string> argv = {BinDir() + "/ablate"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto child = worker::ChildProcess::Start({argv, log, {}});
+  EXPECT_TRUE(child.ok()) << child.status();
+  return child.ok() ? std::move(*child) : nullptr;
+}
+
+class SweepE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        std::filesystem::temp_directory_path() / ("ablate_sweep_e2e_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    address_ = "127.0.0.1:" + std::to_string(FreePort());
+  }
+  void TearDown() override {
+    workers_.clear();
+    coordinator_.reset();
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  void StartCoordinator() {
+    coordinator_ = Spawn(
+        {"server", "--db", (dir_ / "ablate.db").string(), "--listen", address_, "--lease-ttl", "3"},
+        dir_ / "coordinator.log");
+    // Ready when `ablate health` answers.
+    for (int i = 0; i < 100; ++i) {
+      if (Ablate({"health"}).exit_code == 0) return;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    FAIL() << "coordinator did not come up";
+  }
+
+  void StartWorker(const std::string& name) {
+    workers_[name] =
+        Spawn({"worker", "--server", address_, "--slots", "1", "--name", name, "--work-dir",
+               (dir_ / "work").string(), "--trainer", BinDir() + "/ablate-train"},
+              dir_ / (name + ".log"));
+  }
+
+  CommandResult Ablate(std::vector<std::string> args) {
+    args.insert(args.begin(), BinDir() + "/ablate");
+    args.push_back("--server");
+    args.push_back(address_);
+    return RunCommand(args);
+  }
+
+  json AblateJson(std::vector<std::string> args) {
+    args.push_back("--json");
+    CommandResult r = Ablate(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out, nullptr, false);
+  }
+
+  std::filesystem::path dir_;
+  std::string address_;
+  std::unique_ptr<worker::ChildProcess> coordinator_;
+  std::map<std::string, std::unique_ptr<worker::ChildProcess>> workers_;
+};
+
+TEST_F(SweepE2eTest, SurvivesWorkerAndCoordinatorKills) {
+  CommandResult shapes =
+      RunCommand({BinDir() + "/ablate-train", "shapes", "--out", (dir_ / "shapes").string(),
+                  "--train", "24", "--val", "8", "--seed", "3"});
+  ASSERT_EQ(shapes.exit_code, 0) << shapes.err;
+  const std::string spec = dir_ / "sweep.yaml";
+  std::ofstream(spec) << R"(name: e2e
+base: {preset: tiny, set: {conf_loss: ohem, batch_size: 4, warmup_steps: 5, num_workers: 1}}
+data: {train: shapes/train.json, val: shapes/val.json}
+budget: {steps: 60, checkpoint_every: 10, eval_every: 0}
+eval: {score_threshold: 0.05, top_k: 100, nms_iou: 0.5}
+max_parallel: 2
+parameters:
+  box_loss: [smooth_l1, ciou]
+  lr: [0.001, 0.0005]
+)";
+  StartCoordinator();
+  ASSERT_FALSE(HasFatalFailure());
+  StartWorker("w1");
+  StartWorker("w2");
+
+  // Relative data paths resolve against the submitting directory.
+  CommandResult submit = RunCommand({"/bin/sh", "-c",
+                                     "cd " + dir_.string() + " && " + BinDir() +
+                                         "/ablate submit sweep.yaml --json --server " + address_});
+  ASSERT_EQ(submit.exit_code, 0) << submit.err;
+  json submitted = json::parse(submit.out);
+  const std::string sweep = submitted["sweep"];
+  ASSERT_EQ(submitted["trials"].size(), 4u);
+
+  // Wait until w1's trial has passed its first checkpoint, then kill w1 mid-trial.
+  std::string victim_run;
+  for (int i = 0; i < 600 && victim_run.empty(); ++i) {
+    json s = AblateJson({"watch", sweep});
+    for (const auto& t : s["trials"]) {
+      if (t["worker"] == "w1" && t["step"].get<int>() >= 15) victim_run = t["run"];
+    }
+    if (victim_run.empty()) std::this_thread::sleep_for(milliseconds(200));
+  }
+  ASSERT_FALSE(victim_run.empty()) << "w1 never got past step 15";
+  workers_["w1"]->Signal(SIGKILL);
+  workers_["w1"]->Wait();
+
+  // Kill the coordinator too, and restart it on the same file and port.
+  coordinator_->Signal(SIGKILL);
+  coordinator_->Wait();
+  StartCoordinator();
+  ASSERT_FALSE(HasFatalFailure());
+  StartWorker("w3");  // takes over once w1's lease expires
+
+  CommandResult watch = Ablate({"watch", sweep, "--until-done", "--timeout", "400"});
+  ASSERT_EQ(watch.exit_code, 0) << watch.out << watch.err;
+  json done = AblateJson({"watch", sweep});
+  EXPECT_EQ(done["progress"]["succeeded"], 4) << done.dump(2);
+
+  // The killed trial was resumed from a checkpoint (its last start was at a checkpoint step).
+  json show = AblateJson({"show", victim_run});
+  double start_step = -1;
+  if (show["latest_metrics"].contains("trial/start_step")) {
+    start_step = show["latest_metrics"]["trial/start_step"]["value"];
+  }
+  EXPECT_GT(start_step, 0) << show.dump(2);
+  EXPECT_EQ(static_cast<int>(start_step) % 10, 0);
+
+  // No metric point stored twice; every run logged loss up to its last step.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir_ / "ablate.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT COUNT(*) FROM (SELECT run_id, step, key, COUNT(*) c FROM "
+                     "metric_points GROUP BY run_id, step, key HAVING c > 1)",
+                     -1, &q, nullptr);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 0);
+  sqlite3_finalize(q);
+  sqlite3_prepare_v2(db,
+                     "SELECT COUNT(*) FROM runs r WHERE (SELECT MAX(step) FROM metric_points m "
+                     "WHERE m.run_id = r.id AND m.key = 'loss') = 60",
+                     -1, &q, nullptr);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 4);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+
+  // Leaderboard: all four trials, 12 stats per iou type.
+  for (const char* iou : {"bbox", "segm"}) {
+    json board = AblateJson({"leaderboard", "--sweep", sweep, "--iou", iou});
+    ASSERT_EQ(board["rows"].size(), 4u) << board.dump(2);
+    for (const auto& row : board["rows"]) EXPECT_EQ(row["stats"].size(), 12u);
+  }
+
+  // A fork from a named checkpoint, and an eval-only job at another score threshold.
+  json fork = AblateJson(
+      {"fork", victim_run + "/step0000060", "--set", "conf_loss=focal", "--steps", "10"});
+  ASSERT_TRUE(fork.contains("run")) << fork.dump();
+  json eval = AblateJson({"eval", victim_run + "/step0000060", "--score-threshold", "0.3"});
+  ASSERT_TRUE(eval.contains("job")) << eval.dump();
+  bool fork_done = false, eval_done = false;
+  for (int i = 0; i < 900 && !(fork_done && eval_done); ++i) {
+    json f = AblateJson({"show", fork["run"].get<std::string>()});
+    fork_done = f["run"]["status"] == "succeeded";
+    json v = AblateJson({"show", victim_run});
+    eval_done = false;
+    for (const auto& e : v["evaluations"]) {
+      if (e["settings"]["score_threshold"] == 0.3) eval_done = true;
+    }
+    if (!(fork_done && eval_done)) std::this_thread::sleep_for(milliseconds(200));
+  }
+  EXPECT_TRUE(fork_done);
+  EXPECT_TRUE(eval_done);
+  json lineage = AblateJson({"lineage", fork["run"].get<std::string>()});
+  ASSERT_EQ(lineage["nodes"].size(), 2u) << lineage.dump(2);
+  EXPECT_EQ(lineage["nodes"][1]["parent_run"], victim_run);
+}
+
+}  // namespace
+}  // namespace ablate::e2e
