@@ -12,6 +12,7 @@ COORDINATOR_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev
   libsqlite3-dev libyaml-cpp-dev libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev libtbb-dev
+  libcpp-httplib-dev
 )
 
 PACKAGES=(
@@ -22,7 +23,9 @@ PACKAGES=(
   libsqlite3-dev sqlite3 libssl-dev libopencv-dev libyaml-cpp-dev libgtest-dev libgmock-dev
   # helpers (see docs/dependencies.md)
   libcli11-dev nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev libtbb-dev
-  libbenchmark-dev
+  libbenchmark-dev libcpp-httplib-dev
+  # the dashboard's browser test: Debian's chromium driven by playwright-core (web/)
+  chromium
   # fast BLAS for LibTorch's 1x1-convolution fallback (STACK-NOTES.md)
   libopenblas0-pthread
 )
@@ -32,6 +35,11 @@ if [ "$PROFILE" = "coordinator" ]; then
 elif [ "$PROFILE" != "all" ]; then
   echo "setup: unknown profile '$PROFILE' (expected: all, coordinator)" >&2
   exit 2
+fi
+
+# Node.js for the browser test's driver; any node >= 18 on PATH will do.
+if [ "$PROFILE" = "all" ] && ! command -v node >/dev/null 2>&1; then
+  PACKAGES+=(nodejs npm)
 fi
 
 missing=()
