@@ -4,6 +4,9 @@
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
+#include "absl/strings/str_cat.h"
 #include "server/coordinator.h"
 #include "server/test_util.h"
 
@@ -383,6 +386,41 @@ TEST_F(CoordinatorServiceTest, ImportDiaryAtomicAndIdempotent) {
   EXPECT_EQ(st.error_message(), "line 30: no checkpoint matches 'step0999999'");
   EXPECT_EQ(coordinator_->store().FindRunByName("notes-2").status().code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST_F(CoordinatorServiceTest, ConcurrentWritersAllLand) {
+  CreateRun("shared");
+  constexpr int kThreads = 8;
+  constexpr int kCallsPerThread = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCallsPerThread; ++i) {
+        v1::LogMetricsRequest req;
+        req.mutable_run()->set_name("shared");
+        auto* p = req.add_points();
+        p->set_step(t * 1000 + i);
+        p->set_key("loss");
+        p->set_value(i);
+        v1::LogMetricsResponse resp;
+        if (!Call(&v1::Coordinator::Stub::LogMetrics, req, &resp).ok()) ++failures;
+        v1::CreateRunRequest run;
+        run.set_name(absl::StrCat("t", t, "-", i));
+        v1::CreateRunResponse created;
+        if (!Call(&v1::Coordinator::Stub::CreateRun, run, &created).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto points = coordinator_->store().ListMetrics(RunId{1}, "loss");
+  ASSERT_TRUE(points.ok());
+  EXPECT_EQ(points->size(), static_cast<size_t>(kThreads * kCallsPerThread));
+  RunFilter all;
+  all.limit = 1000;
+  EXPECT_EQ(coordinator_->store().ListRuns(all)->size(),
+            static_cast<size_t>(kThreads * kCallsPerThread + 1));
 }
 
 }  // namespace
