@@ -5,6 +5,8 @@
 #include <cmath>
 #include <string>
 
+#include "detector/dcn.h"
+
 namespace ablate::detector {
 namespace {
 
@@ -21,10 +23,14 @@ torch::nn::BatchNorm2d Bn(int channels) {
 
 class BottleneckImpl : public ResBlockImpl {
  public:
-  BottleneckImpl(int inplanes, int planes, int stride, bool downsample) {
+  BottleneckImpl(int inplanes, int planes, int stride, bool downsample, bool use_dcn) {
     conv1_ = register_module("conv1", Conv(inplanes, planes, 1, 1, 0, false));
     bn1_ = register_module("bn1", Bn(planes));
-    conv2_ = register_module("conv2", Conv(planes, planes, 3, stride, 1, false));
+    if (use_dcn) {
+      dcn2_ = register_module("conv2", Dcn(planes, planes, 3, stride, 1));
+    } else {
+      conv2_ = register_module("conv2", Conv(planes, planes, 3, stride, 1, false));
+    }
     bn2_ = register_module("bn2", Bn(planes));
     conv3_ = register_module("conv3", Conv(planes, planes * 4, 1, 1, 0, false));
     bn3_ = register_module("bn3", Bn(planes * 4));
@@ -36,7 +42,7 @@ class BottleneckImpl : public ResBlockImpl {
   }
   torch::Tensor forward(torch::Tensor x) override {
     torch::Tensor out = torch::relu(bn1_(conv1_(x)));
-    out = torch::relu(bn2_(conv2_(out)));
+    out = torch::relu(bn2_(dcn2_.is_empty() ? conv2_(out) : dcn2_(out)));
     out = bn3_(conv3_(out));
     torch::Tensor residual = downsample_.is_empty() ? x : downsample_->forward(x);
     return torch::relu(out + residual);
@@ -44,6 +50,7 @@ class BottleneckImpl : public ResBlockImpl {
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
+  Dcn dcn2_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
   torch::nn::Sequential downsample_{nullptr};
 };
@@ -143,9 +150,14 @@ BackboneImpl::BackboneImpl(const ModelConfig& config) {
     std::vector<std::shared_ptr<ResBlockImpl>> blocks;
     for (int b = 0; b < config.layers[s]; ++b) {
       const bool downsample = b == 0 && (stride != 1 || inplanes != planes * expansion);
+      // Reference _make_layer: DCN in the last dcn_layers blocks, every dcn_interval-th.
+      const int dcn = s < config.dcn_layers.size() ? config.dcn_layers[s] : 0;
+      const bool use_dcn = b == 0 ? dcn >= config.layers[s]
+                                  : (b + dcn >= config.layers[s]) && (b % config.dcn_interval == 0);
       std::shared_ptr<ResBlockImpl> block;
       if (bottleneck) {
-        block = std::make_shared<BottleneckImpl>(inplanes, planes, b == 0 ? stride : 1, downsample);
+        block = std::make_shared<BottleneckImpl>(inplanes, planes, b == 0 ? stride : 1, downsample,
+                                                 use_dcn);
       } else {
         block = std::make_shared<BasicBlockImpl>(inplanes, planes, b == 0 ? stride : 1, downsample);
       }

@@ -101,10 +101,16 @@ Status ModelConfig::Validate() const {
   for (int n : layers) {
     if (n < 1) return Invalid("layers: every stage needs at least one block");
   }
-  for (int n : dcn_layers) {
-    if (n != 0)
-      return absl::UnimplementedError("dcn_layers: deformable convolution is not implemented yet");
+  if (dcn_layers.size() != layers.size()) return Invalid("dcn_layers: one entry per stage");
+  for (size_t i = 0; i < dcn_layers.size(); ++i) {
+    if (dcn_layers[i] < 0 || dcn_layers[i] > layers[i]) {
+      return Invalid("dcn_layers: between 0 and the stage's block count");
+    }
+    if (dcn_layers[i] > 0 && block != BlockType::kBottleneck) {
+      return Invalid("dcn_layers: deformable convs need Bottleneck blocks");
+    }
   }
+  if (dcn_interval < 1) return Invalid("dcn_interval: must be >= 1");
   if (base_width < 1) return Invalid("base_width: must be positive");
   if (selected_layers.empty()) return Invalid("selected_layers: empty");
   for (size_t i = 0; i < selected_layers.size(); ++i) {

@@ -43,7 +43,7 @@ struct ModelConfig {
   std::vector<int> layers = {3, 4, 6, 3};
   int base_width = 64;
   // Number of trailing blocks per stage whose 3x3 conv is deformable (DCNv2); YOLACT++ uses
-  // {0, 4, 6, 3} with dcn_interval 3. Not implemented yet: must be all zero.
+  // {0, 4, 6, 3} with dcn_interval 3 (DCNv2 from LibTorch ops, detector/dcn.h).
   std::vector<int> dcn_layers = {0, 0, 0, 0};
   int dcn_interval = 1;
   std::vector<int> selected_layers = {1, 2, 3};  // backbone stages fed to the FPN (C3, C4, C5)

@@ -72,10 +72,12 @@ TEST(TrainConfigTest, PresetsAndJsonRoundTrip) {
     EXPECT_EQ(TrainConfigToJson(*back), TrainConfigToJson(*c)) << name;
   }
   EXPECT_EQ(TrainPreset("r9000").status().code(), absl::StatusCode::kNotFound);
-  // DCN is not implemented yet: the preset exists but does not validate.
+  // r50-dcn: YOLACT++ layout with deformable convs in stages 2-4.
   auto dcn = TrainPreset("r50-dcn");
   ASSERT_TRUE(dcn.ok());
-  EXPECT_EQ(dcn->Validate().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_TRUE(dcn->Validate().ok()) << dcn->Validate();
+  dcn->model.dcn_layers = {0, 9, 0, 0};
+  EXPECT_EQ(dcn->Validate().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(TrainConfigTest, ReferenceAnchorsFollowTheRule) {
