@@ -284,6 +284,10 @@ StatusOr<std::pair<Run, Job>> JobScheduler::EvaluateCheckpoint(const std::string
   if (score_threshold < 0 || score_threshold >= 1) {
     return absl::InvalidArgumentError("score threshold must be in [0, 1)");
   }
+  if (o.max_dets && *o.max_dets != 100) {
+    return absl::InvalidArgumentError(
+        "max_dets: only COCO's 100 is supported by ablate-train's evaluation");
+  }
   json job_spec = {{"kind", "eval"},
                    {"run", run.name},
                    {"preset", config.value("preset", "tiny")},

@@ -263,6 +263,10 @@ TEST_F(JobSchedulerTest, ForkAndEvaluateFromANamedCheckpoint) {
   auto eval = scheduler_->EvaluateCheckpoint("step0000600", o);
   ASSERT_TRUE(eval.ok()) << eval.status();
   EXPECT_EQ(eval->first.name, a.job.run_name);
+  EvalOverrides ten;
+  ten.max_dets = 10;
+  EXPECT_EQ(scheduler_->EvaluateCheckpoint("step0000600", ten).status().code(),
+            absl::StatusCode::kInvalidArgument);
   json espec = json::parse(eval->second.spec_json);
   EXPECT_EQ(espec["kind"], "eval");
   EXPECT_EQ(espec["eval"]["score_threshold"], 0.005);

@@ -368,6 +368,10 @@ StatusOr<SweepSpec> ParseSweepSpec(const std::string& yaml_text, const std::stri
     }
     if (eval["max_dets"].IsDefined()) {
       ABLATE_ASSIGN_OR_RETURN(int64_t m, GetInt(ctx, eval["max_dets"], "eval.max_dets", 1));
+      if (m != 100) {
+        return ctx.Error(eval["max_dets"], "eval.max_dets",
+                         "only COCO's 100 is supported by ablate-train's evaluation");
+      }
       spec.eval.max_dets = static_cast<int>(m);
     }
   }

@@ -128,6 +128,9 @@ TEST(SweepSpecTest, ErrorsNameFileKeyAndProblem) {
   EXPECT_NE(ErrorOf(Replace(kIssueExample, "when: {conf_loss: focal}", "when: {box_loss2: x}"))
                 .find("'box_loss2' must be a base.set key or a parameter declared above"),
             std::string::npos);
+  EXPECT_NE(ErrorOf(Replace(kIssueExample, "nms_iou: 0.5}", "nms_iou: 0.5, max_dets: 10}"))
+                .find("eval.max_dets: only COCO's 100"),
+            std::string::npos);
   EXPECT_NE(ErrorOf("- a\n- b\n").find("must be a YAML mapping"), std::string::npos);
 }
 
