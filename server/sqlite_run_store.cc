@@ -460,8 +460,8 @@ StatusOr<Created<Evaluation>> SqliteRunStore::RecordEvaluation(const NewEvaluati
     std::optional<int64_t> ckpt_id;
     if (e.checkpoint) ckpt_id = e.checkpoint->value;
     ABLATE_ASSIGN_OR_RETURN(auto existing,
-                            QueryEvaluations("WHERE e.run_id = ? AND e.checkpoint_id IS ? AND "
-                                             "e.eval_key = ?",
+                            QueryEvaluations("WHERE e.run_id = ? AND IFNULL(e.checkpoint_id, 0) = "
+                                             "IFNULL(?, 0) AND e.eval_key = ?",
                                              [&](SqliteStatement& s) {
                                                s.Bind(1, e.run.value).Bind(2, ckpt_id).Bind(3, key);
                                              }));
