@@ -80,10 +80,10 @@ class SweepE2eTest : public ::testing::Test {
   }
 
   void StartWorker(const std::string& name) {
-    workers_[name] =
-        Spawn({"worker", "--server", address_, "--slots", "1", "--name", name, "--work-dir",
-               (dir_ / "work").string(), "--trainer", BinDir() + "/ablate-train"},
-              dir_ / (name + ".log"));
+    workers_[name] = Spawn(
+        {"worker", "--server", address_, "--slots", "1", "--trial-threads", "1", "--name", name,
+         "--work-dir", (dir_ / "work").string(), "--trainer", BinDir() + "/ablate-train"},
+        dir_ / (name + ".log"));
   }
 
   CommandResult Ablate(std::vector<std::string> args) {

@@ -105,8 +105,12 @@ json JobSpecToJson(const JobSpec& s) {
 
 StatusOr<std::vector<std::string>> TrainerArgv(const JobSpec& spec, const std::string& trainer,
                                                const std::string& out_dir,
-                                               const std::string& device) {
+                                               const std::string& device, int threads) {
   std::vector<std::string> argv = {trainer};
+  if (threads > 0) {
+    argv.push_back("--threads");
+    argv.push_back(std::to_string(threads));
+  }
   auto add = [&argv](const std::string& flag, const std::string& value) {
     argv.push_back(flag);
     argv.push_back(value);

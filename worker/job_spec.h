@@ -57,9 +57,10 @@ StatusOr<std::string> PathFromUri(const std::string& uri);
 std::string UriFromPath(const std::string& absolute_path);
 
 // The `ablate-train` command line for a job: `trainer run|eval ... --events`. `out_dir` is
-// where the trial writes checkpoints; `device` is "cpu" or "cuda:N".
+// where the trial writes checkpoints; `device` is "cpu" or "cuda:N"; `threads` > 0 sets
+// LibTorch's intra-op threads (0: ablate-train's default, every core).
 StatusOr<std::vector<std::string>> TrainerArgv(const JobSpec& spec, const std::string& trainer,
                                                const std::string& out_dir,
-                                               const std::string& device);
+                                               const std::string& device, int threads = 0);
 
 }  // namespace ablate::worker

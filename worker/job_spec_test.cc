@@ -56,11 +56,13 @@ TEST(JobSpecTest, EvalJobNeedsACheckpoint) {
   j["init_checkpoint"] = {{"name", "step0000600-ep010-loss2.000"}, {"uri", "file:///ck/b.pt"}};
   auto ok = ParseJobSpec(j);
   ASSERT_TRUE(ok.ok()) << ok.status();
-  auto argv = TrainerArgv(*ok, "t", "/w", "cuda:0");
+  auto argv = TrainerArgv(*ok, "t", "/w", "cuda:0", /*threads=*/3);
   ASSERT_TRUE(argv.ok());
-  EXPECT_EQ((*argv)[1], "eval");
+  // Global flags come before the subcommand: t --threads 3 eval ...
+  EXPECT_EQ((*argv)[3], "eval");
   EXPECT_TRUE(HasPair(*argv, "--checkpoint", "/ck/b.pt"));
   EXPECT_TRUE(HasPair(*argv, "--device", "cuda:0"));
+  EXPECT_TRUE(HasPair(*argv, "--threads", "3"));
 }
 
 TEST(JobSpecTest, RejectsBadInput) {

@@ -30,8 +30,9 @@ StatusOr<TrialOutcome> RunTrial(const JobSpec& spec, const TrialRunnerOptions& o
   std::filesystem::create_directories(options.trial_dir, ec);
   if (ec) return absl::InternalError("cannot create " + options.trial_dir.string());
   const auto log_path = options.trial_dir / "trial.log";
-  ABLATE_ASSIGN_OR_RETURN(auto argv, TrainerArgv(spec, options.trainer_path,
-                                                 options.trial_dir.string(), options.device));
+  ABLATE_ASSIGN_OR_RETURN(
+      auto argv, TrainerArgv(spec, options.trainer_path, options.trial_dir.string(), options.device,
+                             options.threads));
   ABLATE_ASSIGN_OR_RETURN(auto child, ChildProcess::Start({argv, log_path, {}}));
 
   TrialOutcome outcome;

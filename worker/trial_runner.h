@@ -33,6 +33,7 @@ struct TrialRunnerOptions {
   std::string trainer_path;         // the ablate-train binary
   std::filesystem::path trial_dir;  // checkpoints and log for this trial (created)
   std::string device = "cpu";       // "cpu" or "cuda:N"
+  int threads = 0;                  // intra-op threads of the trial; 0: ablate-train's default
   int64_t kill_grace_ms = 5000;     // SIGTERM -> SIGKILL delay on cancellation
 };
 

@@ -51,6 +51,9 @@ void RegisterWorkerCommand(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--device", options->device, "cpu or cuda:N")->capture_default_str();
+  cmd->add_option("--trial-threads", options->trial_threads,
+                  "LibTorch threads per trial (default: cores / slots; give each worker on a "
+                  "shared machine its share)");
   cmd->add_option("--trainer", options->trainer_path,
                   "Path of ablate-train (default: next to this binary, else on PATH)");
   cmd->add_option("--work-dir", options->work_dir,

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -170,6 +171,10 @@ void WorkerDaemon::RunJob(const v1::Job& job) {
     TrialRunnerOptions runner;
     runner.trainer_path = options_.trainer_path;
     runner.device = options_.device;
+    runner.threads =
+        options_.trial_threads > 0
+            ? options_.trial_threads
+            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / options_.slots);
     runner.trial_dir = spec->kind == "eval"
                            ? options_.work_dir / "evals" / std::to_string(job.job_id())
                            : options_.work_dir / "runs" / job.run_name();

@@ -33,10 +33,13 @@ struct WorkerOptions {
   std::string server = "127.0.0.1:50051";  // coordinator address
   int slots = 1;                           // jobs run at once
   std::string device = "cpu";              // "cpu" or "cuda:N", passed to ablate-train
-  std::string trainer_path;                // ablate-train; required
-  std::filesystem::path work_dir;          // trials' checkpoints and logs; required
-  std::string name;                        // empty: "<hostname>:<pid>"
-  bool exit_when_idle = false;             // leave once no job came for idle_exit_ms
+  // LibTorch threads per trial; 0: cores / slots. Several workers on one machine should split
+  // the cores between them (oversubscribed OpenMP threads slow training down many times).
+  int trial_threads = 0;
+  std::string trainer_path;        // ablate-train; required
+  std::filesystem::path work_dir;  // trials' checkpoints and logs; required
+  std::string name;                // empty: "<hostname>:<pid>"
+  bool exit_when_idle = false;     // leave once no job came for idle_exit_ms
   int64_t idle_exit_ms = 30'000;
   int64_t poll_interval_ms = 1'000;  // between LeaseJob calls when there is nothing to do
   RetryPolicy retry;
