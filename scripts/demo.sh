@@ -52,7 +52,8 @@ export ABLATE_SERVER="$ADDR"
 
 echo "== starting two CPU workers"
 for n in 1 2; do
-  "$BIN/ablate" worker --slots 1 --device cpu --name "demo-worker-$n" --work-dir "$RUN/work" \
+  "$BIN/ablate" worker --slots 1 --device cpu --trial-threads 1 --name "demo-worker-$n" \
+    --work-dir "$RUN/work" \
     >"$RUN/worker-$n.log" 2>&1 &
   echo $! >"$RUN/worker-$n.pid"
 done
