@@ -62,6 +62,17 @@ class JobSchedulerTest : public ::testing::Test {
     return **l;
   }
 
+  // Registers a checkpoint of `run` (uri empty: no stored file, like a diary import).
+  void AddCheckpoint(RunId run, const std::string& name, int64_t step, const std::string& uri) {
+    NewCheckpoint ck;
+    ck.run = run;
+    ck.name = name;
+    ck.step = step;
+    ck.uri = uri;
+    auto r = runs_->RegisterCheckpoint(ck);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+
   int RunCount() {
     auto runs = runs_->ListRuns(RunFilter{});
     return runs.ok() ? static_cast<int>(runs->size()) : -1;
@@ -134,12 +145,8 @@ TEST_F(JobSchedulerTest, ExpiredLeaseIsResumedFromTheLatestCheckpoint) {
   LeasedJob first = Lease(w1_);
   EXPECT_EQ(first.job.attempts, 1);
   // The trial registered a checkpoint at step 200, then its worker died.
-  NewCheckpoint ck;
-  ck.run = first.job.run;
-  ck.name = "step0000200-ep003-loss4.000";
-  ck.step = 200;
-  ck.uri = "file:///work/runs/a/step0000200-ep003-loss4.000.ckpt";
-  ASSERT_TRUE(runs_->RegisterCheckpoint(ck).ok());
+  AddCheckpoint(first.job.run, "step0000200-ep003-loss4.000", 200,
+                "file:///work/runs/a/step0000200-ep003-loss4.000.ckpt");
   clock_.AdvanceMs(5'000);
   std::vector<LeaseId> leases = {first.lease.id};
   auto stop = scheduler_->Heartbeat(w1_, leases);  // renewed: nothing to stop
@@ -234,12 +241,7 @@ TEST_F(JobSchedulerTest, IdenticalFinishedTrialsAreReusedNotRerun) {
 TEST_F(JobSchedulerTest, ForkAndEvaluateFromANamedCheckpoint) {
   Submit();
   LeasedJob a = Lease(w1_);
-  NewCheckpoint ck;
-  ck.run = a.job.run;
-  ck.name = "step0000600-ep010-loss2.000";
-  ck.step = 600;
-  ck.uri = "file:///w/ck.pt";
-  ASSERT_TRUE(runs_->RegisterCheckpoint(ck).ok());
+  AddCheckpoint(a.job.run, "step0000600-ep010-loss2.000", 600, "file:///w/ck.pt");
   ASSERT_TRUE(scheduler_->CompleteJob(a.lease.id, JobOutcome::kSucceeded, "").ok());
 
   auto fork =
@@ -278,11 +280,7 @@ TEST_F(JobSchedulerTest, CheckpointsWithoutFilesCannotBeForked) {
   run.config = {{"conf_loss", "ohem"}};
   auto r = runs_->CreateRun(run);
   ASSERT_TRUE(r.ok());
-  NewCheckpoint ck;
-  ck.run = r->value.id;
-  ck.name = "step0200000-ep014-loss4.902";
-  ck.step = 200000;
-  ASSERT_TRUE(runs_->RegisterCheckpoint(ck).ok());
+  AddCheckpoint(r->value.id, "step0200000-ep014-loss4.902", 200000, "");
   auto fork = scheduler_->ForkRun("step0200000", {}, 100, false, "");
   EXPECT_EQ(fork.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(std::string(fork.status().message()).find("no stored weights file"), std::string::npos);
@@ -291,19 +289,10 @@ TEST_F(JobSchedulerTest, CheckpointsWithoutFilesCannotBeForked) {
 TEST_F(JobSchedulerTest, LineageFollowsForks) {
   Submit();
   LeasedJob a = Lease(w1_);
-  NewCheckpoint ck;
-  ck.run = a.job.run;
-  ck.name = "step0000600-ep010-loss2.000";
-  ck.step = 600;
-  ck.uri = "file:///w/ck.pt";
-  ASSERT_TRUE(runs_->RegisterCheckpoint(ck).ok());
+  AddCheckpoint(a.job.run, "step0000600-ep010-loss2.000", 600, "file:///w/ck.pt");
   auto fork = scheduler_->ForkRun("step0000600", {}, 100, false, "child");
   ASSERT_TRUE(fork.ok());
-  auto grandchild_ck = ck;
-  grandchild_ck.run = fork->first.id;
-  grandchild_ck.name = "step0000700-ep011-loss1.900";
-  grandchild_ck.step = 700;
-  ASSERT_TRUE(runs_->RegisterCheckpoint(grandchild_ck).ok());
+  AddCheckpoint(fork->first.id, "step0000700-ep011-loss1.900", 700, "file:///w/ck.pt");
   ASSERT_TRUE(scheduler_->ForkRun("child/step0000700", {}, 100, false, "grandchild").ok());
   auto tree = scheduler_->Lineage(std::string("grandchild"));
   ASSERT_TRUE(tree.ok()) << tree.status();
