@@ -2,9 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <numbers>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -127,8 +129,18 @@ torch::Device DefaultDevice() {
 }
 
 double LearningRate(const TrainConfig& c, int64_t step) {
+  return LearningRate(c, step, c.max_steps);
+}
+
+double LearningRate(const TrainConfig& c, int64_t step, int64_t total_steps) {
   if (step < c.warmup_steps) {
     return c.lr * (c.warmup_factor + (1 - c.warmup_factor) * step / c.warmup_steps);
+  }
+  if (c.lr_schedule == LrSchedule::kCosine) {
+    const double span = std::max<int64_t>(1, total_steps - c.warmup_steps);
+    const double progress = std::clamp((step - c.warmup_steps) / span, 0.0, 1.0);
+    const double lr_min = c.lr * c.lr_final_factor;
+    return lr_min + (c.lr - lr_min) * 0.5 * (1 + std::cos(std::numbers::pi * progress));
   }
   double lr = c.lr;
   for (int s : c.lr_steps) {
@@ -434,7 +446,9 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
         t.masks = t.masks.to(device);
         t.crowd_boxes = t.crowd_boxes.to(device);
       }
-      SetLearningRate(*optimizer, config, LearningRate(config, step - schedule_offset));
+      SetLearningRate(
+          *optimizer, config,
+          LearningRate(config, step - schedule_offset, config.max_steps - schedule_offset));
       YolactOutput out = model->forward(batch->images.to(device), with_segm);
       // A diverged network yields non-finite outputs, on which some loss ops throw (BCE
       // checks its input range): treat that as a non-finite loss too.
@@ -479,13 +493,15 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
         for (const auto& [k, v] : loss.terms) {
           absl::StrAppendFormat(&terms, " %s %.3f", k, v.item<double>());
         }
-        log(absl::StrFormat("step %d ep %d loss %.3f (avg %.3f)%s lr %.2g %.1f img/s", step, epoch,
-                            value, ema, terms, LearningRate(config, step - schedule_offset),
-                            images / Seconds(start, Clock::now())));
+        log(absl::StrFormat(
+            "step %d ep %d loss %.3f (avg %.3f)%s lr %.2g %.1f img/s", step, epoch, value, ema,
+            terms, LearningRate(config, step - schedule_offset, config.max_steps - schedule_offset),
+            images / Seconds(start, Clock::now())));
         if (options.on_event) {
           nlohmann::json values = {{"loss", value},
                                    {"loss_avg", ema},
-                                   {"lr", LearningRate(config, step - schedule_offset)},
+                                   {"lr", LearningRate(config, step - schedule_offset,
+                                                       config.max_steps - schedule_offset)},
                                    {"images_per_s", images / Seconds(start, Clock::now())}};
           for (const auto& [k, v] : loss.terms) values["loss_" + k] = v.item<double>();
           options.on_event({{"event", "metrics"}, {"step", step}, {"values", values}});

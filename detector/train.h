@@ -26,8 +26,11 @@ namespace ablate::detector {
 // Device chosen at run time: CUDA when available, CPU otherwise.
 torch::Device DefaultDevice();
 
-// lr at `step` (counted from the schedule start): linear warmup from lr*warmup_factor, then
-// lr *= lr_gamma at every lr_steps entry <= step.
+// lr at `step` (counted from the schedule start): linear warmup from lr*warmup_factor, then the
+// config's lr_schedule: "step" multiplies by lr_gamma at every lr_steps entry <= step; "cosine"
+// decays to lr*lr_final_factor at `total_steps` (the schedule's length: max_steps minus the
+// schedule start; the two-argument form uses max_steps).
+double LearningRate(const TrainConfig& config, int64_t step, int64_t total_steps);
 double LearningRate(const TrainConfig& config, int64_t step);
 
 struct CheckpointMeta {

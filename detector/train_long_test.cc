@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "detector/cpu_threads.h"
 #include "detector/shapes.h"
 #include "detector/train.h"
 
@@ -15,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(TinyPresetLongTest, ReachesTargetApWithinTenMinutesOnTwoCores) {
-  torch::set_num_threads(2);
+  SetCpuThreads(2);
   const fs::path dir = fs::temp_directory_path() / ("ablate_long_" + std::to_string(getpid()));
   ShapesOptions so;  // defaults: 2000 train / 200 val at 128 px
   so.seed = 11;

@@ -31,6 +31,23 @@ TEST(ScheduleTest, WarmupThenSteps) {
   EXPECT_EQ(CheckpointName(1234, 5, 1.23456), "step0001234-ep005-loss1.235");
 }
 
+TEST(ScheduleTest, CosineDecaysFromLrToTheFinalFactorOverTheSchedule) {
+  TrainConfig c;
+  c.lr = 1.0;
+  c.warmup_steps = 10;
+  c.warmup_factor = 0.1;
+  c.lr_schedule = LrSchedule::kCosine;
+  c.lr_final_factor = 0.01;
+  c.max_steps = 110;
+  EXPECT_DOUBLE_EQ(LearningRate(c, 0), 0.1);
+  EXPECT_DOUBLE_EQ(LearningRate(c, 10), 1.0);
+  EXPECT_NEAR(LearningRate(c, 60), 0.01 + 0.99 * 0.5, 1e-12);  // half way: cos(pi/2) = 0
+  EXPECT_NEAR(LearningRate(c, 110), 0.01, 1e-12);
+  EXPECT_NEAR(LearningRate(c, 500), 0.01, 1e-12);  // past the end: stays at the floor
+  // A fork that restarts the schedule at step 50 of 110 decays over the remaining 60 steps.
+  EXPECT_NEAR(LearningRate(c, 35, 60), 0.01 + 0.99 * 0.5, 1e-12);
+}
+
 class ShapesTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

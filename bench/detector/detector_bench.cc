@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
+#include "detector/cpu_threads.h"
 #include "detector/shapes.h"
 #include "detector/train.h"
 #include "nlohmann/json.hpp"
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
     if (a == "--tiny-steps") tiny_steps = std::stoi(argv[i + 1]);
     if (a == "--r50-steps") r50_steps = std::stoi(argv[i + 1]);
   }
-  torch::set_num_threads(threads);
+  SetCpuThreads(threads);
   const fs::path work =
       fs::temp_directory_path() / ("ablate_detector_bench_" + std::to_string(getpid()));
   nlohmann::json out = {{"threads", threads},

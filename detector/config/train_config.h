@@ -17,6 +17,7 @@ namespace ablate::detector {
 enum class ConfLoss { kCe, kOhem, kFocalSigmoid, kFocalSoftmax, kGhmC };
 enum class BoxLoss { kSmoothL1, kCiou };
 enum class OptimizerType { kSgd, kAdamW };
+enum class LrSchedule { kStep, kCosine };
 enum class NmsType { kFast, kStandard };
 
 // Names as accepted by --set ("ce", "ohem", "focal_sigmoid" (alias "focal"), "focal_softmax",
@@ -25,6 +26,7 @@ std::string ConfLossName(ConfLoss loss);
 std::string BoxLossName(BoxLoss loss);
 std::string OptimizerName(OptimizerType optimizer);
 std::string NmsName(NmsType nms);
+std::string LrScheduleName(LrSchedule schedule);
 
 // Whether the class scores at inference are per-class sigmoids (focal_sigmoid, ghm_c) rather than
 // a softmax over classes (ce, ohem, focal_softmax).
@@ -65,9 +67,14 @@ struct TrainConfig {
   int max_steps = 800000;  // training stops after this many optimiser steps
   int warmup_steps = 500;  // lr ramps linearly from lr * warmup_factor to lr
   double warmup_factor = 0.1;
+  // After warmup: "step" multiplies lr by lr_gamma at every lr_steps entry (the reference
+  // schedule); "cosine" decays lr to lr * lr_final_factor at max_steps (half a cosine period), so
+  // a run cut short by a time budget still ends at a low lr.
+  LrSchedule lr_schedule = LrSchedule::kStep;
   std::vector<int> lr_steps = {280000, 600000, 700000, 750000};  // step -> lr *= lr_gamma
   double lr_gamma = 0.1;
-  double grad_clip = 0.0;  // max global L2 norm of the gradient; 0 = off
+  double lr_final_factor = 0.01;  // cosine only
+  double grad_clip = 0.0;         // max global L2 norm of the gradient; 0 = off
   int seed = 1;
 
   // Data.

@@ -10,6 +10,7 @@
 #include "CLI/CLI.hpp"
 #include "common/sha256.h"
 #include "detector/config/train_config.h"
+#include "detector/cpu_threads.h"
 #include "detector/data.h"
 #include "detector/reference_check.h"
 #include "detector/shapes.h"
@@ -146,7 +147,7 @@ int main(int argc, char** argv) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
   if (*ref) {
-    torch::set_num_threads(threads > 0 ? threads : 1);
+    SetCpuThreads(threads > 0 ? threads : 1);
     auto report = RunReferenceCheck(ref_dir);
     if (!report.ok()) return Fail(report.status());
     if (ref_json) {
@@ -156,7 +157,7 @@ int main(int argc, char** argv) {
     }
     return report->ok() ? 0 : 1;
   }
-  torch::set_num_threads(threads > 0 ? threads : cores);
+  SetCpuThreads(threads > 0 ? threads : cores);
   if (*shapes_cmd) {
     absl::Status s = WriteShapesDataset(shapes_out, shapes);
     if (!s.ok()) return Fail(s);
