@@ -208,6 +208,10 @@ json TrainResult::ToJson() const {
     j["bbox"] = e["bbox"];
     j["segm"] = e["segm"];
     j["eval_images_per_s"] = e["eval_images_per_s"];
+    for (const char* key : {"num_detections", "detections_per_image_max", "results_bytes",
+                            "gallery", "gallery_error"}) {
+      if (e.contains(key)) j[key] = e[key];
+    }
   }
   return j;
 }
