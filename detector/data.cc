@@ -207,9 +207,13 @@ const coco::ImageInfo& CocoDetectionDataset::image_info(size_t index) const {
   return gt_.images()[image_order_.at(index)];
 }
 
+std::filesystem::path CocoDetectionDataset::image_path(size_t index) const {
+  return image_dir_ / image_info(index).file_name;
+}
+
 StatusOr<RawSample> CocoDetectionDataset::Get(size_t index) const {
   const coco::ImageInfo& info = image_info(index);
-  const std::filesystem::path path = image_dir_ / info.file_name;
+  const std::filesystem::path path = image_path(index);
   cv::Mat bgr = cv::imread(path.string(), cv::IMREAD_COLOR);
   if (bgr.empty()) {
     return std::filesystem::exists(path) ? absl::DataLossError("cannot decode " + path.string())

@@ -58,6 +58,8 @@ class CocoDetectionDataset {
   coco::CategoryId CategoryIdOf(int64_t label) const { return category_ids_.at(label); }
   const coco::CocoDataset& gt() const { return gt_; }
   const coco::ImageInfo& image_info(size_t index) const;
+  // Where Get(index) reads the image from.
+  std::filesystem::path image_path(size_t index) const;
 
   // Decodes image `index` (0 <= index < size()) and its masks (polygons or RLE). NotFound /
   // DataLoss when the image file is missing or unreadable.

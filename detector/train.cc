@@ -17,6 +17,7 @@
 #include "common/sha256.h"
 #include "detector/detect.h"
 #include "detector/losses.h"
+#include "detector/predict.h"
 #include "detector/weights.h"
 
 namespace ablate::detector {
@@ -77,6 +78,7 @@ Status SaveCheckpoint(const std::filesystem::path& path, YolactImpl& model,
               {"loss", meta.loss},
               {"schedule_offset", meta.schedule_offset},
               {"config", TrainConfigToJson(meta.config)},
+              {"class_names", meta.class_names},
               {"format", "ablate-detector-checkpoint/1"}};
     archive.write("meta", JsonToTensor(j), /*is_buffer=*/true);
     std::filesystem::path temp = path;
@@ -101,6 +103,7 @@ StatusOr<CheckpointMeta> ReadMeta(torch::serialize::InputArchive& archive) {
     meta.epoch = j.at("epoch").get<int64_t>();
     meta.loss = j.at("loss").get<double>();
     meta.schedule_offset = j.value("schedule_offset", int64_t{0});
+    meta.class_names = j.value("class_names", std::vector<std::string>{});
     ABLATE_ASSIGN_OR_RETURN(meta.config, TrainConfigFromJson(j.at("config")));
   } catch (const json::exception& e) {
     return absl::DataLossError(std::string("checkpoint meta: ") + e.what());
@@ -177,12 +180,28 @@ StatusOr<LoadedCheckpoint> LoadCheckpoint(const std::filesystem::path& path, tor
   return out;
 }
 
+json GalleryToJson(const EvalResult::Gallery& gallery) {
+  json images = json::array();
+  for (const EvalResult::GalleryImage& g : gallery.images) {
+    images.push_back({{"image_id", g.image_id},
+                      {"file", g.file},
+                      {"bytes", g.bytes},
+                      {"detections", g.detections}});
+  }
+  return {{"dir", gallery.dir.string()}, {"images", images}, {"seed", gallery.seed}};
+}
+
 json EvalResult::ToJson() const {
-  return {{"bbox", {{"stats", StatsJson(bbox)}}},
-          {"segm", {{"stats", StatsJson(segm)}}},
-          {"num_images", num_images},
-          {"num_detections", num_detections},
-          {"eval_images_per_s", images_per_s}};
+  json j = {{"bbox", {{"stats", StatsJson(bbox)}}},
+            {"segm", {{"stats", StatsJson(segm)}}},
+            {"num_images", num_images},
+            {"num_detections", num_detections},
+            {"detections_per_image_max", detections_per_image_max},
+            {"results_bytes", results_bytes},
+            {"eval_images_per_s", images_per_s}};
+  if (gallery) j["gallery"] = GalleryToJson(*gallery);
+  if (!gallery_error.empty()) j["gallery_error"] = gallery_error;
+  return j;
 }
 
 json TrainResult::ToJson() const {
@@ -201,6 +220,10 @@ json TrainResult::ToJson() const {
     j["bbox"] = e["bbox"];
     j["segm"] = e["segm"];
     j["eval_images_per_s"] = e["eval_images_per_s"];
+    for (const char* key : {"num_detections", "detections_per_image_max", "results_bytes",
+                            "gallery", "gallery_error"}) {
+      if (e.contains(key)) j[key] = e[key];
+    }
   }
   return j;
 }
@@ -218,38 +241,54 @@ StatusOr<EvalResult> Evaluate(YolactImpl& model, const TrainConfig& config,
   lo.drop_last = false;
   lo.augment_enabled = false;
   BatchLoader loader(dataset, lo, 0, /*infinite=*/false);
-  DetectOptions det;
-  det.conf_thresh = config.score_threshold;
-  det.nms_thresh = config.nms_iou;
-  det.top_k = config.nms_top_k;
-  det.max_num_detections = config.max_detections;
-  det.fast_nms = config.nms == NmsType::kFast;
-  det.cross_class_nms = config.cross_class_nms;
-  const bool sigmoid = UsesSigmoidScores(config.conf_loss);
   std::vector<coco::Detection> bbox_dets, segm_dets;
   EvalResult result;
+  // Gallery: a fixed sample of image ids -> dataset index.
+  std::map<int64_t, size_t> gallery_index;
+  const bool want_gallery = !options.gallery.dir.empty() && options.gallery.count > 0;
+  if (want_gallery) {
+    std::vector<int64_t> ids;
+    std::map<int64_t, size_t> index_of;
+    for (size_t i = 0; i < dataset->size(); ++i) {
+      ids.push_back(dataset->image_info(i).id);
+      index_of[dataset->image_info(i).id] = i;
+    }
+    for (int64_t id : SelectGalleryImageIds(ids, options.gallery.count, options.gallery.seed)) {
+      gallery_index[id] = index_of.at(id);
+    }
+    result.gallery.emplace();
+    result.gallery->dir = std::filesystem::absolute(options.gallery.dir);
+    result.gallery->seed = options.gallery.seed;
+  }
+  const double gallery_min_score = std::max(options.gallery.min_score, config.score_threshold);
   const auto start = Clock::now();
   try {
     while (true) {
       ABLATE_ASSIGN_OR_RETURN(std::optional<Batch> batch, loader.Next());
       if (!batch) break;
-      YolactOutput out = model.forward(batch->images.to(device));
-      torch::Tensor scores = sigmoid ? torch::sigmoid(out.conf) : torch::softmax(out.conf, -1);
-      std::vector<Detections> dets = Detect(out.loc, scores, out.mask_coeff, out.priors, det);
-      for (size_t i = 0; i < dets.size(); ++i) {
-        PostprocessOptions post;
-        post.width = batch->sizes[i].first;
-        post.height = batch->sizes[i].second;
-        ImageDetections img = Postprocess(
-            dets[i], out.proto[i], post, model.has_maskiou() ? model.maskiou_net().get() : nullptr);
-        torch::Tensor boxes = img.boxes.to(torch::kCPU);
-        torch::Tensor classes = img.classes.to(torch::kCPU);
-        torch::Tensor sc = img.scores.to(torch::kCPU).to(torch::kFloat64);
-        torch::Tensor sc_segm = img.scores_rescored.defined()
-                                    ? img.scores_rescored.to(torch::kCPU).to(torch::kFloat64)
-                                    : sc;
-        torch::Tensor masks = img.masks.to(torch::kCPU).contiguous();
+      std::vector<ImageDetections> per_image =
+          Infer(model, config, batch->images, batch->sizes, device);
+      for (size_t i = 0; i < per_image.size(); ++i) {
+        const ImageDetections& img = per_image[i];
+        const int height = batch->sizes[i].second, width = batch->sizes[i].first;
+        torch::Tensor boxes = img.boxes;
+        torch::Tensor classes = img.classes;
+        torch::Tensor sc = img.scores.to(torch::kFloat64);
+        torch::Tensor sc_segm =
+            img.scores_rescored.defined() ? img.scores_rescored.to(torch::kFloat64) : sc;
+        torch::Tensor masks = img.masks.contiguous();
         ++result.num_images;
+        result.detections_per_image_max = std::max(result.detections_per_image_max, boxes.size(0));
+        auto in_gallery = gallery_index.find(batch->image_ids[i]);
+        if (in_gallery != gallery_index.end() && result.gallery && result.gallery_error.empty()) {
+          auto written = WriteGalleryImage(result.gallery->dir, *dataset, in_gallery->second, img,
+                                           gallery_min_score);
+          if (written.ok()) {
+            result.gallery->images.push_back(std::move(*written));
+          } else {
+            result.gallery_error = std::string(written.status().message());
+          }
+        }
         for (int64_t j = 0; j < boxes.size(0); ++j) {
           coco::Detection d;
           d.image_id = batch->image_ids[i];
@@ -260,7 +299,7 @@ StatusOr<EvalResult> Evaluate(YolactImpl& model, const TrainConfig& config,
           d.score = sc[j].item<double>();
           bbox_dets.push_back(d);
           d.score = sc_segm[j].item<double>();
-          d.segmentation = MaskToRle(masks[j].data_ptr<uint8_t>(), post.height, post.width);
+          d.segmentation = MaskToRle(masks[j].data_ptr<uint8_t>(), height, width);
           segm_dets.push_back(std::move(d));
         }
       }
@@ -270,9 +309,15 @@ StatusOr<EvalResult> Evaluate(YolactImpl& model, const TrainConfig& config,
   }
   result.images_per_s = result.num_images / std::max(1e-9, Seconds(start, Clock::now()));
   result.num_detections = static_cast<int64_t>(bbox_dets.size());
+  if (!result.gallery_error.empty()) result.gallery.reset();
+  if (result.gallery) {
+    std::sort(result.gallery->images.begin(), result.gallery->images.end(),
+              [](const auto& a, const auto& b) { return a.image_id < b.image_id; });
+  }
   if (!options.results_json.empty()) {
-    ABLATE_RETURN_IF_ERROR(
-        WriteFileAtomically(options.results_json, coco::WriteResultsJson(segm_dets)));
+    const std::string results = coco::WriteResultsJson(segm_dets);
+    ABLATE_RETURN_IF_ERROR(WriteFileAtomically(options.results_json, results));
+    result.results_bytes = static_cast<int64_t>(results.size());
   }
   if (bbox_dets.empty()) return result;  // pycocotools cannot load an empty list: stats stay 0
   for (const bool segm : {false, true}) {
@@ -308,6 +353,7 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
   }
   TrainConfig config = config_in;
   config.model.num_classes = train_set->num_classes() + 1;
+  const std::vector<std::string> class_names = ClassNamesOf(*train_set);
   ABLATE_RETURN_IF_ERROR(config.Validate());
   torch::manual_seed(config.seed);
 
@@ -384,7 +430,7 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
   double last_finite = 0, ema = -1;
   result.status = "finished";
   auto checkpoint = [&](double loss) -> Status {
-    CheckpointMeta meta{step, epoch, loss, schedule_offset, config};
+    CheckpointMeta meta{step, epoch, loss, schedule_offset, config, class_names};
     const std::string name = CheckpointName(step, epoch, loss);
     const auto path = options.out_dir / (name + ".pt");
     ABLATE_RETURN_IF_ERROR(SaveCheckpoint(path, *model, *optimizer, meta));
@@ -415,6 +461,8 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
     eo.batch_size = config.batch_size;
     eo.num_workers = config.num_workers;
     eo.results_json = options.out_dir / "results.json";
+    eo.gallery.dir = options.out_dir / "gallery" / result.checkpoint;
+    eo.gallery.count = options.gallery_images;
     ABLATE_ASSIGN_OR_RETURN(EvalResult er, Evaluate(*model, config, val_set, eo, device));
     if (options.on_evaluation) options.on_evaluation(result.checkpoint, er);
     return er;

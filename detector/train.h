@@ -3,7 +3,8 @@
 // Checkpoints: one file NAME.pt per checkpoint, NAME = step%07d-ep%03d-loss%.3f (the user's
 // convention), written to a temp file and renamed. It is a torch::serialize archive holding the
 // model parameters and buffers ("model/<state-dict name>"), the optimiser state ("optimizer"), and
-// "meta": a uint8 tensor with JSON {step, epoch, loss, schedule_offset, config, created_by}.
+// "meta": a uint8 tensor with JSON {step, epoch, loss, schedule_offset, config, class_names,
+// format}.
 #pragma once
 
 #include <torch/types.h>
@@ -39,6 +40,9 @@ struct CheckpointMeta {
   double loss = 0;
   int64_t schedule_offset = 0;  // step at which the lr schedule (warmup) last started
   TrainConfig config;
+  // Category name per 0-based foreground label (the training set's categories by sorted id).
+  // Empty for checkpoints written before names were stored.
+  std::vector<std::string> class_names;
 };
 
 std::string CheckpointName(int64_t step, int64_t epoch, double loss);
@@ -51,10 +55,22 @@ struct LoadedCheckpoint {
 };
 StatusOr<LoadedCheckpoint> LoadCheckpoint(const std::filesystem::path& path, torch::Device device);
 
+// A few annotated validation images written by every evaluation, so that runs can be compared
+// by eye: the same image ids every time (SelectGalleryImageIds over the sorted ids of the set).
+struct GalleryOptions {
+  std::filesystem::path dir;  // empty: no gallery; else DIR/<image_id %06d>.jpg
+  int count = 8;              // images; 0: no gallery
+  uint64_t seed = 0;
+  // Detections drawn: score >= max(min_score, the evaluation's score_threshold). COCO evaluation
+  // runs at a low threshold (0.05) where a drawing of everything would be unreadable.
+  double min_score = 0.3;
+};
+
 struct EvalOptions {
   int batch_size = 8;
   int num_workers = 2;
   std::filesystem::path results_json;  // when set, COCO results (bbox + segm RLE) are written
+  GalleryOptions gallery;
 };
 
 struct EvalResult {
@@ -67,11 +83,35 @@ struct EvalResult {
   std::vector<CategoryAp> bbox_categories, segm_categories;  // AP @[.5:.95], all, maxDets 100
   std::string bbox_summary, segm_summary;                    // pycocotools summarize() text
   int64_t num_images = 0, num_detections = 0;
+  int64_t detections_per_image_max = 0;
+  int64_t results_bytes = 0;  // size of EvalOptions::results_json as written; 0 when none
+  struct GalleryImage {
+    int64_t image_id = 0;
+    std::string file;  // name inside Gallery::dir
+    int64_t bytes = 0;
+    int64_t detections = 0;  // drawn (score >= the gallery's threshold)
+  };
+  struct Gallery {
+    std::filesystem::path dir;  // absolute
+    uint64_t seed = 0;
+    std::vector<GalleryImage> images;  // sorted by image id
+  };
+  std::optional<Gallery> gallery;  // when a gallery was asked for and written
+  // Why the gallery asked for could not be written (the evaluation itself is still valid);
+  // empty otherwise.
+  std::string gallery_error;
   double images_per_s = 0;
-  nlohmann::json ToJson() const;  // {"bbox": {"stats": {...}}, "segm": {...}, ...}
+  // {"bbox": {"stats": {...}}, "segm": {...}, "num_images", "num_detections",
+  //  "detections_per_image_max", "results_bytes", "eval_images_per_s", ["gallery"]}
+  nlohmann::json ToJson() const;
 };
 
+// {"dir", "images": [{"image_id", "file", "bytes", "detections"}], "seed"} (the event contract).
+nlohmann::json GalleryToJson(const EvalResult::Gallery& gallery);
+
 // Runs inference over `dataset` (no augmentation) and evaluates bbox and segm with ablate_coco.
+// Writes options.results_json and the gallery when asked; a gallery that cannot be written is
+// reported in gallery_error, not as an error.
 StatusOr<EvalResult> Evaluate(YolactImpl& model, const TrainConfig& config,
                               std::shared_ptr<const CocoDetectionDataset> dataset,
                               const EvalOptions& options, torch::Device device);
@@ -89,6 +129,8 @@ struct TrainOptions {
   // Evaluate on val_json every this many steps (a checkpoint is written at those steps so the
   // evaluation is tied to one); 0 = only at the end.
   int eval_every = 0;
+  // Gallery images per evaluation, written to out_dir/gallery/<checkpoint name>/; 0 = none.
+  int gallery_images = 8;
   // Delete all but config.keep_checkpoints checkpoints. Off under a worker: the coordinator has
   // registered every checkpoint and owns retention.
   bool prune_checkpoints = true;

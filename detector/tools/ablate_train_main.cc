@@ -1,6 +1,8 @@
 // ablate-train: runs one detector training / evaluation / fidelity check directly, without the
-// coordinator (debugging and demos). Subcommands: shapes, run, eval, reference-check.
-// Exit codes: 0 success, 1 reference mismatch or diverged training, 2 error.
+// coordinator (debugging and demos). Subcommands: shapes, run, eval, predict, reference-check.
+// Exit codes: 0 success, 1 reference mismatch, diverged training, or predict wrote no image
+// (every input skipped or none found), 2 error (bad arguments, unreadable checkpoint, missing
+// --images path, ...).
 #include <torch/torch.h>
 
 #include <iostream>
@@ -12,6 +14,7 @@
 #include "detector/config/train_config.h"
 #include "detector/cpu_threads.h"
 #include "detector/data.h"
+#include "detector/predict.h"
 #include "detector/reference_check.h"
 #include "detector/shapes.h"
 #include "detector/tools/event_stream.h"
@@ -51,7 +54,23 @@ absl::StatusOr<std::string> DatasetFingerprint(const std::string& path) {
 
 void PrintEval(const EvalResult& r) {
   std::cout << "bbox:\n" << r.bbox_summary << "segm:\n" << r.segm_summary;
+  std::cout << r.num_detections << " detections on " << r.num_images << " images (max "
+            << r.detections_per_image_max << " per image)";
+  if (r.results_bytes > 0) std::cout << ", results " << r.results_bytes << " bytes";
+  if (r.gallery) {
+    std::cout << ", gallery " << r.gallery->images.size() << " images in "
+              << r.gallery->dir.string();
+  }
+  std::cout << "\n";
 }
+
+void WarnGallery(const EvalResult& r) {
+  if (!r.gallery_error.empty())
+    std::cerr << "ablate-train: no gallery: " << r.gallery_error << "\n";
+}
+
+// "0.05" for 0.05: the shortest text that reads back as the same double.
+std::string ShortNumber(double v) { return nlohmann::json(v).dump(); }
 
 }  // namespace
 
@@ -102,7 +121,7 @@ int main(int argc, char** argv) {
   run->add_flag("--reset-optimizer", fork_reset_optimizer, "fork: fresh optimiser state");
   run->add_flag("--reset-schedule", fork_reset_schedule, "fork: restart warmup/lr steps");
   run->add_flag("--json", run_json, "print the result as JSON");
-  int eval_every = 0, checkpoint_every = -1;
+  int eval_every = 0, checkpoint_every = -1, gallery = 8;
   run->add_option("--eval-every", eval_every, "evaluate on --val every N steps (0: at the end)");
   run->add_option("--checkpoint-every", checkpoint_every, "checkpoint every N steps");
 
@@ -111,7 +130,7 @@ int main(int argc, char** argv) {
   double score_threshold = -1;
   int top_k = -1;
   bool eval_json = false;
-  std::string eval_results;
+  std::string eval_results, eval_out;
   CLI::App* eval = app.add_subcommand("eval", "evaluate a checkpoint (bbox and segm AP)");
   eval->add_option("--checkpoint", ckpt_path, "checkpoint file")->required();
   eval->add_option("--val", eval_val, "annotations (COCO JSON)")->required();
@@ -120,6 +139,9 @@ int main(int argc, char** argv) {
   eval->add_option("--top-k", top_k, "maximum detections per image");
   eval->add_option("--results", eval_results, "write COCO results JSON here");
   eval->add_flag("--json", eval_json, "print the result as JSON");
+  eval->add_option("--out", eval_out,
+                   "run folder for the gallery (default: the checkpoint's folder); the gallery "
+                   "goes to OUT/gallery/<checkpoint>-st<score threshold>/");
   for (CLI::App* cmd : {run, eval}) {
     if (cmd == run) {
       cmd->add_option("--score-threshold", score_threshold, "Detect confidence threshold");
@@ -127,7 +149,30 @@ int main(int argc, char** argv) {
     }
     cmd->add_option("--nms-iou", nms_iou, "NMS IoU threshold");
     cmd->add_option("--max-dets", max_dets, "COCO maxDets of the summary (only 100)");
+    cmd->add_option("--gallery", gallery,
+                    "annotated validation images per evaluation (a fixed sample; 0 = none)");
   }
+
+  // predict
+  PredictOptions predict;
+  std::string predict_ckpt, predict_images, predict_out;
+  bool predict_json = false;
+  CLI::App* predict_cmd = app.add_subcommand(
+      "predict", "draw a checkpoint's detections on images (JPEGs; ground truth beside them)");
+  predict_cmd->add_option("--checkpoint", predict_ckpt, "checkpoint file")->required();
+  predict_cmd
+      ->add_option("--images", predict_images,
+                   "folder of .jpg/.png images, or a COCO JSON (ground truth drawn beside)")
+      ->required();
+  predict_cmd->add_option("--out", predict_out, "output folder for the JPEGs")->required();
+  predict_cmd->add_option("--score-threshold", predict.score_threshold,
+                          "draw detections with at least this score (default 0.3)");
+  predict_cmd->add_option("--top-k", predict.top_k,
+                          "most detections per image (default: the checkpoint's)");
+  predict_cmd->add_option("--limit", predict.limit, "only the first N images (0 = all)");
+  predict_cmd->add_flag("--json", predict_json,
+                        "print {images_written, skipped: [{file, reason}], detections, bytes, "
+                        "...} as JSON");
 
   // reference-check
   std::string ref_dir;
@@ -189,6 +234,8 @@ int main(int argc, char** argv) {
     train.max_seconds = max_minutes * 60;
     train.log = [&](const std::string& line) { std::cerr << line << "\n"; };
     train.eval_every = eval_every;
+    train.gallery_images = std::max(0, gallery);
+    train.on_evaluation = [](const std::string&, const EvalResult& r) { WarnGallery(r); };
     if (events) {
       EvalSettingsForEvents settings{"", config->score_threshold, config->max_detections,
                                      config->nms_iou, 100};
@@ -201,6 +248,7 @@ int main(int argc, char** argv) {
       train.prune_checkpoints = false;  // the coordinator owns retention
       train.on_event = [](const nlohmann::json& e) { EmitEvent(e); };
       train.on_evaluation = [settings](const std::string& ck, const EvalResult& r) {
+        WarnGallery(r);
         EmitEvaluation(ck, r, settings);
       };
     }
@@ -241,6 +289,13 @@ int main(int argc, char** argv) {
     eo.num_workers = config.num_workers;
     eo.results_json = eval_results;
     const std::string ckpt_name = std::filesystem::path(ckpt_path).stem().string();
+    // Eval jobs at different score thresholds must not overwrite each other's gallery.
+    const std::filesystem::path run_dir = eval_out.empty()
+                                              ? std::filesystem::path(ckpt_path).parent_path()
+                                              : std::filesystem::path(eval_out);
+    eo.gallery.dir =
+        run_dir / "gallery" / (ckpt_name + "-st" + ShortNumber(config.score_threshold));
+    eo.gallery.count = std::max(0, gallery);
     if (events) {
       EmitEvent({{"event", "started"},
                  {"step", ckpt->meta.step},
@@ -249,6 +304,7 @@ int main(int argc, char** argv) {
     }
     auto r = Evaluate(*ckpt->model, config, *val, eo, DefaultDevice());
     if (!r.ok()) return Fail(r.status());
+    WarnGallery(*r);
     if (events) {
       auto fp = DatasetFingerprint(eval_val);
       if (!fp.ok()) return Fail(fp.status());
@@ -263,6 +319,27 @@ int main(int argc, char** argv) {
       std::cout << j.dump(2) << "\n";
     } else {
       PrintEval(*r);
+    }
+    return 0;
+  }
+  if (*predict_cmd) {
+    auto ckpt = LoadCheckpoint(predict_ckpt, DefaultDevice());
+    if (!ckpt.ok()) return Fail(ckpt.status());
+    predict.images = predict_images;
+    predict.out_dir = predict_out;
+    predict.log = [](const std::string& line) { std::cerr << "ablate-train: " << line << "\n"; };
+    auto r = Predict(*ckpt->model, ckpt->meta, predict, DefaultDevice());
+    if (!r.ok()) return Fail(r.status());
+    if (predict_json) {
+      std::cout << r->ToJson(predict_out).dump(2) << "\n";
+    } else {
+      std::cout << "wrote " << r->written.size() << " images (" << r->bytes << " bytes, "
+                << r->detections << " detections) to " << predict_out << " in " << r->seconds
+                << " s; skipped " << r->skipped.size() << "\n";
+    }
+    if (r->written.empty()) {
+      std::cerr << "ablate-train: predict wrote no image\n";
+      return 1;
     }
     return 0;
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "detector/train.h"
 #include "nlohmann/json.hpp"
@@ -21,7 +22,14 @@ struct EvalSettingsForEvents {
 // Writes `event` as one line and flushes (the worker reads it as it comes).
 void EmitEvent(const nlohmann::json& event);
 
-// The two "evaluation" events (bbox, segm) of one evaluation.
+// The two "evaluation" events (bbox, segm) of one evaluation. Both carry the same
+// `detections`, `images`, `detections_per_image_max`, `results_bytes` and, when a gallery was
+// written, `gallery` {"dir", "images": [{"image_id", "file", "bytes", "detections"}], "seed"}.
+std::vector<nlohmann::json> EvaluationEvents(const std::string& checkpoint,
+                                             const EvalResult& result,
+                                             const EvalSettingsForEvents& settings);
+
+// Writes EvaluationEvents(...).
 void EmitEvaluation(const std::string& checkpoint, const EvalResult& result,
                     const EvalSettingsForEvents& settings);
 

@@ -1,0 +1,290 @@
+// Looking at predictions: `Predict` and `ablate-train predict` on a briefly trained tiny model
+// (bad inputs included), and what every evaluation stores besides the COCO tables (detection
+// counts, results size, the gallery) in the worker's `evaluation` events.
+#include "detector/predict.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+
+#include "detector/shapes.h"
+#include "detector/tools/event_stream.h"
+#include "detector/train.h"
+
+namespace ablate::detector {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Runs `ablate-train ARGS` (arguments must not need shell quoting).
+CommandResult RunTool(const std::string& args, const fs::path& scratch) {
+  const char* bin = std::getenv("ABLATE_BIN_DIR");
+  const std::string tool = std::string(bin ? bin : "build/bin") + "/ablate-train";
+  const fs::path err = scratch / "stderr.txt";
+  CommandResult r;
+  FILE* p = ::popen((tool + " --threads 1 " + args + " 2>" + err.string()).c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = Slurp(err);
+  return r;
+}
+
+class PredictTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    torch::set_num_threads(1);  // see train_test.cc: OpenMP spins on a shared 2-core machine
+    dir_ = new fs::path(fs::temp_directory_path() / ("ablate_predict_" + std::to_string(getpid())));
+    ShapesOptions o;
+    o.train_images = 16;
+    o.val_images = 6;
+    o.image_size = 64;
+    o.seed = 5;
+    ASSERT_TRUE(WriteShapesDataset(*dir_, o).ok());
+    auto c = TrainPreset("tiny");
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(c->ParseOverride("image_size", "64").ok());
+    c->batch_size = 4;
+    c->num_workers = 1;
+    c->warmup_steps = 2;
+    c->max_steps = 10;
+    TrainOptions t;
+    t.train_json = *dir_ / "train.json";
+    t.out_dir = *dir_ / "run";
+    t.log_every = 0;
+    t.evaluate = false;
+    auto r = Train(*c, t);
+    ASSERT_TRUE(r.ok()) << r.status();
+    checkpoint_ = new fs::path(r->checkpoint_path);
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+    delete checkpoint_;
+  }
+  // A copy of the validation set whose second image file holds garbage.
+  static fs::path CorruptedValSet(const std::string& name) {
+    const fs::path d = *dir_ / name;
+    fs::create_directories(d / "images");
+    fs::copy_file(*dir_ / "val.json", d / "val.json");
+    for (const auto& e : fs::directory_iterator(*dir_ / "images")) {
+      const std::string f = e.path().filename().string();
+      if (f.rfind("val_", 0) == 0) fs::copy_file(e.path(), d / "images" / f);
+    }
+    std::ofstream(d / "images" / "val_000001.png", std::ios::binary | std::ios::trunc)
+        << "\x89PNG\r\n\x1a\n truncated, not an image";
+    return d / "val.json";
+  }
+  static fs::path* dir_;
+  static fs::path* checkpoint_;
+};
+fs::path* PredictTest::dir_ = nullptr;
+fs::path* PredictTest::checkpoint_ = nullptr;
+
+TEST_F(PredictTest, CheckpointStoresClassNames) {
+  auto ck = LoadCheckpoint(*checkpoint_, torch::kCPU);
+  ASSERT_TRUE(ck.ok()) << ck.status();
+  EXPECT_EQ(ck->meta.class_names,
+            (std::vector<std::string>{"circle", "square", "triangle", "cross"}));
+}
+
+TEST_F(PredictTest, UndecodableImageIsSkippedAndReportedOthersWritten) {
+  const fs::path val = CorruptedValSet("corrupt_lib");
+  auto ck = LoadCheckpoint(*checkpoint_, torch::kCPU);
+  ASSERT_TRUE(ck.ok()) << ck.status();
+  PredictOptions o;
+  o.images = val;
+  o.out_dir = *dir_ / "predict_lib";
+  o.score_threshold = 0.05;  // a barely trained model: low scores, still something to draw
+  o.top_k = 5;
+  std::vector<std::string> logged;
+  o.log = [&](const std::string& line) { logged.push_back(line); };
+  auto r = Predict(*ck->model, ck->meta, o, torch::kCPU);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->skipped.size(), 1u);
+  EXPECT_EQ(fs::path(r->skipped[0].file).filename(), "val_000001.png");
+  EXPECT_NE(r->skipped[0].reason.find("cannot decode"), std::string::npos) << r->skipped[0].reason;
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_NE(logged[0].find("val_000001.png"), std::string::npos);
+  ASSERT_EQ(r->written.size(), 5u);
+  int64_t bytes = 0, detections = 0;
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(o.out_dir)) files += e.path().extension() == ".jpg";
+  EXPECT_EQ(files, 5u);
+  for (const auto& w : r->written) {
+    EXPECT_EQ(static_cast<int64_t>(fs::file_size(w.file)), w.bytes);
+    EXPECT_GT(w.bytes, 5'000) << w.file;  // 64-px input drawn at 384 px, two panels
+    EXPECT_LT(w.bytes, 150'000) << w.file;
+    EXPECT_LE(w.detections, 5);
+    cv::Mat img = cv::imread(w.file, cv::IMREAD_COLOR);
+    ASSERT_FALSE(img.empty()) << w.file;
+    EXPECT_EQ(img.cols, 2 * 384 + 6);  // [prediction | ground truth]
+    EXPECT_GT(img.rows, 384);          // plus the header
+    bytes += w.bytes;
+    detections += w.detections;
+  }
+  EXPECT_EQ(r->bytes, bytes);
+  EXPECT_EQ(r->detections, detections);
+  EXPECT_TRUE(fs::exists(o.out_dir / "000001.jpg"));  // image id 1 = val_000000.png
+  EXPECT_FALSE(fs::exists(o.out_dir / "000002.jpg"));
+
+  // A screenshot-style PNG for people to look at (see docs/detector.md).
+  const char* out_dir = std::getenv("ABLATE_TEST_OUTPUT_DIR");
+  const fs::path shots = out_dir ? fs::path(out_dir) : fs::path("build/test-output");
+  fs::create_directories(shots);
+  EXPECT_TRUE(cv::imwrite((shots / "predict_example.png").string(),
+                          cv::imread(r->written[0].file, cv::IMREAD_COLOR)));
+}
+
+TEST_F(PredictTest, FolderOfImagesWithoutGroundTruth) {
+  auto ck = LoadCheckpoint(*checkpoint_, torch::kCPU);
+  ASSERT_TRUE(ck.ok()) << ck.status();
+  const fs::path folder = *dir_ / "folder_lib";
+  fs::create_directories(folder);
+  fs::copy_file(*dir_ / "images" / "val_000000.png", folder / "b.png");
+  fs::copy_file(*dir_ / "images" / "val_000002.png", folder / "a.PNG");
+  std::ofstream(folder / "c.jpg", std::ios::binary) << "\xff\xd8\xff garbage";
+  std::ofstream(folder / "notes.txt") << "ignored";
+  PredictOptions o;
+  o.images = folder;
+  o.out_dir = *dir_ / "predict_folder";
+  auto r = Predict(*ck->model, ck->meta, o, torch::kCPU);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->written.size(), 2u);
+  EXPECT_EQ(fs::path(r->written[0].file).filename(), "a.jpg");  // sorted by name
+  EXPECT_EQ(fs::path(r->written[1].file).filename(), "b.jpg");
+  cv::Mat img = cv::imread(r->written[0].file);
+  EXPECT_EQ(img.cols, 384);  // one panel: no ground truth
+  ASSERT_EQ(r->skipped.size(), 1u);
+  EXPECT_EQ(r->skipped[0].reason, "cannot decode image");
+
+  o.images = *dir_ / "nope";
+  EXPECT_EQ(Predict(*ck->model, ck->meta, o, torch::kCPU).status().code(),
+            absl::StatusCode::kNotFound);
+  o.images = *dir_ / "images" / "val_000000.png";
+  EXPECT_EQ(Predict(*ck->model, ck->meta, o, torch::kCPU).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(PredictTest, ToolReportsSkipsAsJsonAndFailsClearlyOnBadInput) {
+  const fs::path val = CorruptedValSet("corrupt_tool");
+  const fs::path out = *dir_ / "predict_tool";
+  const std::string ck = checkpoint_->string();
+  CommandResult ok = RunTool("predict --checkpoint " + ck + " --images " + val.string() +
+                                 " --out " + out.string() + " --limit 3 --json",
+                             *dir_);
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  const nlohmann::json j = nlohmann::json::parse(ok.out);
+  EXPECT_EQ(j.at("images_written"), 2);  // --limit 3: images 0, 1 (corrupt), 2
+  ASSERT_EQ(j.at("skipped").size(), 1u);
+  EXPECT_EQ(fs::path(j["skipped"][0].at("file").get<std::string>()).filename(), "val_000001.png");
+  EXPECT_TRUE(j.contains("detections"));
+  EXPECT_GT(j.at("bytes").get<int64_t>(), 0);
+  EXPECT_NE(ok.err.find("skipped"), std::string::npos) << ok.err;
+
+  // Nothing decodable -> exit 1, each skipped image named on stderr.
+  const fs::path folder = *dir_ / "folder";
+  fs::create_directories(folder);
+  std::ofstream(folder / "broken.jpg", std::ios::binary) << "\xff\xd8\xff garbage";
+  std::ofstream(folder / "notes.txt") << "ignored";
+  CommandResult none = RunTool(
+      "predict --checkpoint " + ck + " --images " + folder.string() + " --out " + out.string(),
+      *dir_);
+  EXPECT_EQ(none.exit_code, 1) << none.err;
+  EXPECT_NE(none.err.find("broken.jpg: cannot decode image"), std::string::npos) << none.err;
+  CommandResult missing = RunTool("predict --checkpoint " + ck + " --images " +
+                                      (*dir_ / "nope").string() + " --out " + out.string(),
+                                  *dir_);
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no such file or folder"), std::string::npos) << missing.err;
+  std::ofstream(*dir_ / "garbage.pt") << "not a checkpoint";
+  CommandResult bad = RunTool("predict --checkpoint " + (*dir_ / "garbage.pt").string() +
+                                  " --images " + val.string() + " --out " + out.string(),
+                              *dir_);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("reading checkpoint"), std::string::npos) << bad.err;
+}
+
+TEST_F(PredictTest, GalleryIsTheSameImagesForEveryEvaluationAndInTheEvents) {
+  auto ck = LoadCheckpoint(*checkpoint_, torch::kCPU);
+  ASSERT_TRUE(ck.ok()) << ck.status();
+  auto val = CocoDetectionDataset::Load(*dir_ / "val.json", "", false);
+  ASSERT_TRUE(val.ok()) << val.status();
+  std::vector<std::vector<int64_t>> ids;
+  std::vector<EvalResult> results;
+  for (const double threshold : {0.05, 0.2}) {
+    TrainConfig config = ck->meta.config;
+    config.score_threshold = threshold;
+    EvalOptions eo;
+    eo.num_workers = 1;
+    eo.gallery.dir = *dir_ / "gallery" / ("st" + std::to_string(threshold));
+    eo.gallery.count = 4;
+    eo.results_json = *dir_ / ("results" + std::to_string(threshold) + ".json");
+    auto r = Evaluate(*ck->model, config, *val, eo, torch::kCPU);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(r->gallery.has_value()) << r->gallery_error;
+    EXPECT_TRUE(r->gallery->dir.is_absolute());
+    EXPECT_EQ(r->results_bytes, static_cast<int64_t>(fs::file_size(eo.results_json)));
+    EXPECT_GE(r->detections_per_image_max * r->num_images, r->num_detections);
+    std::vector<int64_t> these;
+    for (const auto& g : r->gallery->images) {
+      these.push_back(g.image_id);
+      const fs::path f = r->gallery->dir / g.file;
+      EXPECT_EQ(static_cast<int64_t>(fs::file_size(f)), g.bytes);
+      EXPECT_FALSE(cv::imread(f.string()).empty()) << f;
+    }
+    EXPECT_EQ(these.size(), 4u);
+    ids.push_back(these);
+    results.push_back(std::move(*r));
+  }
+  EXPECT_EQ(ids[0], ids[1]);
+
+  const std::vector<nlohmann::json> events =
+      EvaluationEvents("step0000010", results[0], EvalSettingsForEvents{});
+  ASSERT_EQ(events.size(), 2u);
+  for (const nlohmann::json& e : events) {
+    EXPECT_EQ(e.at("detections"), results[0].num_detections);
+    EXPECT_EQ(e.at("images"), 6);
+    EXPECT_EQ(e.at("detections_per_image_max"), results[0].detections_per_image_max);
+    EXPECT_EQ(e.at("results_bytes"), results[0].results_bytes);
+    const nlohmann::json& g = e.at("gallery");
+    EXPECT_EQ(g.at("dir"), results[0].gallery->dir.string());
+    EXPECT_EQ(g.at("seed"), 0);
+    ASSERT_EQ(g.at("images").size(), 4u);
+    EXPECT_EQ(g["images"][0].at("image_id"), ids[0][0]);
+    for (const char* key : {"file", "bytes", "detections"}) {
+      EXPECT_TRUE(g["images"][0].contains(key)) << key;
+    }
+  }
+  EXPECT_EQ(events[0].at("gallery"), events[1].at("gallery"));
+  // No gallery asked for: no "gallery" key; no results file: results_bytes 0.
+  EvalOptions plain;
+  plain.num_workers = 1;
+  auto r = Evaluate(*ck->model, ck->meta.config, *val, plain, torch::kCPU);
+  ASSERT_TRUE(r.ok());
+  const auto plain_events = EvaluationEvents("x", *r, EvalSettingsForEvents{});
+  EXPECT_FALSE(plain_events[0].contains("gallery"));
+  EXPECT_EQ(plain_events[0].at("results_bytes"), 0);
+}
+
+}  // namespace
+}  // namespace ablate::detector
