@@ -5,7 +5,8 @@
 -- migration that schema_version does not list, so versions may have gaps (migrations/README.md).
 --
 -- Counts are NULL for evaluations recorded without them (diary imports, workers from before this
--- migration); all four are set together. gallery_uri is the gallery's folder
+-- migration); detections and images are set together, the per-image max and the results size
+-- may stay NULL (not reported by ablate-train builds from before issue 7). gallery_uri is the gallery's folder
 -- (file:///abs/dir, shared filesystem like checkpoint URIs); NULL: no gallery.
 ALTER TABLE evaluations ADD COLUMN detections INTEGER CHECK (detections >= 0);
 ALTER TABLE evaluations ADD COLUMN images INTEGER CHECK (images >= 0);

@@ -102,6 +102,25 @@ TEST_F(EvaluationOutputsStoreTest, MeanIsUnknownWithoutImages) {
   EXPECT_FALSE(r->value.gallery.has_value());
 }
 
+// ablate-train builds from before issue 7 report detections and images only.
+TEST_F(EvaluationOutputsStoreTest, UnreportedMaxAndResultsSizeStayUnknown) {
+  auto r = store_->RecordEvaluation(Eval(run_.id, ckpt_.id, 0.05, IouType::kBbox,
+                                         EvaluationOutputs{50, 10, std::nullopt, std::nullopt}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::vector<Evaluation> list = List();
+  ASSERT_EQ(list.size(), 1u);
+  ASSERT_TRUE(list[0].outputs.has_value());
+  EXPECT_EQ(list[0].outputs->detections, 50);
+  EXPECT_DOUBLE_EQ(*list[0].outputs->DetectionsPerImageMean(), 5.0);
+  EXPECT_EQ(list[0].outputs->detections_per_image_max, std::nullopt);
+  EXPECT_EQ(list[0].outputs->results_bytes, std::nullopt);
+  // A later report of the same pass with the max known is the same evaluation.
+  auto again = store_->RecordEvaluation(
+      Eval(run_.id, ckpt_.id, 0.05, IouType::kBbox, EvaluationOutputs{50, 10, 12, 9000}));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(again->created);
+}
+
 // The issue's acceptance, at the store: the same checkpoint scored at 0.005 keeps far more
 // detections than at the default 0.05.
 TEST_F(EvaluationOutputsStoreTest, LowScoreThresholdRecordsMoreDetections) {

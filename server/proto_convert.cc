@@ -37,8 +37,8 @@ void ToProto(const Checkpoint& c, v1::Checkpoint* p) {
 void ToProto(const EvaluationOutputs& o, v1::EvaluationOutputs* p) {
   p->set_detections(o.detections);
   p->set_images(o.images);
-  p->set_detections_per_image_max(o.detections_per_image_max);
-  p->set_results_bytes(o.results_bytes);
+  if (o.detections_per_image_max) p->set_detections_per_image_max(*o.detections_per_image_max);
+  if (o.results_bytes) p->set_results_bytes(*o.results_bytes);
   if (auto mean = o.DetectionsPerImageMean()) p->set_detections_per_image_mean(*mean);
 }
 
@@ -55,8 +55,10 @@ void ToProto(const Gallery& g, v1::Gallery* p) {
 }
 
 EvaluationOutputs FromProto(const v1::EvaluationOutputs& p) {
-  return EvaluationOutputs{p.detections(), p.images(), p.detections_per_image_max(),
-                           p.results_bytes()};
+  EvaluationOutputs o{p.detections(), p.images(), std::nullopt, std::nullopt};
+  if (p.has_detections_per_image_max()) o.detections_per_image_max = p.detections_per_image_max();
+  if (p.has_results_bytes()) o.results_bytes = p.results_bytes();
+  return o;
 }
 
 Gallery FromProto(const v1::Gallery& p) {

@@ -69,17 +69,17 @@ Status ValidateEvaluationOutputs(const EvaluationOutputs& o) {
   const std::pair<const char*, int64_t> fields[] = {
       {"detections", o.detections},
       {"images", o.images},
-      {"detections_per_image_max", o.detections_per_image_max},
-      {"results_bytes", o.results_bytes}};
+      {"detections_per_image_max", o.detections_per_image_max.value_or(0)},
+      {"results_bytes", o.results_bytes.value_or(0)}};
   for (const auto& [name, value] : fields) {
     if (value < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("evaluation outputs: ", name, " is negative (", value, ")"));
     }
   }
-  if (o.detections_per_image_max > o.detections) {
+  if (o.detections_per_image_max.value_or(0) > o.detections) {
     return absl::InvalidArgumentError(
-        absl::StrCat("evaluation outputs: detections_per_image_max ", o.detections_per_image_max,
+        absl::StrCat("evaluation outputs: detections_per_image_max ", *o.detections_per_image_max,
                      " exceeds the total of ", o.detections, " detections"));
   }
   if (o.images == 0 && o.detections > 0) {

@@ -117,12 +117,13 @@ struct CategoryAp {
 };
 
 // What one pass of the evaluator produced besides the COCO tables (issue 7). The bbox and the
-// segm evaluation of one pass carry the same values.
+// segm evaluation of one pass carry the same values. The per-image max and the results size are
+// nullopt when not reported (ablate-train builds from before issue 7 report only the two counts).
 struct EvaluationOutputs {
-  int64_t detections = 0;                // detections written, over all evaluated images
-  int64_t images = 0;                    // images evaluated
-  int64_t detections_per_image_max = 0;  // most detections on one image
-  int64_t results_bytes = 0;             // size of the COCO results file written; 0: none
+  int64_t detections = 0;                           // detections written, over all evaluated images
+  int64_t images = 0;                               // images evaluated
+  std::optional<int64_t> detections_per_image_max;  // most detections on one image
+  std::optional<int64_t> results_bytes;  // size of the COCO results file written; 0: none
   // detections / images; nullopt when no image was evaluated.
   std::optional<double> DetectionsPerImageMean() const;
   friend bool operator==(const EvaluationOutputs&, const EvaluationOutputs&) = default;

@@ -80,10 +80,10 @@ Evaluation ReadEvaluation(const SqliteStatement& s) {
   e.settings.dataset_fingerprint = s.ColumnText(10);
   e.created_unix_ms = s.ColumnInt(11);
   for (int i = 0; i < kNumCocoStats; ++i) e.stats[i] = s.ColumnDouble(12 + i);
-  // The four counts are written together (0004_evaluation_outputs.sql).
+  // detections and images are written together (0004_evaluation_outputs.sql).
   if (auto detections = s.ColumnOptInt(24)) {
-    e.outputs = EvaluationOutputs{*detections, s.ColumnOptInt(25).value_or(0),
-                                  s.ColumnOptInt(26).value_or(0), s.ColumnOptInt(27).value_or(0)};
+    e.outputs = EvaluationOutputs{*detections, s.ColumnOptInt(25).value_or(0), s.ColumnOptInt(26),
+                                  s.ColumnOptInt(27)};
   }
   if (!s.ColumnIsNull(28)) {
     e.gallery = Gallery{s.ColumnText(28), s.ColumnOptInt(29).value_or(0), {}};
@@ -91,10 +91,12 @@ Evaluation ReadEvaluation(const SqliteStatement& s) {
   return e;
 }
 
-// Whether two passes counted the same detections (results_bytes is a by-product, not compared).
+// Whether two passes counted the same detections (a max known on one side only is no
+// difference; results_bytes is a by-product, not compared).
 bool SameCounts(const EvaluationOutputs& a, const EvaluationOutputs& b) {
   return a.detections == b.detections && a.images == b.images &&
-         a.detections_per_image_max == b.detections_per_image_max;
+         (!a.detections_per_image_max || !b.detections_per_image_max ||
+          a.detections_per_image_max == b.detections_per_image_max);
 }
 
 std::string StatusList(const std::vector<RunStatus>& statuses) {
