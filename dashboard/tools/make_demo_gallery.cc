@@ -3,7 +3,8 @@
 // library. Not part of the build; rerun by hand after changing the drawings:
 //
 //   g++ -std=c++20 -O2 dashboard/tools/make_demo_gallery.cc -o /tmp/make_demo_gallery \
-//       $(pkg-config --cflags --libs opencv4) && /tmp/make_demo_gallery > dashboard/demo_gallery_images.inc
+//       $(pkg-config --cflags --libs opencv4)
+//   /tmp/make_demo_gallery > dashboard/demo_gallery_images.inc
 //
 // Each of the 4 validation images (synthetic shapes, like detector/shapes.cc) is drawn in 3
 // variants: two runs' predictions at score_threshold 0.05 ("a", "b": a few boxes) and a
@@ -17,8 +18,7 @@
 namespace {
 
 std::string Base64(const std::vector<unsigned char>& bytes) {
-  static const char* kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
