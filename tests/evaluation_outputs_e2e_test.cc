@@ -102,7 +102,7 @@ class EvaluationOutputsE2eTest : public ::testing::Test {
 TEST_F(EvaluationOutputsE2eTest, WorkerForwardsCountsAndGalleryAndShowPrintsThem) {
   for (const char* iou : {"bbox", "segm"}) {
     Forward(EventLine(iou, 0.05, 120, 9, "/work/evals/1/gallery"));
-    Forward(EventLine(iou, 0.005, 2950, 100, "/work/evals/2/gallery/"));
+    Forward(EventLine(iou, 0.005, 2950, 100, "/work/evals/2/./tmp/../gallery/"));
   }
 
   CommandResult json_result = Ablate({"show", "r1", "--json"});
@@ -121,7 +121,7 @@ TEST_F(EvaluationOutputsE2eTest, WorkerForwardsCountsAndGalleryAndShowPrintsThem
   EXPECT_EQ(low["outputs"]["detections"], 2950);
   EXPECT_GT(low["outputs"]["detections"].get<int>(), normal["outputs"]["detections"].get<int>());
   EXPECT_EQ(normal["gallery"]["dir"], "/work/evals/1/gallery");
-  EXPECT_EQ(low["gallery"]["dir"], "/work/evals/2/gallery");  // trailing '/' dropped
+  EXPECT_EQ(low["gallery"]["dir"], "/work/evals/2/gallery");  // normalised, no trailing '/'
   EXPECT_EQ(normal["gallery"]["count"], 2);
   EXPECT_EQ(normal["gallery"]["images"][0]["uri"], "file:///work/evals/1/gallery/000012.jpg");
   EXPECT_EQ(low["gallery"]["images"][1]["uri"], "file:///work/evals/2/gallery/000139.jpg");

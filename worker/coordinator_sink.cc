@@ -1,5 +1,6 @@
 #include "worker/coordinator_sink.h"
 
+#include <filesystem>
 #include <variant>
 
 #include "common/coco_stats.h"
@@ -36,7 +37,8 @@ void SetOutputs(const EvaluationEvent& e, v1::RecordEvaluationRequest* request) 
     if (e.results_bytes) o->set_results_bytes(*e.results_bytes);
   }
   if (e.gallery) {
-    std::string dir = e.gallery->dir;
+    // The coordinator accepts only normalised folders ("/a/./b/../c/" is "/a/c").
+    std::string dir = std::filesystem::path(e.gallery->dir).lexically_normal().string();
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     auto* g = request->mutable_gallery();
     g->set_dir_uri(UriFromPath(dir));
