@@ -135,7 +135,80 @@ nlohmann::json EvaluationJson(const v1::Evaluation& e) {
     cats.push_back({{"category_id", c.category_id()}, {"name", c.category_name()}, {"AP", c.ap()}});
   }
   j["per_category"] = cats;
+  j["outputs"] = e.has_outputs() ? OutputsJson(e.outputs()) : nlohmann::json(nullptr);
+  j["gallery"] = e.has_gallery() ? GalleryJson(e.gallery()) : nlohmann::json(nullptr);
   return j;
+}
+
+nlohmann::json OutputsJson(const v1::EvaluationOutputs& o) {
+  auto opt = [](bool has, auto v) { return has ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  nlohmann::json j;
+  j["detections"] = o.detections();
+  j["images"] = o.images();
+  j["detections_per_image_mean"] =
+      opt(o.has_detections_per_image_mean(), o.detections_per_image_mean());
+  j["detections_per_image_max"] =
+      opt(o.has_detections_per_image_max(), o.detections_per_image_max());
+  j["results_bytes"] = opt(o.has_results_bytes(), o.results_bytes());
+  return j;
+}
+
+nlohmann::json GalleryJson(const v1::Gallery& g) {
+  nlohmann::json images = nlohmann::json::array();
+  for (const auto& i : g.images()) {
+    images.push_back({{"image_id", i.image_id()},
+                      {"uri", i.uri()},
+                      {"bytes", i.bytes()},
+                      {"detections", i.detections()}});
+  }
+  return {{"dir_uri", g.dir_uri()},
+          {"dir", PathOfUri(g.dir_uri())},
+          {"seed", g.seed()},
+          {"count", g.images_size()},
+          {"images", std::move(images)}};
+}
+
+std::string PathOfUri(const std::string& uri) {
+  constexpr char kFile[] = "file://";
+  return uri.rfind(kFile, 0) == 0 ? uri.substr(sizeof(kFile) - 1) : uri;
+}
+
+std::string HumanBytes(int64_t bytes) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  double x = static_cast<double>(bytes);
+  int i = 0;
+  while (x >= 1024 && i < 4) {
+    x /= 1024;
+    ++i;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, i == 0 ? "%.0f %s" : "%.1f %s", x, units[i]);
+  return buf;
+}
+
+std::string DetectionsTable(const google::protobuf::RepeatedPtrField<v1::Evaluation>& evaluations) {
+  Table t({"id", "checkpoint", "iou", "score_threshold", "detections", "per_image_mean",
+           "per_image_max", "results", "gallery"});
+  for (const auto& e : evaluations) {
+    const v1::EvaluationOutputs& o = e.outputs();
+    const bool has = e.has_outputs();
+    std::string gallery = "-";
+    if (e.has_gallery()) {
+      gallery = std::to_string(e.gallery().images_size()) + " images in " +
+                PathOfUri(e.gallery().dir_uri());
+    }
+    t.AddRow(
+        {std::to_string(e.id()), e.checkpoint_name().empty() ? "-" : e.checkpoint_name(),
+         IouName(e.settings().iou_type()),
+         e.settings().has_score_threshold() ? nlohmann::json(e.settings().score_threshold()).dump()
+                                            : "?",
+         has ? std::to_string(o.detections()) : "-",
+         has && o.has_detections_per_image_mean() ? Fixed(o.detections_per_image_mean(), 2) : "-",
+         has && o.has_detections_per_image_max() ? std::to_string(o.detections_per_image_max())
+                                                 : "-",
+         has && o.has_results_bytes() ? HumanBytes(o.results_bytes()) : "-", gallery});
+  }
+  return t.Render();
 }
 
 std::string Fixed(double v, int digits) {

@@ -44,10 +44,25 @@ nlohmann::json SettingsJson(const v1::EvalSettings& s);
 std::string SettingsText(const v1::EvalSettings& s);  // "score_threshold=0.05 top_k=100 ..."
 nlohmann::json RunJson(const v1::Run& r);
 nlohmann::json CheckpointJson(const v1::Checkpoint& c);
+// Includes "outputs" (detection counts; null when not recorded) and "gallery" (null: none).
 nlohmann::json EvaluationJson(const v1::Evaluation& e);
+// {"detections", "images", "detections_per_image_mean", "detections_per_image_max",
+// "results_bytes"}; unknown values are null.
+nlohmann::json OutputsJson(const v1::EvaluationOutputs& o);
+// {"dir_uri", "dir", "seed", "count", "images": [{"image_id", "uri", "bytes", "detections"}]}.
+nlohmann::json GalleryJson(const v1::Gallery& g);
+// "/abs/dir" for "file:///abs/dir"; other URIs unchanged.
+std::string PathOfUri(const std::string& uri);
+// "512 B", "47.1 KB", "1.1 MB" (1024-based, as the dashboard shows sizes).
+std::string HumanBytes(int64_t bytes);
 
 std::string Fixed(double v, int digits = 3);   // "0.268"
 std::string Signed(double v, int digits = 3);  // "+0.006"
+
+// `ablate show`'s per-evaluation detection counts: id, checkpoint, iou, score_threshold,
+// detections, per-image mean and max, results size, gallery ("N images in /dir"); "-" where an
+// evaluation recorded none (diary imports, older workers).
+std::string DetectionsTable(const google::protobuf::RepeatedPtrField<v1::Evaluation>& evaluations);
 
 // Aligned plain-text table; numeric-looking cells are right-aligned.
 class Table {

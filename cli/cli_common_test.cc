@@ -53,5 +53,74 @@ TEST(SettingsTextTest, UnknownFieldsAreQuestionMarks) {
             "score_threshold=0.05 top_k=100 nms_iou=? max_dets=? dataset=diary:x.txt");
 }
 
+v1::Evaluation EvaluationWithOutputs(int64_t id, double score_threshold, int64_t detections,
+                                     int64_t max_per_image) {
+  v1::Evaluation e;
+  e.set_id(id);
+  e.set_checkpoint_name("step0000600-ep010-loss2.000");
+  e.mutable_settings()->set_iou_type(v1::IOU_TYPE_BBOX);
+  e.mutable_settings()->set_score_threshold(score_threshold);
+  auto* o = e.mutable_outputs();
+  o->set_detections(detections);
+  o->set_images(40);
+  o->set_detections_per_image_mean(static_cast<double>(detections) / 40);
+  o->set_detections_per_image_max(max_per_image);
+  o->set_results_bytes(detections * 400);
+  auto* g = e.mutable_gallery();
+  g->set_dir_uri("file:///work/evals/3/gallery");
+  for (int64_t id : {12, 139}) {
+    auto* image = g->add_images();
+    image->set_image_id(id);
+    image->set_uri("file:///work/evals/3/gallery/" + std::to_string(id) + ".jpg");
+    image->set_bytes(20000);
+    image->set_detections(3);
+  }
+  return e;
+}
+
+TEST(DetectionsTableTest, CountsPerEvaluationAndWhereTheGalleryIs) {
+  google::protobuf::RepeatedPtrField<v1::Evaluation> evals;
+  *evals.Add() = EvaluationWithOutputs(1, 0.05, 120, 9);
+  *evals.Add() = EvaluationWithOutputs(3, 0.005, 2950, 100);
+  v1::Evaluation diary;  // no outputs recorded
+  diary.set_id(4);
+  diary.mutable_settings()->set_iou_type(v1::IOU_TYPE_SEGM);
+  *evals.Add() = diary;
+  EXPECT_EQ(DetectionsTable(evals),
+            "id  checkpoint                   iou   score_threshold  detections  per_image_mean  "
+            "per_image_max  results  gallery\n"
+            " 1  step0000600-ep010-loss2.000  bbox  0.05                    120            3.00  "
+            "            9  46.9 KB  2 images in /work/evals/3/gallery\n"
+            " 3  step0000600-ep010-loss2.000  bbox  0.005                  2950           73.75  "
+            "          100  1.1 MB   2 images in /work/evals/3/gallery\n"
+            " 4  -                            segm  ?                         -               -  "
+            "            -  -        -\n");
+}
+
+TEST(DetectionsTableTest, JsonHasCountsMeanAndGallery) {
+  nlohmann::json j = EvaluationJson(EvaluationWithOutputs(1, 0.05, 120, 9));
+  EXPECT_EQ(j["outputs"]["detections"], 120);
+  EXPECT_EQ(j["outputs"]["images"], 40);
+  EXPECT_EQ(j["outputs"]["detections_per_image_mean"], 3.0);
+  EXPECT_EQ(j["outputs"]["detections_per_image_max"], 9);
+  EXPECT_EQ(j["outputs"]["results_bytes"], 48000);
+  EXPECT_EQ(j["gallery"]["dir"], "/work/evals/3/gallery");
+  EXPECT_EQ(j["gallery"]["count"], 2);
+  EXPECT_EQ(j["gallery"]["images"][1]["image_id"], 139);
+  v1::Evaluation bare;
+  nlohmann::json b = EvaluationJson(bare);
+  EXPECT_TRUE(b["outputs"].is_null());
+  EXPECT_TRUE(b["gallery"].is_null());
+  v1::EvaluationOutputs no_images;
+  EXPECT_TRUE(OutputsJson(no_images)["detections_per_image_mean"].is_null());
+}
+
+TEST(FormatTest, HumanBytes) {
+  EXPECT_EQ(HumanBytes(0), "0 B");
+  EXPECT_EQ(HumanBytes(512), "512 B");
+  EXPECT_EQ(HumanBytes(48213), "47.1 KB");
+  EXPECT_EQ(HumanBytes(3 * 1024 * 1024), "3.0 MB");
+}
+
 }  // namespace
 }  // namespace ablate::cli

@@ -161,6 +161,9 @@ void RegisterShow(CLI::App& app) {
       et.AddRow(row);
     }
     std::cout << (et.empty() ? "  none\n" : et.Render());
+    if (resp.evaluations_size() > 0) {
+      std::cout << "\ndetections:\n" << DetectionsTable(resp.evaluations());
+    }
     if (resp.latest_metrics_size() > 0) {
       std::cout << "\nlatest metrics:\n";
       Table mt({"key", "step", "value"});

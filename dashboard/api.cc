@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "dashboard/assets.h"
+#include "dashboard/gallery_files.h"
 #include "dashboard/views.h"
 
 namespace ablate::dashboard {
@@ -184,6 +185,7 @@ std::string CanonicalQuery(const std::string& path,
 
 constexpr std::string_view kRunsPrefix = "/api/runs/";
 constexpr std::string_view kMetricsSuffix = "/metrics";
+constexpr std::string_view kGalleryPrefix = "/api/gallery/";
 
 }  // namespace
 
@@ -276,6 +278,32 @@ ApiResponse DashboardApi::HandleGet(const ApiRequest& req) {
     return r;
   }
 
+  if (path.compare(0, kGalleryPrefix.size(), kGalleryPrefix) == 0) {
+    // Gallery images: numbers in, a registered file out (gallery_files.h). Read from the store,
+    // not the snapshot, so an image is served as soon as its evaluation is recorded.
+    const std::string route = "/api/gallery/{evaluation}/{image}";
+    Params p(req.params, route, {});
+    if (Status s = p.Check(); !s.ok()) return fail(s, route);
+    std::vector<std::string> parts = absl::StrSplit(path.substr(kGalleryPrefix.size()), '/');
+    int64_t evaluation = 0;
+    int64_t image = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &evaluation) ||
+        !absl::SimpleAtoi(parts[1], &image)) {
+      return fail(
+          absl::InvalidArgumentError(absl::StrCat(
+              "expected /api/gallery/{evaluation id}/{image id} (two integers), got ", path)),
+          route);
+    }
+    StatusOr<std::string> bytes = ReadGalleryImage(store_, evaluation, image);
+    if (!bytes.ok()) return fail(bytes.status(), route);
+    ApiResponse r;
+    r.content_type = "image/jpeg";
+    r.body = *std::move(bytes);
+    r.route = route;
+    r.headers.emplace_back("Cache-Control", "no-cache");  // revalidate with the ETag
+    return r;
+  }
+
   StatusOr<std::shared_ptr<const StoreSnapshot>> snap_or = snapshots_.Get();
   if (!snap_or.ok()) return fail(snap_or.status(), "/api");
   const std::shared_ptr<const StoreSnapshot>& snap = *snap_or;
@@ -360,7 +388,8 @@ ApiResponse DashboardApi::HandleGet(const ApiRequest& req) {
   return fail(absl::NotFoundError(absl::StrCat(
                   "no API endpoint ", path,
                   " (endpoints: /api/sweeps, /api/leaderboard, /api/runs/{name}, "
-                  "/api/runs/{name}/metrics, /api/compare, /api/lineage, /api/checkpoints)")),
+                  "/api/runs/{name}/metrics, /api/compare, /api/lineage, /api/checkpoints, "
+                  "/api/gallery/{evaluation}/{image})")),
               "/api/unknown");
 }
 

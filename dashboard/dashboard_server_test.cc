@@ -28,7 +28,7 @@ class DashboardServerTest : public ::testing::Test {
     auto store = server::SqliteRunStore::Open(o);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
-    ASSERT_TRUE(demo::FillDemo(*store_).ok());
+    ASSERT_TRUE(demo::FillDemo(*store_, dir_ / "gallery").ok());
     DashboardOptions options;
     options.host = "127.0.0.1";
     options.port = 0;
@@ -57,6 +57,30 @@ class DashboardServerTest : public ::testing::Test {
   std::unique_ptr<DashboardServer> server_;
   std::unique_ptr<httplib::Client> client_;
 };
+
+// Issue 7: a gallery image over real HTTP, and a 404 for an image id the store does not list.
+TEST_F(DashboardServerTest, ServesRegisteredGalleryImagesOnly) {
+  auto run = client_->Get("/api/runs/focal-g2.0-lr1e-3");
+  ASSERT_TRUE(run);
+  ASSERT_EQ(run->status, 200);
+  const json evaluation = json::parse(run->body)["evaluations"][4];
+  const std::string url = evaluation["gallery"]["images"][0]["url"];
+  auto image = client_->Get(url);
+  ASSERT_TRUE(image);
+  EXPECT_EQ(image->status, 200);
+  EXPECT_EQ(image->get_header_value("Content-Type"), "image/jpeg");
+  EXPECT_EQ(image->get_header_value("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(static_cast<int64_t>(image->body.size()),
+            evaluation["gallery"]["images"][0]["bytes"].get<int64_t>());
+  EXPECT_EQ(image->body.substr(0, 2), "\xFF\xD8");
+  auto unknown =
+      client_->Get("/api/gallery/" + std::to_string(evaluation["id"].get<int64_t>()) + "/424242");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  auto traversal = client_->Get("/api/gallery/%2E%2E/%2E%2E/etc/passwd");
+  ASSERT_TRUE(traversal);
+  EXPECT_EQ(traversal->status, 400);
+}
 
 TEST_F(DashboardServerTest, ServesPageAndLeaderboardJson) {
   auto page = client_->Get("/");

@@ -6,8 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/atomic_file.h"
+
 namespace ablate::dashboard::demo {
 namespace {
+
+constexpr DemoGalleryImage kGalleryImages[] = {
+#include "dashboard/demo_gallery_images.inc"
+};
 
 using server::CheckpointId;
 using server::RunId;
@@ -59,8 +67,47 @@ Status LogCurves(server::RunStore& store, RunId run, int first_step, int last_st
   return store.LogMetrics(run, points);
 }
 
+// The counts of a pass scored at `score_threshold` whose bbox AP is `bbox_ap`.
+server::EvaluationOutputs Outputs(double bbox_ap, double score_threshold) {
+  const bool rescored = score_threshold < 0.05;
+  const int64_t detections = rescored ? kRescoredDetections : DemoDetections(bbox_ap);
+  return server::EvaluationOutputs{detections, kValImages,
+                                   rescored ? kRescoredMaxPerImage : kMaxPerImage,
+                                   detections * kResultBytesPerDetection};
+}
+
+// Writes the pass's 4 gallery JPEGs (variant 0 a, 1 b, 2 dense) and describes them; nullopt
+// without a gallery root.
+StatusOr<std::optional<server::Gallery>> WriteGallery(const std::filesystem::path& root,
+                                                      const std::string& run,
+                                                      const std::string& checkpoint,
+                                                      double score_threshold, int variant) {
+  if (root.empty()) return std::optional<server::Gallery>();
+  const std::filesystem::path dir = root / run / absl::StrCat(checkpoint, "-s", score_threshold);
+  server::Gallery g;
+  g.dir_uri = "file://" + dir.string();
+  g.seed = 0;
+  for (const DemoGalleryImage& image : kGalleryImages) {
+    if (image.variant != variant) continue;
+    std::string jpeg;
+    if (!absl::Base64Unescape(absl::string_view(image.jpeg_base64.data(), image.jpeg_base64.size()),
+                              &jpeg)) {
+      return absl::InternalError("demo gallery: an embedded JPEG is not base64");
+    }
+    char name[32];
+    std::snprintf(name, sizeof(name), "%06lld.jpg",
+                  static_cast<long long>(kGalleryImageIds[image.image]));
+    ABLATE_RETURN_IF_ERROR(WriteFileAtomically(dir / name, jpeg));
+    g.images.push_back(server::GalleryImage{kGalleryImageIds[image.image],
+                                            "file://" + (dir / name).string(),
+                                            static_cast<int64_t>(jpeg.size()), image.detections});
+  }
+  return std::optional<server::Gallery>(std::move(g));
+}
+
 Status Evaluate(server::RunStore& store, RunId run, CheckpointId checkpoint, double bbox_ap,
-                double segm_ap, int trial, double score_threshold, DemoFillReport& report) {
+                double segm_ap, int trial, double score_threshold,
+                const std::optional<server::Gallery>& gallery, DemoFillReport& report) {
   for (server::IouType iou : {server::IouType::kBbox, server::IouType::kSegm}) {
     const double ap = iou == server::IouType::kBbox ? bbox_ap : segm_ap;
     server::NewEvaluation e;
@@ -71,6 +118,8 @@ Status Evaluate(server::RunStore& store, RunId run, CheckpointId checkpoint, dou
     for (int c = 0; c < static_cast<int>(kCategories.size()); ++c) {
       e.per_category.push_back({c + 1, std::string(kCategories[c]), DemoCategoryAp(ap, c, trial)});
     }
+    e.outputs = Outputs(bbox_ap, score_threshold);
+    e.gallery = gallery;
     StatusOr<server::Created<server::Evaluation>> r = store.RecordEvaluation(e);
     if (!r.ok()) return r.status();
     report.evaluations += r->created ? 1 : 0;
@@ -79,6 +128,10 @@ Status Evaluate(server::RunStore& store, RunId run, CheckpointId checkpoint, dou
 }
 
 }  // namespace
+
+int DemoDetections(double ap) { return 600 + static_cast<int>(std::lround(1000 * ap)); }
+
+std::span<const DemoGalleryImage> DemoGalleryImages() { return kGalleryImages; }
 
 CocoStats DemoStats(double ap) {
   CocoStats s{};
@@ -95,7 +148,12 @@ double DemoCategoryAp(double ap, int category, int trial) {
                     1.0);
 }
 
-StatusOr<DemoFillReport> FillDemo(server::RunStore& store) {
+StatusOr<DemoFillReport> FillDemo(server::RunStore& store,
+                                  const std::filesystem::path& gallery_root) {
+  if (!gallery_root.empty() && !gallery_root.is_absolute()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("demo gallery folder '", gallery_root.string(), "' is not absolute"));
+  }
   DemoFillReport report;
   Status st = store.Transact([&]() -> Status {
     // Base run: three checkpoints, evaluated, the last pinned.
@@ -124,8 +182,10 @@ StatusOr<DemoFillReport> FillDemo(server::RunStore& store) {
       report.checkpoints += cp.created ? 1 : 0;
       if (k == 3) fork = cp.value.id;
       const double ap = kBaseFinalBboxAp - 0.03 * (3 - k);
+      ABLATE_ASSIGN_OR_RETURN(auto gallery,
+                              WriteGallery(gallery_root, base.name, c.name, 0.05, /*variant=*/0));
       ABLATE_RETURN_IF_ERROR(
-          Evaluate(store, b.value.id, cp.value.id, ap, ap - 0.03, -1, 0.05, report));
+          Evaluate(store, b.value.id, cp.value.id, ap, ap - 0.03, -1, 0.05, gallery, report));
     }
     // The sweep: forks of the base's last checkpoint.
     for (int t = 0; t < static_cast<int>(kTrials.size()); ++t) {
@@ -161,9 +221,11 @@ StatusOr<DemoFillReport> FillDemo(server::RunStore& store) {
                                 store.RegisterCheckpoint(c));
         report.checkpoints += cp.created ? 1 : 0;
         const double behind = 0.012 * ((trial.last_step - step) / 1000);
+        ABLATE_ASSIGN_OR_RETURN(auto gallery,
+                                WriteGallery(gallery_root, r.name, c.name, 0.05, t % 2));
         ABLATE_RETURN_IF_ERROR(Evaluate(store, run.value.id, cp.value.id,
                                         trial.final_bbox_ap - behind, trial.final_segm_ap - behind,
-                                        t, 0.05, report));
+                                        t, 0.05, gallery, report));
         if (t == 0 && step == trial.last_step) {
           // Eval-only re-scoring of the best trial's last checkpoint at a lower threshold.
           server::NewEvaluation e;
@@ -171,6 +233,9 @@ StatusOr<DemoFillReport> FillDemo(server::RunStore& store) {
           e.checkpoint = cp.value.id;
           e.settings = Settings(server::IouType::kBbox, 0.005);
           e.stats = DemoStats(kRescoredBboxAp);
+          e.outputs = Outputs(kRescoredBboxAp, 0.005);
+          ABLATE_ASSIGN_OR_RETURN(e.gallery, WriteGallery(gallery_root, r.name, c.name, 0.005,
+                                                          /*variant=*/2));
           ABLATE_ASSIGN_OR_RETURN(server::Created<server::Evaluation> re,
                                   store.RecordEvaluation(e));
           report.evaluations += re.created ? 1 : 0;

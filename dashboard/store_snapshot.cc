@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 
@@ -178,6 +179,28 @@ StatusOr<std::vector<server::Evaluation>> SnapshotRunStore::ListEvaluations(
   } else {
     for (const server::Evaluation& e : snap_.evaluations) consider(e);
   }
+  return out;
+}
+
+StatusOr<std::vector<server::GalleryFile>> SnapshotRunStore::ListGalleryFiles(
+    const server::GalleryFileFilter& filter) {
+  std::vector<server::GalleryFile> out;
+  for (const server::Evaluation& e : snap_.evaluations) {
+    if (!e.gallery) continue;
+    if (filter.run && e.run_id != *filter.run) continue;
+    if (filter.checkpoint && e.checkpoint_id != filter.checkpoint) continue;
+    if (filter.evaluation && e.id != *filter.evaluation) continue;
+    for (const server::GalleryImage& image : e.gallery->images) {
+      out.push_back(server::GalleryFile{e.id, e.run_id, e.run_name, e.checkpoint_id,
+                                        e.checkpoint_name, image.image_id, image.uri, image.bytes});
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    const auto ca = a.checkpoint ? a.checkpoint->value : 0;
+    const auto cb = b.checkpoint ? b.checkpoint->value : 0;
+    return std::tie(a.run.value, ca, a.evaluation.value, a.image_id) <
+           std::tie(b.run.value, cb, b.evaluation.value, b.image_id);
+  });
   return out;
 }
 

@@ -76,6 +76,8 @@ class SnapshotRunStore final : public server::RunStore {
       const server::NewEvaluation&) override;
   StatusOr<std::vector<server::Evaluation>> ListEvaluations(
       const server::EvaluationFilter& filter) override;
+  StatusOr<std::vector<server::GalleryFile>> ListGalleryFiles(
+      const server::GalleryFileFilter& filter) override;
 
  private:
   const StoreSnapshot& snap_;

@@ -1,6 +1,7 @@
 #include "dashboard/views.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <set>
@@ -9,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "dashboard/gallery_files.h"
 #include "server/leaderboard.h"
 #include "server/run_comparison.h"
 
@@ -61,15 +63,57 @@ json RunSummaryJson(const Run& r) {
               {"updated_unix_ms", r.updated_unix_ms}};
 }
 
-json EvaluationJson(const Evaluation& e, std::optional<int64_t> step, bool per_category) {
+// Detection counts (issue 7); null when the evaluation recorded none.
+json OutputsJson(const std::optional<server::EvaluationOutputs>& o) {
+  if (!o) return nullptr;
+  return json{{"detections", o->detections},
+              {"images", o->images},
+              {"detections_per_image_mean", OptJson(o->DetectionsPerImageMean())},
+              {"detections_per_image_max", OptJson(o->detections_per_image_max)},
+              {"results_bytes", OptJson(o->results_bytes)}};
+}
+
+std::string PathOfUri(const std::string& uri) {
+  constexpr char kScheme[] = "file://";
+  return uri.rfind(kScheme, 0) == 0 ? uri.substr(sizeof(kScheme) - 1) : uri;
+}
+
+// One gallery image as the page loads it (served by /api/gallery/..., gallery_files.h).
+json GalleryImageJson(const Evaluation& e, const server::GalleryImage& image) {
+  return json{{"image_id", image.image_id},
+              {"detections", image.detections},
+              {"bytes", image.bytes},
+              {"url", GalleryImageUrl(e.id.value, image.image_id)}};
+}
+
+// The gallery with its images; null when the evaluation has none.
+json GalleryJson(const Evaluation& e) {
+  if (!e.gallery) return nullptr;
+  json images = json::array();
+  int64_t bytes = 0;
+  for (const server::GalleryImage& image : e.gallery->images) {
+    images.push_back(GalleryImageJson(e, image));
+    bytes += image.bytes;
+  }
+  return json{{"dir", PathOfUri(e.gallery->dir_uri)},
+              {"seed", e.gallery->seed},
+              {"count", e.gallery->images.size()},
+              {"bytes", bytes},
+              {"images", std::move(images)}};
+}
+
+// `detail`: with per-category AP and the gallery's images (the run page); without, for lists.
+json EvaluationJson(const Evaluation& e, std::optional<int64_t> step, bool detail) {
   json out{{"id", e.id.value},
            {"run", e.run_name},
            {"checkpoint", e.checkpoint_name},
            {"step", OptJson(step)},
            {"settings", SettingsJson(e.settings)},
            {"stats", StatsJson(e.stats)},
+           {"outputs", OutputsJson(e.outputs)},
            {"created_unix_ms", e.created_unix_ms}};
-  if (per_category) {
+  if (detail) {
+    out["gallery"] = GalleryJson(e);
     json cats = json::array();
     for (const server::CategoryAp& c : e.per_category) {
       cats.push_back(json{{"id", c.category_id},
@@ -408,6 +452,65 @@ StatusOr<json> MetricsView(server::RunStore& store, std::string_view name,
   return json{{"run", run->name}, {"series", std::move(series)}};
 }
 
+namespace {
+
+// The compare page's gallery: for each run the gallery of the evaluation compared (bbox, else segm;
+// both iou types of one pass share it), and the image ids side by side. Null when no compared
+// evaluation has a gallery.
+json CompareGalleryJson(const std::vector<const Run*>& runs,
+                        const std::vector<std::array<std::optional<Evaluation>, 2>>& compared,
+                        const StoreSnapshot& snap) {
+  std::set<int64_t> all_ids;
+  std::vector<std::map<int64_t, const server::GalleryImage*>> by_id(runs.size());
+  std::vector<const Evaluation*> shown(runs.size(), nullptr);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    for (const std::optional<Evaluation>& e : compared[i]) {
+      if (e && e->gallery) {
+        shown[i] = &*e;
+        break;
+      }
+    }
+    if (shown[i] == nullptr) continue;
+    for (const server::GalleryImage& image : shown[i]->gallery->images) {
+      by_id[i][image.image_id] = &image;
+      all_ids.insert(image.image_id);
+    }
+  }
+  if (all_ids.empty()) return nullptr;
+  json run_list = json::array();
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const Evaluation* e = shown[i];
+    if (e == nullptr) {
+      run_list.push_back(json{{"run", runs[i]->name}, {"evaluation", nullptr}});
+      continue;
+    }
+    json images = json::object();
+    for (const auto& [id, image] : by_id[i])
+      images[std::to_string(id)] = GalleryImageJson(*e, *image);
+    run_list.push_back(json{{"run", runs[i]->name},
+                            {"evaluation", e->id.value},
+                            {"checkpoint", e->checkpoint_name},
+                            {"step", OptJson(snap.EvaluationStep(*e))},
+                            {"settings", SettingsJson(e->settings)},
+                            {"outputs", OutputsJson(e->outputs)},
+                            {"seed", e->gallery->seed},
+                            {"images", std::move(images)}});
+  }
+  json ids = json::array();
+  json common = json::array();
+  for (int64_t id : all_ids) {
+    ids.push_back(id);
+    const bool everywhere =
+        std::all_of(by_id.begin(), by_id.end(), [&](const auto& m) { return m.count(id) > 0; });
+    if (everywhere) common.push_back(id);
+  }
+  return json{{"image_ids", std::move(ids)},
+              {"common_image_ids", std::move(common)},
+              {"runs", std::move(run_list)}};
+}
+
+}  // namespace
+
 StatusOr<json> CompareView(const StoreSnapshot& snap, const std::vector<std::string>& names) {
   std::vector<const Run*> runs;
   for (const std::string& n : names) {
@@ -450,12 +553,17 @@ StatusOr<json> CompareView(const StoreSnapshot& snap, const std::vector<std::str
     for (size_t idx : it->second) evals[i].push_back(snap.evaluations[idx]);
   }
   json stats_out = json::object();
+  // The evaluation compared for each run, per iou type (index 0 bbox, 1 segm).
+  std::vector<std::array<std::optional<Evaluation>, 2>> compared(runs.size());
   for (IouType iou : {IouType::kBbox, IouType::kSegm}) {
     const std::string type(server::IouTypeName(iou));
     std::vector<server::StatsComparison> pairs;
     for (size_t i = 1; i < runs.size(); ++i) {
       pairs.push_back(server::CompareEvaluations(iou, evals[0], evals[i], /*top_categories=*/0));
     }
+    const size_t slot = iou == IouType::kBbox ? 0 : 1;
+    if (!pairs.empty()) compared[0][slot] = pairs[0].a;
+    for (size_t i = 0; i < pairs.size(); ++i) compared[i + 1][slot] = pairs[i].b;
     const bool any = std::any_of(pairs.begin(), pairs.end(),
                                  [](const server::StatsComparison& p) { return p.a || p.b; });
     if (!any) {
@@ -534,7 +642,8 @@ StatusOr<json> CompareView(const StoreSnapshot& snap, const std::vector<std::str
   for (const Run* r : runs) run_list.push_back(RunSummaryJson(*r));
   return json{{"runs", std::move(run_list)},
               {"config_diff", std::move(config_diff)},
-              {"stats", std::move(stats_out)}};
+              {"stats", std::move(stats_out)},
+              {"gallery", CompareGalleryJson(runs, compared, snap)}};
 }
 
 StatusOr<json> LineageView(const StoreSnapshot& snap, std::string_view root) {

@@ -8,7 +8,7 @@
 namespace ablate::migrations {
 
 struct Migration {
-  int version;            // NNNN of the file name; versions are 1, 2, 3, ... without gaps
+  int version;            // NNNN of the file name; strictly increasing, gaps allowed
   std::string_view name;  // file name without .sql, e.g. "0001_init"
   std::string_view sql;   // the whole file; may hold several statements
 };

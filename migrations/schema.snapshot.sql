@@ -19,6 +19,14 @@ CREATE TABLE evaluation_category_ap (
   ap REAL NOT NULL,
   PRIMARY KEY (evaluation_id, category_id)
 ) WITHOUT ROWID;
+CREATE TABLE evaluation_gallery (
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations(id),
+  image_id INTEGER NOT NULL,
+  uri TEXT NOT NULL,
+  bytes INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+  detections INTEGER NOT NULL DEFAULT 0 CHECK (detections >= 0),
+  PRIMARY KEY (evaluation_id, image_id)
+) WITHOUT ROWID;
 CREATE TABLE evaluations (
   id INTEGER PRIMARY KEY,
   run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -43,7 +51,7 @@ CREATE TABLE evaluations (
   ARm REAL NOT NULL,
   ARl REAL NOT NULL,
   created_unix_ms INTEGER NOT NULL
-);
+, detections INTEGER CHECK (detections >= 0), images INTEGER CHECK (images >= 0), detections_per_image_max INTEGER CHECK (detections_per_image_max >= 0), results_bytes INTEGER CHECK (results_bytes >= 0), gallery_uri TEXT, gallery_seed INTEGER);
 CREATE TABLE jobs (
   id INTEGER PRIMARY KEY,
   run_id INTEGER REFERENCES runs(id),

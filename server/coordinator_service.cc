@@ -131,6 +131,8 @@ void ToProto(const Evaluation& e, v1::Evaluation* p) {
   }
   p->set_eval_key(EvalKey(e.settings));
   p->set_created_unix_ms(e.created_unix_ms);
+  if (e.outputs) ToProto(*e.outputs, p->mutable_outputs());
+  if (e.gallery) ToProto(*e.gallery, p->mutable_gallery());
 }
 
 StatusOr<Run> ResolveRunRef(RunStore& store, const v1::RunRef& ref, std::string_view field) {
@@ -364,6 +366,8 @@ grpc::Status CoordinatorService::RecordEvaluation(grpc::ServerContext*,
     for (const auto& c : req->per_category()) {
       e.per_category.push_back(CategoryAp{c.category_id(), c.category_name(), c.ap()});
     }
+    if (req->has_outputs()) e.outputs = FromProto(req->outputs());
+    if (req->has_gallery()) e.gallery = FromProto(req->gallery());
     ABLATE_ASSIGN_OR_RETURN(auto created, store_.RecordEvaluation(e));
     ToProto(created.value, resp->mutable_evaluation());
     resp->set_created(created.created);

@@ -291,6 +291,83 @@ TEST_F(CoordinatorServiceTest, RecordEvaluationAndErrors) {
             "run or checkpoint is required");
 }
 
+// Issue 7: detection counts and the gallery travel with RecordEvaluation and come back from
+// GetRun; the same checkpoint re-scored at a low threshold shows more detections.
+TEST_F(CoordinatorServiceTest, EvaluationOutputsAndGalleryOverTheWire) {
+  CreateRun("a");
+  Register("a", "step100-ep1-loss1.0");
+  auto at = [&](double score_threshold, int64_t detections, int64_t max_per_image) {
+    auto req = EvalRequest("a", 0.3, score_threshold);
+    req.set_checkpoint("a/step100");
+    auto* o = req.mutable_outputs();
+    o->set_detections(detections);
+    o->set_images(40);
+    o->set_detections_per_image_max(max_per_image);
+    o->set_results_bytes(detections * 400);
+    o->set_detections_per_image_mean(123);  // ignored: the coordinator derives it
+    auto* g = req.mutable_gallery();
+    g->set_dir_uri("file:///work/evals/3/gallery");
+    g->set_seed(0);
+    auto* image = g->add_images();
+    image->set_image_id(12);
+    image->set_uri("file:///work/evals/3/gallery/000012.jpg");
+    image->set_bytes(23456);
+    image->set_detections(max_per_image);
+    return req;
+  };
+  v1::RecordEvaluationResponse resp;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::RecordEvaluation, at(0.05, 120, 9), &resp).ok());
+  ASSERT_TRUE(resp.evaluation().has_outputs());
+  EXPECT_EQ(resp.evaluation().outputs().detections(), 120);
+  EXPECT_DOUBLE_EQ(resp.evaluation().outputs().detections_per_image_mean(), 3.0);
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::RecordEvaluation, at(0.005, 2950, 100), &resp).ok());
+
+  v1::GetRunRequest get;
+  get.mutable_run()->set_name("a");
+  v1::GetRunResponse run;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::GetRun, get, &run).ok());
+  ASSERT_EQ(run.evaluations_size(), 2);
+  const v1::Evaluation& normal = run.evaluations(0);
+  const v1::Evaluation& low = run.evaluations(1);
+  EXPECT_EQ(normal.settings().score_threshold(), 0.05);
+  EXPECT_EQ(low.settings().score_threshold(), 0.005);
+  EXPECT_EQ(normal.outputs().detections(), 120);
+  EXPECT_EQ(normal.outputs().images(), 40);
+  EXPECT_EQ(normal.outputs().detections_per_image_max(), 9);
+  EXPECT_EQ(normal.outputs().results_bytes(), 48000);
+  EXPECT_EQ(low.outputs().detections(), 2950);
+  EXPECT_GT(low.outputs().detections_per_image_mean(),
+            normal.outputs().detections_per_image_mean());
+  EXPECT_EQ(normal.gallery().dir_uri(), "file:///work/evals/3/gallery");
+  ASSERT_EQ(normal.gallery().images_size(), 1);
+  EXPECT_EQ(normal.gallery().images(0).image_id(), 12);
+  EXPECT_EQ(normal.gallery().images(0).uri(), "file:///work/evals/3/gallery/000012.jpg");
+  EXPECT_EQ(normal.gallery().images(0).bytes(), 23456);
+  EXPECT_EQ(normal.gallery().images(0).detections(), 9);
+
+  // An evaluation without outputs (a diary import, an older worker) has none on the wire.
+  CreateRun("b");
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::RecordEvaluation, EvalRequest("b", 0.2), &resp).ok());
+  EXPECT_FALSE(resp.evaluation().has_outputs());
+  EXPECT_FALSE(resp.evaluation().has_gallery());
+
+  auto no_images = at(0.5, 3, 3);
+  no_images.mutable_outputs()->set_images(0);
+  grpc::Status st = Call(&v1::Coordinator::Stub::RecordEvaluation, no_images, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(), "evaluation outputs: 3 detections on 0 images");
+  auto escaping = at(0.5, 3, 3);
+  escaping.mutable_gallery()->mutable_images(0)->set_uri("file:///etc/shadow.jpg");
+  st = Call(&v1::Coordinator::Stub::RecordEvaluation, escaping, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(st.error_message(),
+            "gallery: image 12 uri 'file:///etc/shadow.jpg' is not a .jpg/.jpeg file directly "
+            "inside file:///work/evals/3/gallery");
+  auto recount = at(0.05, 121, 9);
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::RecordEvaluation, recount, &resp).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+}
+
 TEST_F(CoordinatorServiceTest, LeaderboardGroupsAndErrors) {
   CreateRun("a");
   CreateRun("b");

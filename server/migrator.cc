@@ -1,5 +1,8 @@
 #include "server/migrator.h"
 
+#include <algorithm>
+#include <set>
+
 #include "absl/strings/str_cat.h"
 
 namespace ablate::server {
@@ -22,13 +25,15 @@ StatusOr<int> SchemaVersion(SqliteDb& db) {
 StatusOr<MigrationReport> Migrate(SqliteDb& db, const Clock& clock,
                                   std::span<const migrations::Migration> migrations) {
   int newest = 0;
+  std::set<int> embedded;
   for (size_t i = 0; i < migrations.size(); ++i) {
-    if (migrations[i].version != static_cast<int>(i) + 1) {
-      return absl::InternalError(absl::StrCat(
-          "embedded migrations are not numbered 1..N: ", std::string(migrations[i].name),
-          " is at position ", i + 1));
+    if (migrations[i].version <= newest) {
+      return absl::InternalError(
+          absl::StrCat("embedded migrations are not numbered in increasing order: ",
+                       std::string(migrations[i].name), " comes after version ", newest));
     }
     newest = migrations[i].version;
+    embedded.insert(newest);
   }
   ABLATE_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(db));
   ABLATE_RETURN_IF_ERROR(
@@ -37,15 +42,35 @@ StatusOr<MigrationReport> Migrate(SqliteDb& db, const Clock& clock,
               "  name TEXT NOT NULL,\n"
               "  applied_unix_ms INTEGER NOT NULL\n"
               ")"));
-  ABLATE_ASSIGN_OR_RETURN(int current, SchemaVersion(db));
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * list,
+                          db.Prepare("SELECT version, name FROM schema_version ORDER BY version"));
+  std::set<int> applied;
+  int current = 0;
+  std::string unknown;  // the first applied version this binary does not embed
+  while (true) {
+    ABLATE_ASSIGN_OR_RETURN(bool row, list->Step());
+    if (!row) break;
+    const int version = static_cast<int>(list->ColumnInt(0));
+    applied.insert(version);
+    current = std::max(current, version);
+    if (unknown.empty() && !embedded.contains(version) && version < newest) {
+      unknown = absl::StrCat(version, " (", list->ColumnText(1), ")");
+    }
+  }
+  list->Reset();
   if (current > newest) {
     return absl::FailedPreconditionError(
         absl::StrCat("database schema version ", current,
                      " is newer than this ablate binary supports (", newest, "); upgrade ablate"));
   }
-  MigrationReport report{current, current};
+  if (!unknown.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("database has schema migration ", unknown,
+                     " which this ablate binary does not know; upgrade ablate"));
+  }
+  MigrationReport report{current, current, 0};
   for (const auto& m : migrations) {
-    if (m.version <= current) continue;
+    if (applied.contains(m.version)) continue;
     Status st = db.Exec(std::string(m.sql));
     if (!st.ok()) {
       return absl::InternalError(
@@ -56,7 +81,8 @@ StatusOr<MigrationReport> Migrate(SqliteDb& db, const Clock& clock,
         db.Prepare("INSERT INTO schema_version (version, name, applied_unix_ms) VALUES (?, ?, ?)"));
     ins->Bind(1, static_cast<int64_t>(m.version)).Bind(2, m.name).Bind(3, clock.NowUnixMs());
     ABLATE_RETURN_IF_ERROR(ins->Run());
-    report.to_version = m.version;
+    report.to_version = std::max(report.to_version, m.version);
+    ++report.applied;
   }
   ABLATE_RETURN_IF_ERROR(tx->Commit());
   return report;

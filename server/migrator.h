@@ -1,9 +1,13 @@
 // Applies the embedded forward-only migrations (migrations/NNNN_*.sql) to a SQLite database.
 //
+// A migration is pending when schema_version has no row for its version: versions need not be
+// contiguous (branches number their migrations independently; a database migrated to 1, 2, 4 gets
+// 3 once a binary that embeds it starts). Pending migrations run in version order.
+//
 // All pending migrations run in ONE transaction together with their schema_version rows: a
-// failure leaves the database at its previous version. A database whose version is newer than
-// the newest embedded migration is refused (FailedPrecondition), so an old binary never writes
-// to a schema it does not understand.
+// failure leaves the database at its previous version. A database that records a version this
+// binary does not embed (newer than its newest, or a gap it does not know) is refused
+// (FailedPrecondition), so an old binary never writes to a schema it does not understand.
 #pragma once
 
 #include <span>
@@ -17,11 +21,12 @@
 namespace ablate::server {
 
 struct MigrationReport {
-  int from_version = 0;  // 0: empty database
-  int to_version = 0;
+  int from_version = 0;  // highest version applied before; 0: empty database
+  int to_version = 0;    // highest version applied after
+  int applied = 0;       // how many migrations this call applied
 };
 
-// Current schema version: 0 when the schema_version table does not exist.
+// Highest applied schema version: 0 when the schema_version table does not exist.
 StatusOr<int> SchemaVersion(SqliteDb& db);
 
 // Brings `db` up to the newest of `migrations` (default: the embedded ones).

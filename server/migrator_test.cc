@@ -28,7 +28,8 @@ TEST(MigratorTest, FreshDatabaseMatchesCheckedInSnapshot) {
   auto report = Migrate(**db, clock);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->from_version, 0);
-  EXPECT_EQ(report->to_version, static_cast<int>(migrations::EmbeddedMigrations().size()));
+  EXPECT_EQ(report->to_version, migrations::EmbeddedMigrations().back().version);
+  EXPECT_EQ(report->applied, static_cast<int>(migrations::EmbeddedMigrations().size()));
   auto snapshot = SchemaSnapshot(**db);
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   auto expected = ReadFile("migrations/schema.snapshot.sql");
@@ -67,7 +68,7 @@ TEST(MigratorTest, NewerDatabaseIsRefusedWithClearMessage) {
   ASSERT_TRUE(db.ok());
   auto report = Migrate(**db, clock);
   ASSERT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
-  const int supported = static_cast<int>(migrations::EmbeddedMigrations().size());
+  const int supported = migrations::EmbeddedMigrations().back().version;
   EXPECT_EQ(std::string(report.status().message()),
             "database schema version 7 is newer than this ablate binary supports (" +
                 std::to_string(supported) + "); upgrade ablate");
@@ -97,12 +98,66 @@ TEST(MigratorTest, FailingMigrationLeavesDatabaseAtOldVersion) {
   EXPECT_EQ(*snapshot, "");  // not even table a: one transaction
 }
 
-TEST(MigratorTest, GapInEmbeddedNumbersIsInternal) {
+TEST(MigratorTest, EmbeddedNumbersOutOfOrderAreInternal) {
+  FakeClock clock;
+  auto db = SqliteDb::Open(TempDbPath("order").string());
+  ASSERT_TRUE(db.ok());
+  const migrations::Migration list[] = {{2, "0002_b", "SELECT 1;"}, {1, "0001_a", "SELECT 1;"}};
+  auto report = Migrate(**db, clock, list);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(std::string(report.status().message()),
+            "embedded migrations are not numbered in increasing order: 0001_a comes after "
+            "version 2");
+}
+
+// Branches number migrations independently (0004 here while 0003 is written elsewhere): a
+// database migrated to 1, 2, 4 gets 3 when a binary embedding 1-4 starts.
+TEST(MigratorTest, GapsAreAllowedAndAMissingVersionIsAppliedLater) {
   FakeClock clock;
   auto db = SqliteDb::Open(TempDbPath("gap").string());
   ASSERT_TRUE(db.ok());
-  const migrations::Migration list[] = {{1, "0001_a", "SELECT 1;"}, {3, "0003_c", "SELECT 1;"}};
-  EXPECT_EQ(Migrate(**db, clock, list).status().code(), absl::StatusCode::kInternal);
+  const migrations::Migration without_3[] = {{1, "0001_a", "CREATE TABLE a (x INTEGER);"},
+                                             {2, "0002_b", "CREATE TABLE b (x INTEGER);"},
+                                             {4, "0004_d", "CREATE TABLE d (x INTEGER);"}};
+  auto first = Migrate(**db, clock, without_3);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->to_version, 4);
+  EXPECT_EQ(first->applied, 3);
+  const migrations::Migration merged[] = {{1, "0001_a", "CREATE TABLE a (x INTEGER);"},
+                                          {2, "0002_b", "CREATE TABLE b (x INTEGER);"},
+                                          {3, "0003_c", "CREATE TABLE c (x INTEGER);"},
+                                          {4, "0004_d", "CREATE TABLE d (x INTEGER);"}};
+  auto second = Migrate(**db, clock, merged);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->from_version, 4);
+  EXPECT_EQ(second->to_version, 4);
+  EXPECT_EQ(second->applied, 1);
+  auto snapshot = SchemaSnapshot(**db);
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_NE(snapshot->find("CREATE TABLE c"), std::string::npos) << *snapshot;
+  auto again = Migrate(**db, clock, merged);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->applied, 0);
+}
+
+// The other way round: a database that has 0003 opened by a binary that only has 1, 2, 4 would
+// run 0004 on a schema it does not know; refused.
+TEST(MigratorTest, AppliedVersionUnknownToTheBinaryIsRefused) {
+  FakeClock clock;
+  auto db = SqliteDb::Open(TempDbPath("unknown").string());
+  ASSERT_TRUE(db.ok());
+  const migrations::Migration with_3[] = {{1, "0001_a", "SELECT 1;"}, {3, "0003_c", "SELECT 1;"}};
+  ASSERT_TRUE(Migrate(**db, clock, with_3).ok());
+  const migrations::Migration other[] = {
+      {1, "0001_a", "SELECT 1;"}, {2, "0002_b", "SELECT 1;"}, {4, "0004_d", "SELECT 1;"}};
+  auto report = Migrate(**db, clock, other);
+  ASSERT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(std::string(report.status().message()),
+            "database has schema migration 3 (0003_c) which this ablate binary does not know; "
+            "upgrade ablate");
+  auto version = SchemaVersion(**db);
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, 3);  // nothing of 0002/0004 applied
 }
 
 }  // namespace

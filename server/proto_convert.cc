@@ -34,4 +34,42 @@ void ToProto(const Checkpoint& c, v1::Checkpoint* p) {
   p->set_created_unix_ms(c.created_unix_ms);
 }
 
+void ToProto(const EvaluationOutputs& o, v1::EvaluationOutputs* p) {
+  p->set_detections(o.detections);
+  p->set_images(o.images);
+  if (o.detections_per_image_max) p->set_detections_per_image_max(*o.detections_per_image_max);
+  if (o.results_bytes) p->set_results_bytes(*o.results_bytes);
+  if (auto mean = o.DetectionsPerImageMean()) p->set_detections_per_image_mean(*mean);
+}
+
+void ToProto(const Gallery& g, v1::Gallery* p) {
+  p->set_dir_uri(g.dir_uri);
+  p->set_seed(g.seed);
+  for (const GalleryImage& image : g.images) {
+    auto* out = p->add_images();
+    out->set_image_id(image.image_id);
+    out->set_uri(image.uri);
+    out->set_bytes(image.bytes);
+    out->set_detections(image.detections);
+  }
+}
+
+EvaluationOutputs FromProto(const v1::EvaluationOutputs& p) {
+  EvaluationOutputs o{p.detections(), p.images(), std::nullopt, std::nullopt};
+  if (p.has_detections_per_image_max()) o.detections_per_image_max = p.detections_per_image_max();
+  if (p.has_results_bytes()) o.results_bytes = p.results_bytes();
+  return o;
+}
+
+Gallery FromProto(const v1::Gallery& p) {
+  Gallery g;
+  g.dir_uri = p.dir_uri();
+  g.seed = p.seed();
+  for (const auto& image : p.images()) {
+    g.images.push_back(
+        GalleryImage{image.image_id(), image.uri(), image.bytes(), image.detections()});
+  }
+  return g;
+}
+
 }  // namespace ablate::server

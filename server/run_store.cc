@@ -1,7 +1,10 @@
 #include "server/run_store.h"
 
 #include <array>
+#include <set>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace ablate::server {
@@ -55,6 +58,74 @@ std::vector<std::string> EvalSettingsDifferences(const EvalSettings& a, const Ev
   add("max_dets", FormatOptInt(a.max_dets), FormatOptInt(b.max_dets));
   add("dataset", a.dataset_fingerprint, b.dataset_fingerprint);
   return out;
+}
+
+std::optional<double> EvaluationOutputs::DetectionsPerImageMean() const {
+  if (images <= 0) return std::nullopt;
+  return static_cast<double>(detections) / static_cast<double>(images);
+}
+
+Status ValidateEvaluationOutputs(const EvaluationOutputs& o) {
+  const std::pair<const char*, int64_t> fields[] = {
+      {"detections", o.detections},
+      {"images", o.images},
+      {"detections_per_image_max", o.detections_per_image_max.value_or(0)},
+      {"results_bytes", o.results_bytes.value_or(0)}};
+  for (const auto& [name, value] : fields) {
+    if (value < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("evaluation outputs: ", name, " is negative (", value, ")"));
+    }
+  }
+  if (o.detections_per_image_max.value_or(0) > o.detections) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("evaluation outputs: detections_per_image_max ", *o.detections_per_image_max,
+                     " exceeds the total of ", o.detections, " detections"));
+  }
+  if (o.images == 0 && o.detections > 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("evaluation outputs: ", o.detections, " detections on 0 images"));
+  }
+  return absl::OkStatus();
+}
+
+Status ValidateGallery(const Gallery& g) {
+  constexpr char kFile[] = "file:///";
+  constexpr size_t kFileLength = sizeof(kFile) - 1;
+  if (!absl::StartsWith(g.dir_uri, kFile)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("gallery: dir uri '", g.dir_uri, "' is not file:///absolute/path"));
+  }
+  if (absl::StrContains(g.dir_uri + "/", "/../") || absl::StrContains(g.dir_uri + "/", "/./")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("gallery: dir uri '", g.dir_uri, "' has a '.' or '..' component"));
+  }
+  std::string dir = g.dir_uri;
+  while (dir.size() > kFileLength && dir.back() == '/') dir.pop_back();
+  std::set<int64_t> ids;
+  for (const GalleryImage& image : g.images) {
+    if (!ids.insert(image.image_id).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("gallery: image_id ", image.image_id, " is listed twice"));
+    }
+    const std::string prefix = dir.back() == '/' ? dir : dir + "/";
+    const std::string name =
+        absl::StartsWith(image.uri, prefix) ? image.uri.substr(prefix.size()) : std::string();
+    const std::string lower = absl::AsciiStrToLower(name);
+    if (name.empty() || name.find('/') != std::string::npos ||
+        name.find('\\') != std::string::npos || name == "." || name == ".." ||
+        name.find('\0') != std::string::npos ||
+        !(absl::EndsWith(lower, ".jpg") || absl::EndsWith(lower, ".jpeg"))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("gallery: image ", image.image_id, " uri '", image.uri,
+                       "' is not a .jpg/.jpeg file directly inside ", g.dir_uri));
+    }
+    if (image.bytes < 0 || image.detections < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("gallery: image ", image.image_id,
+                                                     " has a negative size or detection count"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ablate::server

@@ -116,6 +116,42 @@ struct CategoryAp {
   double ap = 0;
 };
 
+// What one pass of the evaluator produced besides the COCO tables (issue 7). The bbox and the
+// segm evaluation of one pass carry the same values. The per-image max and the results size are
+// nullopt when not reported (ablate-train builds from before issue 7 report only the two counts).
+struct EvaluationOutputs {
+  int64_t detections = 0;                           // detections written, over all evaluated images
+  int64_t images = 0;                               // images evaluated
+  std::optional<int64_t> detections_per_image_max;  // most detections on one image
+  std::optional<int64_t> results_bytes;  // size of the COCO results file written; 0: none
+  // detections / images; nullopt when no image was evaluated.
+  std::optional<double> DetectionsPerImageMean() const;
+  friend bool operator==(const EvaluationOutputs&, const EvaluationOutputs&) = default;
+};
+
+// One annotated validation image of a gallery: a JPEG with the evaluation's detections drawn.
+struct GalleryImage {
+  int64_t image_id = 0;    // the COCO image id in the validation set
+  std::string uri;         // file:///abs/dir/000012.jpg, directly inside Gallery::dir_uri
+  int64_t bytes = 0;       // file size
+  int64_t detections = 0;  // detections drawn on it
+  friend bool operator==(const GalleryImage&, const GalleryImage&) = default;
+};
+
+// A fixed, seeded sample of validation images annotated by one evaluation pass: the same image
+// ids for every run evaluated with the same seed on the same dataset, so two runs can be shown
+// side by side. Files live on the worker's (shared) filesystem, like checkpoints.
+struct Gallery {
+  std::string dir_uri;               // file:///abs/dir
+  int64_t seed = 0;                  // seed of the sample
+  std::vector<GalleryImage> images;  // sorted by image_id
+  friend bool operator==(const Gallery&, const Gallery&) = default;
+};
+
+// The checks RecordEvaluation applies (see NewEvaluation); InvalidArgument naming the field.
+Status ValidateEvaluationOutputs(const EvaluationOutputs& outputs);
+Status ValidateGallery(const Gallery& gallery);
+
 struct Evaluation {
   EvaluationId id;
   RunId run_id;
@@ -125,6 +161,8 @@ struct Evaluation {
   EvalSettings settings;
   CocoStats stats{};
   std::vector<CategoryAp> per_category;
+  std::optional<EvaluationOutputs> outputs;  // nullopt: not recorded (diary imports, old workers)
+  std::optional<Gallery> gallery;            // nullopt: no gallery
   int64_t created_unix_ms = 0;
 };
 
@@ -134,6 +172,12 @@ struct NewEvaluation {
   EvalSettings settings;
   CocoStats stats{};
   std::vector<CategoryAp> per_category;
+  // Optional. InvalidArgument for negative counts, a per-image max above the total, or
+  // detections without images.
+  std::optional<EvaluationOutputs> outputs;
+  // Optional. InvalidArgument unless dir_uri is file:///abs/dir and every image's uri is a
+  // .jpg/.jpeg file directly inside it (no '..'), image ids are unique and sizes/counts are >= 0.
+  std::optional<Gallery> gallery;
 };
 
 struct MetricPoint {
@@ -155,6 +199,25 @@ struct EvaluationFilter {
   std::optional<IouType> iou_type;
   std::string sweep;
   std::vector<RunStatus> statuses;
+};
+
+// Retention hook (issue 7): one gallery file as recorded for one evaluation.
+struct GalleryFile {
+  EvaluationId evaluation;
+  RunId run;
+  std::string run_name;
+  std::optional<CheckpointId> checkpoint;  // the evaluated checkpoint; nullopt: none
+  std::string checkpoint_name;
+  int64_t image_id = 0;
+  std::string uri;  // file:///abs/dir/NNNNNN.jpg
+  int64_t bytes = 0;
+};
+
+// Which gallery files to list; unset fields match everything.
+struct GalleryFileFilter {
+  std::optional<RunId> run;
+  std::optional<CheckpointId> checkpoint;
+  std::optional<EvaluationId> evaluation;
 };
 
 // A write result that says whether the natural key was new (false: an identical row existed and
@@ -201,10 +264,19 @@ class RunStore {
       std::string_view prefix, std::optional<RunId> run) = 0;
 
   // Natural key (run, checkpoint, eval key). Same key and same stats: created=false; different
-  // stats: AlreadyExists naming both values of AP.
+  // stats: AlreadyExists naming both values of AP. The detection counts are results like the
+  // stats: an existing evaluation with other counts is AlreadyExists naming both totals. The
+  // results size and the gallery are by-products: an existing evaluation keeps the ones recorded
+  // first, and gets them when it had none (e.g. recorded by an older worker).
   virtual StatusOr<Created<Evaluation>> RecordEvaluation(const NewEvaluation& evaluation) = 0;
-  // Sorted by id.
+  // Sorted by id, with outputs and gallery (images included).
   virtual StatusOr<std::vector<Evaluation>> ListEvaluations(const EvaluationFilter& filter) = 0;
+
+  // Retention hook (issue 7): the gallery files recorded for the matching evaluations, sorted by
+  // run, checkpoint, evaluation, image id. The bbox and segm evaluations of one evaluator pass
+  // list the same files: count bytes and delete files once per distinct uri. Files are on the
+  // workers' shared filesystem; a file deleted there is served as 404 by the dashboard.
+  virtual StatusOr<std::vector<GalleryFile>> ListGalleryFiles(const GalleryFileFilter& filter) = 0;
 };
 
 }  // namespace ablate::server

@@ -25,7 +25,9 @@ constexpr char kCheckpointColumns[] =
 constexpr char kEvaluationColumns[] =
     "SELECT e.id, e.run_id, r.name, e.checkpoint_id, IFNULL(c.name, ''), e.iou_type, "
     "e.score_threshold, e.top_k, e.nms_iou, e.max_dets, e.dataset_fingerprint, e.created_unix_ms, "
-    "e.AP, e.AP50, e.AP75, e.APs, e.APm, e.APl, e.AR1, e.AR10, e.AR100, e.ARs, e.ARm, e.ARl "
+    "e.AP, e.AP50, e.AP75, e.APs, e.APm, e.APl, e.AR1, e.AR10, e.AR100, e.ARs, e.ARm, e.ARl, "
+    "e.detections, e.images, e.detections_per_image_max, e.results_bytes, e.gallery_uri, "
+    "e.gallery_seed "
     "FROM evaluations e JOIN runs r ON r.id = e.run_id "
     "LEFT JOIN checkpoints c ON c.id = e.checkpoint_id ";
 
@@ -78,7 +80,23 @@ Evaluation ReadEvaluation(const SqliteStatement& s) {
   e.settings.dataset_fingerprint = s.ColumnText(10);
   e.created_unix_ms = s.ColumnInt(11);
   for (int i = 0; i < kNumCocoStats; ++i) e.stats[i] = s.ColumnDouble(12 + i);
+  // detections and images are written together (0004_evaluation_outputs.sql).
+  if (auto detections = s.ColumnOptInt(24)) {
+    e.outputs = EvaluationOutputs{*detections, s.ColumnOptInt(25).value_or(0), s.ColumnOptInt(26),
+                                  s.ColumnOptInt(27)};
+  }
+  if (!s.ColumnIsNull(28)) {
+    e.gallery = Gallery{s.ColumnText(28), s.ColumnOptInt(29).value_or(0), {}};
+  }
   return e;
+}
+
+// Whether two passes counted the same detections (a max known on one side only is no
+// difference; results_bytes is a by-product, not compared).
+bool SameCounts(const EvaluationOutputs& a, const EvaluationOutputs& b) {
+  return a.detections == b.detections && a.images == b.images &&
+         (!a.detections_per_image_max || !b.detections_per_image_max ||
+          a.detections_per_image_max == b.detections_per_image_max);
 }
 
 std::string StatusList(const std::vector<RunStatus>& statuses) {
@@ -202,6 +220,23 @@ StatusOr<std::vector<Evaluation>> SqliteRunStore::QueryEvaluations(
     }
   }
   cats->Reset();
+  // Only evaluations with a gallery pay for this query (most have none).
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * images,
+      db_->Prepare("SELECT image_id, uri, bytes, detections FROM evaluation_gallery "
+                   "WHERE evaluation_id = ? ORDER BY image_id"));
+  for (Evaluation& e : out) {
+    if (!e.gallery) continue;
+    images->Reset();
+    images->Bind(1, e.id.value);
+    while (true) {
+      ABLATE_ASSIGN_OR_RETURN(bool row, images->Step());
+      if (!row) break;
+      e.gallery->images.push_back(GalleryImage{images->ColumnInt(0), images->ColumnText(1),
+                                               images->ColumnInt(2), images->ColumnInt(3)});
+    }
+  }
+  images->Reset();
   return out;
 }
 
@@ -441,10 +476,47 @@ StatusOr<std::vector<Checkpoint>> SqliteRunStore::FindCheckpointsByNamePrefix(
   });
 }
 
+Status SqliteRunStore::WriteOutputs(int64_t evaluation_id, const EvaluationOutputs& o) {
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * upd,
+      db_->Prepare("UPDATE evaluations SET detections = ?, images = ?, "
+                   "detections_per_image_max = ?, results_bytes = ? WHERE id = ?"));
+  upd->Bind(1, o.detections)
+      .Bind(2, o.images)
+      .Bind(3, o.detections_per_image_max)
+      .Bind(4, o.results_bytes)
+      .Bind(5, evaluation_id);
+  return upd->Run();
+}
+
+Status SqliteRunStore::WriteGallery(int64_t evaluation_id, const Gallery& g) {
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * upd,
+      db_->Prepare("UPDATE evaluations SET gallery_uri = ?, gallery_seed = ? WHERE id = ?"));
+  upd->Bind(1, g.dir_uri).Bind(2, g.seed).Bind(3, evaluation_id);
+  ABLATE_RETURN_IF_ERROR(upd->Run());
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * ins,
+      db_->Prepare("INSERT INTO evaluation_gallery (evaluation_id, image_id, uri, bytes, "
+                   "detections) VALUES (?, ?, ?, ?, ?)"));
+  for (const GalleryImage& image : g.images) {
+    ins->Reset();
+    ins->Bind(1, evaluation_id)
+        .Bind(2, image.image_id)
+        .Bind(3, image.uri)
+        .Bind(4, image.bytes)
+        .Bind(5, image.detections);
+    ABLATE_RETURN_IF_ERROR(ins->Run());
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<Created<Evaluation>> SqliteRunStore::RecordEvaluation(const NewEvaluation& e) {
   if (e.settings.dataset_fingerprint.empty()) {
     return absl::InvalidArgumentError("evaluation settings need a dataset_fingerprint");
   }
+  if (e.outputs) ABLATE_RETURN_IF_ERROR(ValidateEvaluationOutputs(*e.outputs));
+  if (e.gallery) ABLATE_RETURN_IF_ERROR(ValidateGallery(*e.gallery));
   const std::string key = EvalKey(e.settings);
   Created<Evaluation> result;
   Status st = InTransaction([&]() -> Status {
@@ -466,14 +538,37 @@ StatusOr<Created<Evaluation>> SqliteRunStore::RecordEvaluation(const NewEvaluati
                                                s.Bind(1, e.run.value).Bind(2, ckpt_id).Bind(3, key);
                                              }));
     if (!existing.empty()) {
-      if (existing[0].stats != e.stats) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("an evaluation of run '", run.name, "'",
-                         e.checkpoint ? " checkpoint '" + existing[0].checkpoint_name + "'" : "",
-                         " with settings ", key, " is already recorded with different stats (AP ",
-                         existing[0].stats[0], " vs ", e.stats[0], ")"));
+      Evaluation& old = existing[0];
+      const std::string what =
+          absl::StrCat("an evaluation of run '", run.name, "'",
+                       e.checkpoint ? " checkpoint '" + old.checkpoint_name + "'" : "",
+                       " with settings ", key, " is already recorded");
+      if (old.stats != e.stats) {
+        return absl::AlreadyExistsError(absl::StrCat(what, " with different stats (AP ",
+                                                     old.stats[0], " vs ", e.stats[0], ")"));
       }
-      result = Created<Evaluation>{std::move(existing[0]), false};
+      if (old.outputs && e.outputs && !SameCounts(*old.outputs, *e.outputs)) {
+        return absl::AlreadyExistsError(
+            absl::StrCat(what, " with different detection counts (", old.outputs->detections,
+                         " vs ", e.outputs->detections, " detections on ", old.outputs->images,
+                         " vs ", e.outputs->images, " images)"));
+      }
+      // By-products recorded first are kept; an evaluation without them gets them now.
+      bool filled = false;
+      if (!old.outputs && e.outputs) {
+        ABLATE_RETURN_IF_ERROR(WriteOutputs(old.id.value, *e.outputs));
+        filled = true;
+      }
+      if (!old.gallery && e.gallery) {
+        ABLATE_RETURN_IF_ERROR(WriteGallery(old.id.value, *e.gallery));
+        filled = true;
+      }
+      if (filled) {
+        ABLATE_ASSIGN_OR_RETURN(
+            existing, QueryEvaluations("WHERE e.id = ?",
+                                       [&](SqliteStatement& s) { s.Bind(1, old.id.value); }));
+      }
+      result = Created<Evaluation>{std::move(existing.at(0)), false};
       return absl::OkStatus();
     }
     ABLATE_ASSIGN_OR_RETURN(
@@ -509,6 +604,8 @@ StatusOr<Created<Evaluation>> SqliteRunStore::RecordEvaluation(const NewEvaluati
       }
       ABLATE_RETURN_IF_ERROR(cs);
     }
+    if (e.outputs) ABLATE_RETURN_IF_ERROR(WriteOutputs(id, *e.outputs));
+    if (e.gallery) ABLATE_RETURN_IF_ERROR(WriteGallery(id, *e.gallery));
     ABLATE_ASSIGN_OR_RETURN(
         auto created,
         QueryEvaluations("WHERE e.id = ?", [&](SqliteStatement& s) { s.Bind(1, id); }));
@@ -531,6 +628,41 @@ StatusOr<std::vector<Evaluation>> SqliteRunStore::ListEvaluations(const Evaluati
     if (filter.iou_type) s.Bind(2, IouTypeName(*filter.iou_type));
     if (!filter.sweep.empty()) s.Bind(3, filter.sweep);
   });
+}
+
+StatusOr<std::vector<GalleryFile>> SqliteRunStore::ListGalleryFiles(
+    const GalleryFileFilter& filter) {
+  std::string sql =
+      "SELECT g.evaluation_id, e.run_id, r.name, e.checkpoint_id, IFNULL(c.name, ''), "
+      "g.image_id, g.uri, g.bytes FROM evaluation_gallery g "
+      "JOIN evaluations e ON e.id = g.evaluation_id JOIN runs r ON r.id = e.run_id "
+      "LEFT JOIN checkpoints c ON c.id = e.checkpoint_id WHERE 1";
+  if (filter.run) sql += " AND e.run_id = ?1";
+  if (filter.checkpoint) sql += " AND e.checkpoint_id = ?2";
+  if (filter.evaluation) sql += " AND g.evaluation_id = ?3";
+  sql += " ORDER BY e.run_id, IFNULL(e.checkpoint_id, 0), g.evaluation_id, g.image_id";
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db_->Prepare(sql));
+  if (filter.run) q->Bind(1, filter.run->value);
+  if (filter.checkpoint) q->Bind(2, filter.checkpoint->value);
+  if (filter.evaluation) q->Bind(3, filter.evaluation->value);
+  std::vector<GalleryFile> out;
+  while (true) {
+    ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    GalleryFile f;
+    f.evaluation = EvaluationId{q->ColumnInt(0)};
+    f.run = RunId{q->ColumnInt(1)};
+    f.run_name = q->ColumnText(2);
+    if (auto c = q->ColumnOptInt(3)) f.checkpoint = CheckpointId{*c};
+    f.checkpoint_name = q->ColumnText(4);
+    f.image_id = q->ColumnInt(5);
+    f.uri = q->ColumnText(6);
+    f.bytes = q->ColumnInt(7);
+    out.push_back(std::move(f));
+  }
+  q->Reset();
+  return out;
 }
 
 }  // namespace ablate::server

@@ -53,6 +53,7 @@ class SqliteRunStore final : public RunStore {
                                                                 std::optional<RunId> run) override;
   StatusOr<Created<Evaluation>> RecordEvaluation(const NewEvaluation& evaluation) override;
   StatusOr<std::vector<Evaluation>> ListEvaluations(const EvaluationFilter& filter) override;
+  StatusOr<std::vector<GalleryFile>> ListGalleryFiles(const GalleryFileFilter& filter) override;
 
  private:
   SqliteRunStore(std::unique_ptr<SqliteDb> db, const Clock* clock)
@@ -67,6 +68,9 @@ class SqliteRunStore final : public RunStore {
       const std::string& where, const std::function<void(SqliteStatement&)>& bind);
   StatusOr<std::vector<Evaluation>> QueryEvaluations(
       const std::string& where, const std::function<void(SqliteStatement&)>& bind);
+  // Inside a transaction: set an evaluation's counts / its gallery (columns and rows).
+  Status WriteOutputs(int64_t evaluation_id, const EvaluationOutputs& outputs);
+  Status WriteGallery(int64_t evaluation_id, const Gallery& gallery);
 
   std::recursive_mutex mu_;
   std::unique_ptr<SqliteDb> db_;  // guarded by mu_

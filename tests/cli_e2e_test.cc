@@ -248,7 +248,7 @@ TEST(ServerStartE2eTest, NewerSchemaIsRefusedWithClearMessage) {
   std::string error;
   EXPECT_FALSE(second.Start(&error));
   EXPECT_NE(error.find("server exited with code 1"), std::string::npos) << error;
-  // The supported version is the number of embedded migrations (grows with new migrations).
+  // The supported version is the newest embedded migration (grows with new migrations).
   EXPECT_NE(error.find("error: database schema version 99 is newer than this ablate binary "
                        "supports ("),
             std::string::npos)

@@ -1,5 +1,6 @@
 #include "worker/coordinator_sink.h"
 
+#include <filesystem>
 #include <variant>
 
 #include "common/coco_stats.h"
@@ -22,6 +23,34 @@ void SetStats(const CocoStats& s, v1::CocoStats* out) {
   out->set_ars(s[9]);
   out->set_arm(s[10]);
   out->set_arl(s[11]);
+}
+
+// Issue 7: the counts (when the trial reported them) and the gallery. Gallery files stay where
+// the trial wrote them; like checkpoints they are registered by file:// URI on the shared
+// filesystem (docs/workers.md).
+void SetOutputs(const EvaluationEvent& e, v1::RecordEvaluationRequest* request) {
+  if (e.detections && e.images) {
+    auto* o = request->mutable_outputs();
+    o->set_detections(*e.detections);
+    o->set_images(*e.images);
+    if (e.detections_per_image_max) o->set_detections_per_image_max(*e.detections_per_image_max);
+    if (e.results_bytes) o->set_results_bytes(*e.results_bytes);
+  }
+  if (e.gallery) {
+    // The coordinator accepts only normalised folders ("/a/./b/../c/" is "/a/c").
+    std::string dir = std::filesystem::path(e.gallery->dir).lexically_normal().string();
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    auto* g = request->mutable_gallery();
+    g->set_dir_uri(UriFromPath(dir));
+    g->set_seed(e.gallery->seed);
+    for (const GalleryImageEvent& image : e.gallery->images) {
+      auto* out = g->add_images();
+      out->set_image_id(image.image_id);
+      out->set_uri(UriFromPath(dir == "/" ? dir + image.file : dir + "/" + image.file));
+      out->set_bytes(image.bytes);
+      out->set_detections(image.detections);
+    }
+  }
 }
 
 }  // namespace
@@ -98,6 +127,7 @@ Status CoordinatorSink::OnEvent(const TrialEvent& event) {
       out->set_category_name(c.name);
       out->set_ap(c.ap);
     }
+    SetOutputs(*e, &request);
     v1::RecordEvaluationResponse response;
     return CallWithRetry(options_.retry, [&](grpc::ClientContext& ctx) {
       return coordinator_.RecordEvaluation(&ctx, request, &response);

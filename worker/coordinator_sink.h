@@ -1,5 +1,6 @@
 // Forwards one trial's events to the coordinator: metrics in batches (LogMetrics), checkpoints
-// (RegisterCheckpoint with a file:// URI and sha256), evaluations (RecordEvaluation). Every one
+// (RegisterCheckpoint with a file:// URI and sha256), evaluations (RecordEvaluation, with the
+// detection counts and the gallery's file:// URIs when the trial reports them). Every one
 // of those RPCs is idempotent on the coordinator, so retries after a timeout or a coordinator
 // restart never duplicate rows.
 //

@@ -37,6 +37,52 @@ StatusOr<std::optional<std::string>> OptionalString(const json& j, const std::st
   return std::optional<std::string>(j[field].get<std::string>());
 }
 
+// An optional non-negative integer field: nullopt when absent or null.
+StatusOr<std::optional<int64_t>> OptionalCount(const json& j, const std::string& event,
+                                               const std::string& field) {
+  if (!j.contains(field) || j[field].is_null()) return std::optional<int64_t>();
+  if (!j[field].is_number_integer() || j[field].get<int64_t>() < 0) {
+    return Missing(event, field, "a non-negative integer");
+  }
+  return std::optional<int64_t>(j[field].get<int64_t>());
+}
+
+StatusOr<int64_t> Count(const json& j, const std::string& event, const std::string& field) {
+  ABLATE_ASSIGN_OR_RETURN(std::optional<int64_t> v, OptionalCount(j, event, field));
+  if (!v) return Missing(event, field, "a non-negative integer");
+  return *v;
+}
+
+StatusOr<GalleryEvent> ParseGallery(const json& g) {
+  const std::string ev = "evaluation";
+  if (!g.is_object()) return Missing(ev, "gallery", "an object");
+  GalleryEvent out;
+  ABLATE_ASSIGN_OR_RETURN(out.dir, String(g, ev, "dir"));
+  if (out.dir.empty() || out.dir[0] != '/') {
+    return absl::InvalidArgumentError("trial event 'evaluation': gallery dir '" + out.dir +
+                                      "' is not an absolute path");
+  }
+  ABLATE_ASSIGN_OR_RETURN(out.seed, Int(g, ev, "seed"));
+  if (!g.contains("images") || !g["images"].is_array()) {
+    return Missing(ev, "gallery.images", "an array");
+  }
+  for (const json& i : g["images"]) {
+    if (!i.is_object()) return Missing(ev, "gallery.images[]", "an object");
+    GalleryImageEvent image;
+    ABLATE_ASSIGN_OR_RETURN(image.image_id, Int(i, ev, "image_id"));
+    ABLATE_ASSIGN_OR_RETURN(image.file, String(i, ev, "file"));
+    if (image.file.empty() || image.file == "." || image.file == ".." ||
+        image.file.find('/') != std::string::npos || image.file.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError("trial event 'evaluation': gallery file '" + image.file +
+                                        "' is not a plain file name");
+    }
+    ABLATE_ASSIGN_OR_RETURN(image.bytes, Count(i, ev, "bytes"));
+    ABLATE_ASSIGN_OR_RETURN(image.detections, Count(i, ev, "detections"));
+    out.images.push_back(std::move(image));
+  }
+  return out;
+}
+
 StatusOr<TrialEvent> ParseEvaluation(const json& j) {
   const std::string ev = "evaluation";
   EvaluationEvent e;
@@ -73,6 +119,14 @@ StatusOr<TrialEvent> ParseEvaluation(const json& j) {
   ABLATE_ASSIGN_OR_RETURN(int64_t max_dets, Int(s, ev, "max_dets"));
   e.top_k = static_cast<int>(top_k);
   e.max_dets = static_cast<int>(max_dets);
+  ABLATE_ASSIGN_OR_RETURN(e.detections, OptionalCount(j, ev, "detections"));
+  ABLATE_ASSIGN_OR_RETURN(e.images, OptionalCount(j, ev, "images"));
+  ABLATE_ASSIGN_OR_RETURN(e.detections_per_image_max,
+                          OptionalCount(j, ev, "detections_per_image_max"));
+  ABLATE_ASSIGN_OR_RETURN(e.results_bytes, OptionalCount(j, ev, "results_bytes"));
+  if (j.contains("gallery") && !j["gallery"].is_null()) {
+    ABLATE_ASSIGN_OR_RETURN(e.gallery, ParseGallery(j["gallery"]));
+  }
   return e;
 }
 
@@ -170,17 +224,35 @@ std::string FormatTrialEvent(const TrialEvent& event) {
           for (const auto& c : e.per_category) {
             cats.push_back({{"id", c.category_id}, {"name", c.name}, {"ap", c.ap}});
           }
-          return {{"event", "evaluation"},
-                  {"checkpoint", e.checkpoint},
-                  {"iou_type", e.iou_type},
-                  {"stats", stats},
-                  {"per_category", cats},
-                  {"dataset_fingerprint", e.dataset_fingerprint},
-                  {"settings",
-                   {{"score_threshold", e.score_threshold},
-                    {"top_k", e.top_k},
-                    {"nms_iou", e.nms_iou},
-                    {"max_dets", e.max_dets}}}};
+          json out = {{"event", "evaluation"},
+                      {"checkpoint", e.checkpoint},
+                      {"iou_type", e.iou_type},
+                      {"stats", stats},
+                      {"per_category", cats},
+                      {"dataset_fingerprint", e.dataset_fingerprint},
+                      {"settings",
+                       {{"score_threshold", e.score_threshold},
+                        {"top_k", e.top_k},
+                        {"nms_iou", e.nms_iou},
+                        {"max_dets", e.max_dets}}}};
+          if (e.detections) out["detections"] = *e.detections;
+          if (e.images) out["images"] = *e.images;
+          if (e.detections_per_image_max) {
+            out["detections_per_image_max"] = *e.detections_per_image_max;
+          }
+          if (e.results_bytes) out["results_bytes"] = *e.results_bytes;
+          if (e.gallery) {
+            json images = json::array();
+            for (const auto& i : e.gallery->images) {
+              images.push_back({{"image_id", i.image_id},
+                                {"file", i.file},
+                                {"bytes", i.bytes},
+                                {"detections", i.detections}});
+            }
+            out["gallery"] = {
+                {"dir", e.gallery->dir}, {"images", images}, {"seed", e.gallery->seed}};
+          }
+          return out;
         } else if constexpr (std::is_same_v<T, DivergedEvent>) {
           return {{"event", "diverged"},
                   {"step", e.step},

@@ -8,7 +8,13 @@
 //    "loss":x,"sha256":H,"bytes":B}
 //   {"event":"evaluation","checkpoint":NAME,"iou_type":"bbox"|"segm","stats":{"AP":x,...12},
 //    "per_category":[{"id":I,"name":N,"ap":x}],"dataset_fingerprint":F,
-//    "settings":{"score_threshold":x,"top_k":k,"nms_iou":x,"max_dets":m}}
+//    "settings":{"score_threshold":x,"top_k":k,"nms_iou":x,"max_dets":m},
+//    "detections":D,"images":I,"detections_per_image_max":M,"results_bytes":B,
+//    "gallery":{"dir":"/abs/dir","images":[{"image_id":12,"file":"000012.jpg","bytes":B,
+//               "detections":D}],"seed":S}}
+//     The last five (issue 7) are optional: events of older ablate-train builds lack some or
+//     all of them; "gallery" is absent when the gallery is disabled. Both iou-type events of one
+//     evaluation carry the same values.
 //   {"event":"diverged","step":S,"reason":TEXT,"last_checkpoint":NAME|null}
 //   {"event":"finished","status":"succeeded"|"diverged","checkpoint":NAME|null}
 //
@@ -57,6 +63,22 @@ struct CategoryAp {
   double ap = -1;
 };
 
+// One annotated image of an evaluation's gallery: a JPEG named `file` inside GalleryEvent::dir.
+struct GalleryImageEvent {
+  int64_t image_id = 0;  // COCO image id
+  std::string file;      // a plain file name (no '/'), e.g. "000012.jpg"
+  int64_t bytes = 0;
+  int64_t detections = 0;  // detections drawn on it
+};
+
+// The evaluation's gallery: a fixed, seeded sample of validation images, written by the trial
+// on the worker's filesystem (the same images for every run with the same seed).
+struct GalleryEvent {
+  std::string dir;  // absolute path of the folder holding the files
+  std::vector<GalleryImageEvent> images;
+  int64_t seed = 0;
+};
+
 struct EvaluationEvent {
   std::string checkpoint;
   std::string iou_type;  // "bbox" or "segm"
@@ -67,6 +89,12 @@ struct EvaluationEvent {
   int top_k = 0;
   double nms_iou = 0;
   int max_dets = 0;
+  // Issue 7; nullopt when the event does not carry the field (older ablate-train builds).
+  std::optional<int64_t> detections;  // total over the evaluated images
+  std::optional<int64_t> images;      // images evaluated
+  std::optional<int64_t> detections_per_image_max;
+  std::optional<int64_t> results_bytes;  // size of the COCO results file; 0: none written
+  std::optional<GalleryEvent> gallery;   // nullopt: gallery disabled
 };
 
 struct DivergedEvent {
@@ -84,7 +112,8 @@ using TrialEvent = std::variant<StartedEvent, MetricsEvent, CheckpointEvent, Eva
                                 DivergedEvent, FinishedEvent>;
 
 // Parses one line. InvalidArgument naming the problem (not JSON, unknown event, missing or
-// mistyped field, a stat name missing from "stats", a non-finite metric value).
+// mistyped field, a stat name missing from "stats", a non-finite metric value, a negative count,
+// a gallery dir that is not absolute or a gallery file name that is not a plain name).
 StatusOr<TrialEvent> ParseTrialEvent(const std::string& line);
 
 // Serialises an event as one line (no trailing newline); ParseTrialEvent(FormatTrialEvent(e))

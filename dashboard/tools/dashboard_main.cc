@@ -1,11 +1,13 @@
 // ablate-dashboard: development and test companion of the dashboard library.
-//   ablate-dashboard demo  --db PATH                 write the demo history (demo_fixture.h)
+//   ablate-dashboard demo  --db PATH [--gallery-dir D] write the demo history (demo_fixture.h);
+//                                                    gallery JPEGs go to D (default PATH-gallery)
 //   ablate-dashboard serve --db PATH --http H:P      serve the page + API over an existing file
 // In production the coordinator serves the dashboard itself (`ablate server --http HOST:PORT`);
 // `serve` exists for looking at a copy of a database and for tests.
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -33,6 +35,10 @@ int main(int argc, char** argv) {
   int64_t ttl_ms = 1000;
   CLI::App* demo = app.add_subcommand("demo", "Write the demo tuning history into a database");
   demo->add_option("--db", db, "SQLite file (created if missing)")->required();
+  std::string gallery_dir;
+  demo->add_option("--gallery-dir", gallery_dir,
+                   "Where the demo galleries' JPEGs are written (default: <db>-gallery; 'none': no "
+                   "galleries)");
   CLI::App* serve = app.add_subcommand("serve", "Serve the dashboard over a database file");
   serve->add_option("--db", db, "SQLite file")->required();
   serve->add_option("--http", http, "HOST:PORT to listen on (port 0: any free port)");
@@ -54,7 +60,11 @@ int main(int argc, char** argv) {
   if (!store.ok()) return Fail(store.status());
 
   if (*demo) {
-    auto report = ablate::dashboard::demo::FillDemo(**store);
+    std::filesystem::path gallery = gallery_dir.empty() ? std::filesystem::path(db + "-gallery")
+                                                        : std::filesystem::path(gallery_dir);
+    if (gallery_dir == "none") gallery.clear();
+    if (!gallery.empty()) gallery = std::filesystem::absolute(gallery).lexically_normal();
+    auto report = ablate::dashboard::demo::FillDemo(**store, gallery);
     if (!report.ok()) return Fail(report.status());
     std::cout << "demo: " << report->runs << " runs, " << report->checkpoints << " checkpoints, "
               << report->evaluations << " evaluations, " << report->metric_points

@@ -246,11 +246,49 @@ function mainGroup(evals, iou) {
   for (const [k, c] of counts) if (c > n) { key = k; n = c; }
   return evals.filter(e => e.settings.eval_key === key);
 }
+// Detection counts of an evaluation (issue 7): total, mean and max per image; '–' when not recorded.
+function countCells(e) {
+  const o = e.outputs;
+  if (!o) return '<td class="num" data-col="detections">–</td><td class="num" data-col="per-image">–</td><td class="num" data-col="max-per-image">–</td>';
+  return `<td class="num" data-col="detections">${o.detections}</td>
+    <td class="num" data-col="per-image" title="${o.detections} detections on ${o.images} images">${fmt(o.detections_per_image_mean, 2)}</td>
+    <td class="num" data-col="max-per-image">${o.detections_per_image_max ?? '–'}</td>`;
+}
 function statsTable(evals, caption) {
   if (!evals.length) return `<div class="muted">${esc(caption)}: no evaluations</div>`;
-  return `<table class="stats" data-caption="${esc(caption)}"><thead><tr><th>${esc(caption)}</th><th>checkpoint</th>${STATS.map(s => `<th class="num">${s}</th>`).join('')}</tr></thead><tbody>
-    ${evals.map(e => `<tr><td>${e.rescoring ? '<span class="tag">re-scored</span> ' : ''}score ${e.settings.score_threshold ?? '?'}</td><td>${esc(e.checkpoint || '–')}</td>${STATS.map(s => `<td class="num">${fmt(e.stats[s])}</td>`).join('')}</tr>`).join('')}
+  return `<table class="stats" data-caption="${esc(caption)}"><thead><tr><th>${esc(caption)}</th><th>checkpoint</th>${STATS.map(s => `<th class="num">${s}</th>`).join('')}<th class="num">detections</th><th class="num">per image</th><th class="num">max / image</th></tr></thead><tbody>
+    ${evals.map(e => `<tr data-evaluation="${e.id}"><td>${e.rescoring ? '<span class="tag">re-scored</span> ' : ''}score ${e.settings.score_threshold ?? '?'}</td><td>${esc(e.checkpoint || '–')}</td>${STATS.map(s => `<td class="num">${fmt(e.stats[s])}</td>`).join('')}${countCells(e)}</tr>`).join('')}
   </tbody></table>`;
+}
+
+// Galleries (issue 7): one per evaluation pass; the bbox and segm evaluations of a pass share it.
+function galleryPasses(evals) {
+  const seen = new Set();
+  const passes = [];
+  for (const e of evals) {
+    if (!e.gallery) continue;
+    const key = `${e.checkpoint}|${e.gallery.dir}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    passes.push(e);
+  }
+  return passes;
+}
+function galleryLabel(e) {
+  const o = e.outputs;
+  return `${e.checkpoint || '(no checkpoint)'} · score ${e.settings.score_threshold ?? '?'}${o ? ` · ${o.detections} detections` : ''}`;
+}
+function galleryFigure(image, caption) {
+  return `<figure class="gallery-item" data-image-id="${image.image_id}">
+    <a href="${esc(image.url)}" target="_blank"><img src="${esc(image.url)}" alt="image ${image.image_id}"></a>
+    <figcaption>#${image.image_id} · ${image.detections} detection${image.detections === 1 ? '' : 's'}${caption ? ` · ${esc(caption)}` : ''}</figcaption></figure>`;
+}
+const gallerySelection = new Map();  // run name -> evaluation id picked on its page
+function galleryHtml(e) {
+  if (!e) return '<p class="muted">No gallery recorded for this run (evaluations before issue 7, diary imports, or the gallery disabled).</p>';
+  const g = e.gallery;
+  return `<p class="legend-note" id="gallery-meta">${g.count} images (seed ${g.seed}, ${fmtBytes(g.bytes)}) in <code>${esc(g.dir)}</code></p>
+    <div class="gallery" id="gallery" data-evaluation="${e.id}">${g.images.map(i => galleryFigure(i)).join('')}</div>`;
 }
 
 views.run = {
@@ -264,6 +302,9 @@ views.run = {
   },
   render([r, m]) {
     const run = r.run;
+    const passes = galleryPasses(r.evaluations);
+    const picked = gallerySelection.get(run.name);
+    const shown = passes.find(e => e.id === picked) || passes[passes.length - 1];
     const overridden = new Map(r.config_overrides.map(o => [o.key, o]));
     const flat = [];
     (function walk(prefix, v) {
@@ -303,6 +344,9 @@ views.run = {
         <div id="chart-other-wrap"></div>
       </div>
       <h2>COCO stats</h2><div class="card">${statsTable(bbox, 'bbox')}<br>${statsTable(segm, 'segm')}</div>
+      <h2>Predictions</h2><div class="card" id="gallery-card">
+        ${passes.length ? `<div class="controls"><label>evaluation <select id="gallery-pick">${passes.map(e => `<option value="${e.id}" ${e === shown ? 'selected' : ''}>${esc(galleryLabel(e))}</option>`).join('')}</select></label></div>` : ''}
+        <div id="gallery-body">${galleryHtml(shown)}</div></div>
       <div class="grid">
         <div class="card"><h2>Per-category AP (bbox${lastBbox ? `, ${esc(lastBbox.checkpoint)}` : ''})</h2><div id="per-category">${bars(cats)}</div></div>
         <div class="card"><h2>Config</h2><p class="legend-note">Highlighted rows override the parent run (old value struck through).</p><table class="kv" id="config-table">${configRows}</table></div>
@@ -310,6 +354,14 @@ views.run = {
       <h2>Checkpoints</h2><table id="checkpoints-table"><thead><tr><th>name</th><th class="num">step</th><th class="num">epoch</th><th class="num">loss</th><th class="num">size</th><th>pinned</th><th class="num">best AP</th><th></th></tr></thead><tbody>${cps || '<tr><td colspan="8" class="muted">none</td></tr>'}</tbody></table>
       ${r.jobs && r.jobs.length ? `<h2>Jobs</h2><table id="jobs-table"><thead><tr><th class="num">job</th><th>kind</th><th>state</th><th class="num">attempts</th><th>worker</th><th>last error</th><th>updated</th></tr></thead><tbody>${r.jobs.map(j => `<tr><td class="num">${j.id}</td><td>${esc(j.kind)}</td><td>${esc(j.state)}</td><td class="num">${j.attempts}/${j.max_attempts}</td><td>${esc(j.worker || '–')}</td><td>${esc(j.last_error || '')}</td><td>${fmtTime(j.updated_unix_ms)}</td></tr>`).join('')}</tbody></table>` : ''}
       <h2>Eval-only re-scorings</h2>${rescorings.length ? statsTable(rescorings, 'bbox/segm re-scored') : '<p class="muted">none</p>'}`;
+    const pick = document.getElementById('gallery-pick');
+    if (pick) {
+      pick.onchange = () => {
+        const e = passes.find(x => x.id === Number(pick.value));
+        gallerySelection.set(run.name, e.id);
+        document.getElementById('gallery-body').innerHTML = galleryHtml(e);
+      };
+    }
     const series = m.series;
     const keys = Object.keys(series);
     const lossKeys = keys.filter(k => /loss/i.test(k));
@@ -373,11 +425,28 @@ views.compare = {
         <table class="stats"><thead><tr><th>run</th><th>checkpoint</th>${STATS.map(st => `<th class="num">${st}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>
         <h2>Per-category AP: ${esc(names[1])} − ${esc(names[0])}</h2>${bars(catRows, {signed: true})}</div>`;
     };
+    const galleryBlock = () => {
+      const g = c.gallery;
+      if (!g) return '<div class="card" id="cmp-gallery"><h2>Predictions</h2><p class="muted">The compared evaluations have no gallery.</p></div>';
+      const head = g.runs.map(gr => {
+        if (gr.evaluation === null) return `<th>${runLink(gr.run)}<br><span class="muted">no gallery</span></th>`;
+        const o = gr.outputs;
+        return `<th data-run="${esc(gr.run)}">${runLink(gr.run)}<br><span class="muted">${esc(gr.checkpoint || '–')} · score ${gr.settings.score_threshold ?? '?'}${o ? ` · ${o.detections} detections (${fmt(o.detections_per_image_mean, 2)} / image)` : ''}</span></th>`;
+      }).join('');
+      const rows = g.image_ids.map(id => `<tr data-image-id="${id}"><td class="num">#${id}</td>${g.runs.map(gr => {
+        const image = gr.evaluation === null ? null : gr.images[String(id)];
+        return `<td>${image ? galleryFigure(image) : '<span class="muted">not in this gallery</span>'}</td>`;
+      }).join('')}</tr>`).join('');
+      return `<div class="card" id="cmp-gallery"><h2>Predictions side by side</h2>
+        <p class="legend-note">The same validation images (a fixed, seeded sample) with each run's detections drawn, from the evaluations compared above.</p>
+        <table class="gallery-compare"><thead><tr><th>image</th>${head}</tr></thead><tbody>${rows}</tbody></table></div>`;
+    };
     const allKeys = [...new Set(metrics.flatMap(m => Object.keys(m.series)))].sort();
     const key = p.key && allKeys.includes(p.key) ? p.key : (allKeys.includes('loss/total') ? 'loss/total' : allKeys[0]);
     $view().innerHTML = `<h1>Compare ${names.map(runLink).join(' · ')}</h1>
       <p class="legend-note">Deltas are in AP points (×100) against the first run; green = better, red = worse, stronger colour = larger change (full at 2 points).</p>
       ${statBlock('bbox')}${statBlock('segm')}
+      ${galleryBlock()}
       <div class="card"><h2>Curves overlaid</h2><div class="controls"><label>metric <select id="cmp-key">${allKeys.map(k => `<option ${k === key ? 'selected' : ''}>${esc(k)}</option>`).join('')}</select></label></div>
         <div class="chart" id="chart-compare"></div></div>
       <div class="card"><h2>Config ${showAll ? '' : 'differences'}</h2>

@@ -154,6 +154,46 @@ async function demoPhase(browser, useCoordinator) {
   check(override.includes('conf_loss') && override.includes('focal_loss_gamma'), `run: config overrides from parent highlighted (${override.join(', ')})`);
   await page.screenshot({path: path.join(SHOTS, 'run.png'), fullPage: true});
 
+  // Issue 7: detection counts per evaluation, and the predictions gallery. The demo's best trial
+  // evaluated step 6000 at score_threshold 0.05 (912 detections = 600 + 1000 x 0.312) and re-scored
+  // it at 0.005 (9400), both on 200 images (dashboard/demo_fixture.h).
+  const bboxRows = await page.$$eval('table.stats[data-caption="bbox"] tbody tr', trs => trs.map(tr => ({
+    ckpt: tr.cells[1].textContent.trim(),
+    dets: tr.querySelector('td[data-col="detections"]').textContent.trim(),
+    mean: tr.querySelector('td[data-col="per-image"]').textContent.trim()})));
+  const last = bboxRows[bboxRows.length - 1] || {};
+  check(last.dets === '912' && last.mean === '4.56', `run: detections of the step-6000 bbox evaluation at 0.05 = 912, 4.56 / image (got ${last.dets}, ${last.mean})`);
+  const rescoredRow = await page.$$eval('table.stats[data-caption="bbox/segm re-scored"] tbody tr', trs => trs.map(tr => ({
+    ckpt: tr.cells[1].textContent.trim(),
+    dets: tr.querySelector('td[data-col="detections"]').textContent.trim(),
+    max: tr.querySelector('td[data-col="max-per-image"]').textContent.trim()})));
+  check(rescoredRow.length === 1 && rescoredRow[0].dets === '9400' && rescoredRow[0].max === '100' && rescoredRow[0].ckpt === last.ckpt,
+        `run: the 0.005 re-scoring of the same checkpoint shows 9400 detections, max 100 / image (got ${JSON.stringify(rescoredRow)} vs ${last.ckpt})`);
+  const imagesLoaded = sel => page.waitForFunction(s => {
+    const imgs = [...document.querySelectorAll(s)];
+    return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);
+  }, sel, {timeout: 10000}).then(() => true, () => false);
+  const galleryOptions = await page.$$eval('#gallery-pick option', os => os.map(o => ({value: o.value, text: o.textContent, selected: o.selected})));
+  check(galleryOptions.length === 4, `run: 4 evaluation passes with a gallery to pick from (got ${galleryOptions.length})`);
+  const picked = galleryOptions.find(o => o.selected) || {};
+  check(/score 0\.005 · 9400 detections/.test(picked.text || ''), `run: the latest pass (the re-scoring) is shown first (got ${picked.text})`);
+  await page.$eval('#gallery-card', e => e.scrollIntoView());
+  check(await imagesLoaded('#gallery img'), 'run: the 4 gallery JPEGs are served and decoded');
+  const denseIds = await page.$$eval('#gallery .gallery-item', fs => fs.map(f => f.dataset.imageId));
+  check(denseIds.join(',') === '12,139,285,632', `run: gallery image ids 12,139,285,632 (got ${denseIds.join(',')})`);
+  const captionDetections = () => page.$$eval('#gallery figcaption', fs => fs.reduce((n, f) => n + Number((/· (\d+) detection/.exec(f.textContent) || [0, 0])[1]), 0));
+  const denseDrawn = await captionDetections();
+  const normal = galleryOptions.find(o => /step0006000.*score 0\.05 · 912 detections/.test(o.text));
+  check(!!normal, `run: the step-6000 pass at 0.05 can be picked (${galleryOptions.map(o => o.text).join(' | ')})`);
+  if (normal) {
+    await page.selectOption('#gallery-pick', normal.value);
+    await page.waitForFunction(v => document.getElementById('gallery')?.dataset.evaluation === v, normal.value);
+    check(await imagesLoaded('#gallery img'), 'run: picking another pass loads its images');
+    const normalDrawn = await captionDetections();
+    check(denseDrawn > 3 * normalDrawn && normalDrawn > 0, `run: the re-scoring's images carry far more detections (${denseDrawn} vs ${normalDrawn})`);
+  }
+  await (await page.$('#gallery-card')).screenshot({path: path.join(SHOTS, 'run-gallery.png')});
+
   // Compare: deltas coloured by sign.
   await page.goto(`${base}/#/compare?runs=focal-g1.5-lr1e-3,focal-g2.0-lr1e-3`);
   await loaded(page, 'compare');
@@ -167,6 +207,15 @@ async function demoPhase(browser, useCoordinator) {
   check(await drawnPixels(page, '#chart-compare') > 1000, 'compare: overlay chart drawn');
   const diffKeys = await page.$$eval('#config-diff tbody td:first-child', tds => tds.map(t => t.textContent));
   check(diffKeys.join(',') === 'focal_loss_gamma', `compare: config diff shows only focal_loss_gamma (got ${diffKeys.join(',')})`);
+  // Issue 7: the same validation images of both runs side by side.
+  const cmpRows = await page.$$eval('#cmp-gallery tbody tr', trs => trs.map(tr => ({
+    id: tr.dataset.imageId, figures: [...tr.querySelectorAll('.gallery-item')].map(f => f.dataset.imageId)})));
+  check(cmpRows.map(r => r.id).join(',') === '12,139,285,632' && cmpRows.every(r => r.figures.length === 2 && r.figures.every(f => f === r.id)),
+        `compare: gallery rows 12,139,285,632, each with both runs' image of that id (got ${JSON.stringify(cmpRows)})`);
+  const cmpHead = await page.$$eval('#cmp-gallery thead th[data-run]', ths => ths.map(t => t.textContent));
+  check(cmpHead.length === 2 && /912 detections/.test(cmpHead[1]), `compare: gallery headers name each run's evaluation and detections (got ${cmpHead.join(' | ')})`);
+  await page.$eval('#cmp-gallery', e => e.scrollIntoView());
+  check(await imagesLoaded('#cmp-gallery img'), 'compare: all 8 gallery images load');
   await page.screenshot({path: path.join(SHOTS, 'compare.png'), fullPage: true});
 
   // Lineage below a checkpoint prefix.
@@ -182,6 +231,8 @@ async function demoPhase(browser, useCoordinator) {
   const bad = await fetch(`${base}/api/leaderboard?by=mAP`);
   const badBody = await bad.json();
   check(bad.status === 400 && /parameter 'by'/.test(badBody.error), `api: by=mAP -> 400 naming 'by' (${bad.status} ${badBody.error})`);
+  const noImage = await fetch(`${base}/api/gallery/1/424242`);
+  check(noImage.status === 404, `api: an unregistered gallery image -> 404 (got ${noImage.status})`);
   const post = await fetch(`${base}/api/runs/base-r50`, {method: 'POST', body: '{}'});
   check(post.status === 405, `api: POST -> 405 (got ${post.status})`);
   check(consoleErrors.length === 0, `no page errors (${consoleErrors.join(' | ')})`);
