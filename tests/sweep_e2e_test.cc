@@ -202,21 +202,42 @@ parameters:
   json fork = AblateJson(
       {"fork", victim_run + "/step0000060", "--set", "conf_loss=focal", "--steps", "10"});
   ASSERT_TRUE(fork.contains("run")) << fork.dump();
-  json eval = AblateJson({"eval", victim_run + "/step0000060", "--score-threshold", "0.3"});
+  // A barely trained model fills top_k at any moderate threshold, so "high" is 0.9.
+  json eval = AblateJson({"eval", victim_run + "/step0000060", "--score-threshold", "0.9"});
   ASSERT_TRUE(eval.contains("job")) << eval.dump();
+  // Issue 7: the same checkpoint re-scored at a low threshold keeps visibly more detections.
+  json eval_low = AblateJson({"eval", victim_run + "/step0000060", "--score-threshold", "0.005"});
+  ASSERT_TRUE(eval_low.contains("job")) << eval_low.dump();
   bool fork_done = false, eval_done = false;
+  json high, low;  // the bbox evaluations at 0.9 and 0.005
   for (int i = 0; i < 900 && !(fork_done && eval_done); ++i) {
     json f = AblateJson({"show", fork["run"].get<std::string>()});
     fork_done = f["run"]["status"] == "succeeded";
     json v = AblateJson({"show", victim_run});
-    eval_done = false;
     for (const auto& e : v["evaluations"]) {
-      if (e["settings"]["score_threshold"] == 0.3) eval_done = true;
+      if (e["iou_type"] != "bbox") continue;
+      if (e["settings"]["score_threshold"] == 0.9) high = e;
+      if (e["settings"]["score_threshold"] == 0.005) low = e;
     }
+    eval_done = !high.is_null() && !low.is_null();
     if (!(fork_done && eval_done)) std::this_thread::sleep_for(milliseconds(200));
   }
   EXPECT_TRUE(fork_done);
-  EXPECT_TRUE(eval_done);
+  ASSERT_TRUE(eval_done);
+  ASSERT_TRUE(high["outputs"].is_object()) << high.dump(2);
+  ASSERT_TRUE(low["outputs"].is_object()) << low.dump(2);
+  EXPECT_GT(low["outputs"]["detections"].get<int64_t>(),
+            high["outputs"]["detections"].get<int64_t>());
+  EXPECT_EQ(low["outputs"]["images"], high["outputs"]["images"]);
+  ASSERT_TRUE(low["outputs"]["results_bytes"].is_number()) << low.dump(2);
+  EXPECT_GT(low["outputs"]["results_bytes"].get<int64_t>(), 0);
+  // Both carry a gallery of the same validation images, written by the worker's child.
+  ASSERT_TRUE(low["gallery"].is_object()) << low.dump(2);
+  ASSERT_TRUE(high["gallery"].is_object()) << high.dump(2);
+  ASSERT_EQ(low["gallery"]["images"].size(), high["gallery"]["images"].size());
+  for (size_t k = 0; k < low["gallery"]["images"].size(); ++k) {
+    EXPECT_EQ(low["gallery"]["images"][k]["image_id"], high["gallery"]["images"][k]["image_id"]);
+  }
   json lineage = AblateJson({"lineage", fork["run"].get<std::string>()});
   ASSERT_EQ(lineage["nodes"].size(), 2u) << lineage.dump(2);
   EXPECT_EQ(lineage["nodes"][1]["parent_run"], victim_run);

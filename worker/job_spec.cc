@@ -119,6 +119,10 @@ StatusOr<std::vector<std::string>> TrainerArgv(const JobSpec& spec, const std::s
     ABLATE_ASSIGN_OR_RETURN(std::string path, PathFromUri(spec.init_checkpoint->uri));
     argv.push_back("eval");
     add("--checkpoint", path);
+    // The trial folder (the worker's, writable) holds the results JSON, so the evaluation reports
+    // its size, and the gallery, rather than the checkpoint's folder, which may be read-only.
+    add("--out", out_dir);
+    add("--results", out_dir + "/results.json");
   } else {
     argv.push_back("run");
     add("--train", spec.train_path);

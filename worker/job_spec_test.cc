@@ -61,6 +61,8 @@ TEST(JobSpecTest, EvalJobNeedsACheckpoint) {
   // Global flags come before the subcommand: t --threads 3 eval ...
   EXPECT_EQ((*argv)[3], "eval");
   EXPECT_TRUE(HasPair(*argv, "--checkpoint", "/ck/b.pt"));
+  EXPECT_TRUE(HasPair(*argv, "--out", "/w"));
+  EXPECT_TRUE(HasPair(*argv, "--results", "/w/results.json"));
   EXPECT_TRUE(HasPair(*argv, "--device", "cuda:0"));
   EXPECT_TRUE(HasPair(*argv, "--threads", "3"));
 }
