@@ -117,7 +117,40 @@ nlohmann::json CheckpointJson(const v1::Checkpoint& c) {
   j["sha256"] = c.sha256();
   j["bytes"] = c.bytes();
   j["pinned"] = c.pinned();
+  j["state"] = CheckpointState(c);
+  j["deleted_unix_ms"] = c.deleted_unix_ms() != 0 ? nlohmann::json(c.deleted_unix_ms()) : nullptr;
+  j["deleted_by_job"] =
+      c.deleted_by_job_id() != 0 ? nlohmann::json(c.deleted_by_job_id()) : nullptr;
+  j["deleting_job"] = c.deleting_job_id() != 0 ? nlohmann::json(c.deleting_job_id()) : nullptr;
   return j;
+}
+
+std::string CheckpointState(const v1::Checkpoint& c) {
+  if (c.deleted_unix_ms() != 0) return "deleted";
+  if (c.deleting_job_id() != 0) return "deleting";
+  return "kept";
+}
+
+std::string CheckpointStateText(const v1::Checkpoint& c) {
+  if (c.deleted_unix_ms() != 0)
+    return "deleted (job " + std::to_string(c.deleted_by_job_id()) + ")";
+  if (c.deleting_job_id() != 0) return "deleting (job " + std::to_string(c.deleting_job_id()) + ")";
+  return "kept";
+}
+
+std::string Bytes(int64_t bytes) {
+  char buf[32];
+  if (bytes < 1024) {
+    std::snprintf(buf, sizeof(buf), "%lld B", static_cast<long long>(bytes));
+  } else if (bytes < (int64_t{1} << 20)) {
+    std::snprintf(buf, sizeof(buf), "%.1f KiB", static_cast<double>(bytes) / 1024.0);
+  } else if (bytes < (int64_t{1} << 30)) {
+    std::snprintf(buf, sizeof(buf), "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.2f GiB",
+                  static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+  }
+  return buf;
 }
 
 nlohmann::json EvaluationJson(const v1::Evaluation& e) {

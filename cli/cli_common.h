@@ -43,8 +43,12 @@ std::string StatusName(v1::RunStatus s);           // "queued", ...
 nlohmann::json SettingsJson(const v1::EvalSettings& s);
 std::string SettingsText(const v1::EvalSettings& s);  // "score_threshold=0.05 top_k=100 ..."
 nlohmann::json RunJson(const v1::Run& r);
+// {"id", "run", "name", ..., "pinned", "state": "kept"|"deleting"|"deleted", "deleted_unix_ms",
+//  "deleted_by_job", "deleting_job"} (the last three null when not set).
 nlohmann::json CheckpointJson(const v1::Checkpoint& c);
 // Includes "outputs" (detection counts; null when not recorded) and "gallery" (null: none).
+std::string CheckpointState(const v1::Checkpoint& c);      // "kept", "deleting", "deleted"
+std::string CheckpointStateText(const v1::Checkpoint& c);  // "deleted (job 7)", ...
 nlohmann::json EvaluationJson(const v1::Evaluation& e);
 // {"detections", "images", "detections_per_image_mean", "detections_per_image_max",
 // "results_bytes"}; unknown values are null.
@@ -58,6 +62,7 @@ std::string HumanBytes(int64_t bytes);
 
 std::string Fixed(double v, int digits = 3);   // "0.268"
 std::string Signed(double v, int digits = 3);  // "+0.006"
+std::string Bytes(int64_t bytes);              // "512 B", "3.4 KiB", "1.2 MiB", "2.05 GiB"
 
 // `ablate show`'s per-evaluation detection counts: id, checkpoint, iou, score_threshold,
 // detections, per-image mean and max, results size, gallery ("N images in /dir"); "-" where an

@@ -44,6 +44,29 @@ TEST(FormatTest, FixedAndSigned) {
   EXPECT_EQ(Signed(-0.1), "-0.100");
 }
 
+TEST(FormatTest, Bytes) {
+  EXPECT_EQ(Bytes(0), "0 B");
+  EXPECT_EQ(Bytes(1023), "1023 B");
+  EXPECT_EQ(Bytes(5000), "4.9 KiB");
+  EXPECT_EQ(Bytes(int64_t{3} << 20), "3.0 MiB");
+  EXPECT_EQ(Bytes(int64_t{5} << 30), "5.00 GiB");
+}
+
+TEST(CheckpointJsonTest, RetentionState) {
+  v1::Checkpoint c;
+  c.set_name("step100");
+  EXPECT_EQ(CheckpointState(c), "kept");
+  EXPECT_TRUE(CheckpointJson(c)["deleted_by_job"].is_null());
+  c.set_deleting_job_id(4);
+  EXPECT_EQ(CheckpointStateText(c), "deleting (job 4)");
+  c.set_deleting_job_id(0);
+  c.set_deleted_unix_ms(1700000000000);
+  c.set_deleted_by_job_id(4);
+  EXPECT_EQ(CheckpointStateText(c), "deleted (job 4)");
+  EXPECT_EQ(CheckpointJson(c)["state"], "deleted");
+  EXPECT_EQ(CheckpointJson(c)["deleted_by_job"], 4);
+}
+
 TEST(SettingsTextTest, UnknownFieldsAreQuestionMarks) {
   v1::EvalSettings s;
   s.set_score_threshold(0.05);

@@ -5,13 +5,16 @@
 
 namespace ablate::cli {
 
-void RegisterServerCommand(CLI::App& app);       // server_command.cc
-void RegisterHealthCommand(CLI::App& app);       // run_commands.cc
-void RegisterRunCommands(CLI::App& app);         // run_commands.cc: runs, show, checkpoints
+void RegisterServerCommand(CLI::App& app);  // server_command.cc
+void RegisterHealthCommand(CLI::App& app);  // run_commands.cc
+// runs, show, checkpoints, pin, unpin
+void RegisterRunCommands(CLI::App& app);         // run_commands.cc
 void RegisterLeaderboardCommand(CLI::App& app);  // leaderboard_command.cc
 void RegisterCompareCommand(CLI::App& app);      // compare_command.cc
 void RegisterImportLogCommand(CLI::App& app);    // import_log_command.cc
 // submit, sweeps, watch, cancel, fork, eval, lineage
 void RegisterSweepCommands(CLI::App& app);  // sweep_commands.cc
+// retention, jobs
+void RegisterRetentionCommands(CLI::App& app);  // retention_commands.cc
 
 }  // namespace ablate::cli

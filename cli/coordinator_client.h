@@ -35,6 +35,8 @@ class CoordinatorClient {
   StatusOr<v1::ResolveCheckpointResponse> ResolveCheckpoint(
       const v1::ResolveCheckpointRequest& req);
   StatusOr<v1::ListCheckpointsResponse> ListCheckpoints(const v1::ListCheckpointsRequest& req);
+  StatusOr<v1::SetCheckpointPinnedResponse> SetCheckpointPinned(
+      const v1::SetCheckpointPinnedRequest& req);
   StatusOr<v1::RecordEvaluationResponse> RecordEvaluation(const v1::RecordEvaluationRequest& req);
   StatusOr<v1::LeaderboardResponse> Leaderboard(const v1::LeaderboardRequest& req);
   StatusOr<v1::CompareRunsResponse> CompareRuns(const v1::CompareRunsRequest& req);
@@ -49,6 +51,8 @@ class CoordinatorClient {
   StatusOr<v1::EvaluateCheckpointResponse> EvaluateCheckpoint(
       const v1::EvaluateCheckpointRequest& req);
   StatusOr<v1::LineageResponse> Lineage(const v1::LineageRequest& req);
+  StatusOr<v1::SubmitRetentionResponse> SubmitRetention(const v1::SubmitRetentionRequest& req);
+  StatusOr<v1::ListJobsResponse> ListJobs(const v1::ListJobsRequest& req);
 
  private:
   template <typename Req, typename Resp, typename Stub, typename Method>

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   ablate::cli::RegisterCompareCommand(app);
   ablate::cli::RegisterImportLogCommand(app);
   ablate::cli::RegisterSweepCommands(app);
+  ablate::cli::RegisterRetentionCommands(app);
   ablate::worker::RegisterWorkerCommand(app);
   ablate::coco::RegisterCocoEvalCommand(app);
   CLI11_PARSE(app, argc, argv);

@@ -1,4 +1,5 @@
-// `ablate health`, `ablate runs`, `ablate show RUN`, `ablate checkpoints [--run RUN]`.
+// `ablate health`, `ablate runs`, `ablate show RUN`, `ablate checkpoints [--run RUN]`,
+// `ablate pin|unpin CHECKPOINT`.
 #include <iostream>
 #include <memory>
 
@@ -143,10 +144,11 @@ void RegisterShow(CLI::App& app) {
               << "  config:  " << r.config_json() << "\n"
               << "  fingerprint: " << r.config_fingerprint() << "\n";
     std::cout << "\ncheckpoints:\n";
-    Table ct({"id", "name", "step", "epoch", "loss", "pinned", "uri"});
+    Table ct({"id", "name", "step", "epoch", "loss", "pinned", "file", "uri"});
     for (const auto& c : resp.checkpoints()) {
       ct.AddRow({std::to_string(c.id()), c.name(), std::to_string(c.step()),
-                 std::to_string(c.epoch()), Fixed(c.loss()), c.pinned() ? "yes" : "no", c.uri()});
+                 std::to_string(c.epoch()), Fixed(c.loss()), c.pinned() ? "yes" : "no",
+                 CheckpointStateText(c), c.uri()});
     }
     std::cout << (ct.empty() ? "  none\n" : ct.Render());
     std::cout << "\nevaluations:\n";
@@ -206,12 +208,47 @@ void RegisterCheckpoints(CLI::App& app) {
       std::cout << out.dump(2) << "\n";
       return;
     }
-    Table t({"id", "run", "name", "step", "epoch", "loss", "pinned", "uri"});
+    Table t({"id", "run", "name", "step", "epoch", "loss", "pinned", "file", "uri"});
     for (const auto& c : list) {
       t.AddRow({std::to_string(c.id()), c.run_name(), c.name(), std::to_string(c.step()),
-                std::to_string(c.epoch()), Fixed(c.loss()), c.pinned() ? "yes" : "no", c.uri()});
+                std::to_string(c.epoch()), Fixed(c.loss()), c.pinned() ? "yes" : "no",
+                CheckpointStateText(c), c.uri()});
     }
     std::cout << (t.empty() ? "no checkpoints\n" : t.Render());
+  });
+}
+
+// `ablate pin CHECKPOINT` / `ablate unpin CHECKPOINT`.
+void RegisterPin(CLI::App& app, bool pinned) {
+  struct Flags {
+    ClientFlags client;
+    std::string checkpoint;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      pinned ? "pin" : "unpin",
+      pinned ? "keep a checkpoint's file: retention never deletes a pinned checkpoint"
+             : "let retention's policy decide about a checkpoint again");
+  AddClientFlags(cmd, flags->client);
+  cmd->add_option("checkpoint", flags->checkpoint, "step1066300, RUN/step1066300 or a full name")
+      ->required();
+  cmd->callback([flags, pinned] {
+    CoordinatorClient client(flags->client.server);
+    v1::SetCheckpointPinnedRequest req;
+    req.set_checkpoint(flags->checkpoint);
+    req.set_pinned(pinned);
+    auto resp = OrFail(client.SetCheckpointPinned(req));
+    const v1::Checkpoint& c = resp.checkpoint();
+    if (flags->client.json) {
+      nlohmann::json out = {{"checkpoint", CheckpointJson(c)}, {"changed", resp.changed()}};
+      std::cout << out.dump(2) << "\n";
+      return;
+    }
+    std::cout << (pinned ? "pinned " : "unpinned ") << c.run_name() << "/" << c.name()
+              << (resp.changed() ? ""
+                  : pinned       ? " (it already was)"
+                                 : " (it was not pinned)")
+              << "\n";
   });
 }
 
@@ -221,6 +258,8 @@ void RegisterRunCommands(CLI::App& app) {
   RegisterRuns(app);
   RegisterShow(app);
   RegisterCheckpoints(app);
+  RegisterPin(app, /*pinned=*/true);
+  RegisterPin(app, /*pinned=*/false);
 }
 
 }  // namespace ablate::cli

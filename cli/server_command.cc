@@ -7,6 +7,7 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
@@ -34,6 +35,7 @@ void RegisterServerCommand(CLI::App& app) {
     std::string http;  // empty: no dashboard
     double lease_ttl_s = 20;
     int max_attempts = 3;
+    std::optional<int> retention_keep_last;  // unset: no retention after sweeps
   };
   auto flags = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand("server", "run the coordinator (the only database writer)");
@@ -54,6 +56,11 @@ void RegisterServerCommand(CLI::App& app) {
                   "tries per job (crashes and expired leases) before its run is failed")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--retention-keep-last", flags->retention_keep_last,
+                  "after each sweep ends, queue a retention job for its runs that keeps this "
+                  "many newest checkpoints per run (also the default of `ablate retention`); "
+                  "default: off")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([flags] {
     // SIGINT/SIGTERM write their number to a pipe that this thread waits on. (Blocking them
     // and sigwait() is not enough: libraries may have started threads before this point, and a
@@ -73,6 +80,10 @@ void RegisterServerCommand(CLI::App& app) {
     options.scheduler.heartbeat_interval_ms =
         std::max<int64_t>(100, options.scheduler.lease_ttl_ms / 5);
     options.scheduler.max_attempts = flags->max_attempts;
+    if (flags->retention_keep_last) {
+      options.scheduler.auto_retention_keep_last = *flags->retention_keep_last;
+      options.scheduler.retention_keep_last = *flags->retention_keep_last;
+    }
     auto coordinator = OrFail(server::Coordinator::Create(options));
     std::cout << "ablate coordinator listening on " << coordinator->address() << " (db "
               << flags->db << ", schema version " << coordinator->migration_report().to_version

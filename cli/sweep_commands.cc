@@ -244,17 +244,30 @@ void RegisterCancel(CLI::App& app) {
     ClientFlags client;
     std::string target;
     bool run = false;
+    bool job = false;
   };
   auto f = std::make_shared<Flags>();
-  CLI::App* cmd =
-      app.add_subcommand("cancel", "cancel the unfinished trials of a sweep (or --run)");
+  CLI::App* cmd = app.add_subcommand(
+      "cancel", "cancel the unfinished trials of a sweep (or --run, or one --job)");
   AddClientFlags(cmd, f->client);
-  cmd->add_option("target", f->target, "sweep name (or run name with --run)")->required();
-  cmd->add_flag("--run", f->run, "the target is a run");
+  cmd->add_option("target", f->target, "sweep name (run name with --run, job id with --job)")
+      ->required();
+  auto* run_flag = cmd->add_flag("--run", f->run, "the target is a run");
+  cmd->add_flag("--job", f->job, "the target is a job id (e.g. a retention job)")
+      ->excludes(run_flag);
   cmd->callback([f] {
     CoordinatorClient client(f->client.server);
     v1::CancelRequest req;
-    (f->run ? req.mutable_run() : req.mutable_sweep())->assign(f->target);
+    if (f->job) {
+      char* end = nullptr;
+      const long long id = std::strtoll(f->target.c_str(), &end, 10);
+      if (f->target.empty() || *end != '\0' || id <= 0) {
+        Fail(absl::InvalidArgumentError("--job expects a job id, got '" + f->target + "'"));
+      }
+      req.set_job(id);
+    } else {
+      (f->run ? req.mutable_run() : req.mutable_sweep())->assign(f->target);
+    }
     auto resp = OrFail(client.Cancel(req));
     if (f->client.json) {
       std::cout << json{{"cancelled", resp.cancelled()}}.dump() << "\n";

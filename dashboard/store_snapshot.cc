@@ -91,6 +91,9 @@ StatusOr<server::Created<server::Checkpoint>> SnapshotRunStore::RegisterCheckpoi
     const server::NewCheckpoint&) {
   return ReadOnly();
 }
+StatusOr<server::Checkpoint> SnapshotRunStore::SetCheckpointPinned(server::CheckpointId, bool) {
+  return ReadOnly();
+}
 StatusOr<server::Created<server::Evaluation>> SnapshotRunStore::RecordEvaluation(
     const server::NewEvaluation&) {
   return ReadOnly();

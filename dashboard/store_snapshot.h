@@ -72,6 +72,7 @@ class SnapshotRunStore final : public server::RunStore {
       std::optional<server::RunId> run) override;
   StatusOr<std::vector<server::Checkpoint>> FindCheckpointsByNamePrefix(
       std::string_view prefix, std::optional<server::RunId> run) override;
+  StatusOr<server::Checkpoint> SetCheckpointPinned(server::CheckpointId, bool) override;
   StatusOr<server::Created<server::Evaluation>> RecordEvaluation(
       const server::NewEvaluation&) override;
   StatusOr<std::vector<server::Evaluation>> ListEvaluations(

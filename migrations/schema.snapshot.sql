@@ -9,7 +9,7 @@ CREATE TABLE checkpoints (
   sha256 TEXT NOT NULL DEFAULT '',
   bytes INTEGER NOT NULL DEFAULT 0,
   pinned INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),
-  created_unix_ms INTEGER NOT NULL,
+  created_unix_ms INTEGER NOT NULL, deleting_job_id INTEGER REFERENCES jobs(id), deleted_unix_ms INTEGER, deleted_by_job_id INTEGER REFERENCES jobs(id),
   UNIQUE (run_id, name)
 );
 CREATE TABLE evaluation_category_ap (
@@ -52,11 +52,11 @@ CREATE TABLE evaluations (
   ARl REAL NOT NULL,
   created_unix_ms INTEGER NOT NULL
 , detections INTEGER CHECK (detections >= 0), images INTEGER CHECK (images >= 0), detections_per_image_max INTEGER CHECK (detections_per_image_max >= 0), results_bytes INTEGER CHECK (results_bytes >= 0), gallery_uri TEXT, gallery_seed INTEGER);
-CREATE TABLE jobs (
+CREATE TABLE "jobs" (
   id INTEGER PRIMARY KEY,
   run_id INTEGER REFERENCES runs(id),
   sweep_id INTEGER REFERENCES sweeps(id),
-  kind TEXT NOT NULL CHECK (kind IN ('train', 'eval')),
+  kind TEXT NOT NULL CHECK (kind IN ('train', 'eval', 'retention')),
   spec_json TEXT NOT NULL,
   state TEXT NOT NULL DEFAULT 'pending'
     CHECK (state IN ('pending', 'leased', 'succeeded', 'failed', 'cancelled')),
@@ -64,11 +64,13 @@ CREATE TABLE jobs (
   attempts INTEGER NOT NULL DEFAULT 0,
   max_attempts INTEGER NOT NULL DEFAULT 3,
   created_unix_ms INTEGER NOT NULL,
-  updated_unix_ms INTEGER NOT NULL
-, last_error TEXT NOT NULL DEFAULT '');
-CREATE TABLE leases (
+  updated_unix_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL DEFAULT '',
+  result_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE "leases" (
   id INTEGER PRIMARY KEY,
-  job_id INTEGER NOT NULL REFERENCES jobs(id),
+  job_id INTEGER NOT NULL REFERENCES "jobs"(id),
   worker_id INTEGER NOT NULL REFERENCES workers(id),
   granted_unix_ms INTEGER NOT NULL,
   expires_unix_ms INTEGER NOT NULL,
@@ -116,6 +118,8 @@ CREATE TABLE workers (
   registered_unix_ms INTEGER NOT NULL,
   last_heartbeat_unix_ms INTEGER NOT NULL
 );
+CREATE INDEX checkpoints_by_deleting_job ON checkpoints(deleting_job_id)
+  WHERE deleting_job_id IS NOT NULL;
 CREATE INDEX checkpoints_by_name ON checkpoints(name);
 CREATE INDEX evaluations_by_eval_key ON evaluations(eval_key);
 CREATE UNIQUE INDEX evaluations_natural_key

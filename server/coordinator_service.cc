@@ -37,7 +37,6 @@ StatusOr<RunStatus> FromProto(v1::RunStatus s, RunStatus if_unspecified) {
   }
 }
 
-
 StatusOr<IouType> FromProto(v1::IouType t) {
   switch (t) {
     case v1::IOU_TYPE_UNSPECIFIED:
@@ -319,7 +318,21 @@ grpc::Status CoordinatorService::ResolveCheckpoint(grpc::ServerContext*,
                                                    v1::ResolveCheckpointResponse* resp) {
   return Handle([&]() -> Status {
     ABLATE_ASSIGN_OR_RETURN(Checkpoint c, ResolveCheckpointRef(store_, req->ref()));
+    ABLATE_RETURN_IF_ERROR(RequireCheckpointFileKept(c));
     ToProto(c, resp->mutable_checkpoint());
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status CoordinatorService::SetCheckpointPinned(grpc::ServerContext*,
+                                                     const v1::SetCheckpointPinnedRequest* req,
+                                                     v1::SetCheckpointPinnedResponse* resp) {
+  return Handle([&]() -> Status {
+    if (req->checkpoint().empty()) return absl::InvalidArgumentError("checkpoint is required");
+    ABLATE_ASSIGN_OR_RETURN(Checkpoint before, ResolveCheckpointRef(store_, req->checkpoint()));
+    ABLATE_ASSIGN_OR_RETURN(Checkpoint after, store_.SetCheckpointPinned(before.id, req->pinned()));
+    ToProto(after, resp->mutable_checkpoint());
+    resp->set_changed(before.pinned != after.pinned);
     return absl::OkStatus();
   });
 }

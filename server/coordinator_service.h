@@ -40,6 +40,8 @@ class CoordinatorService final : public ablate::v1::Coordinator::Service {
                                  v1::ResolveCheckpointResponse*) override;
   grpc::Status ListCheckpoints(grpc::ServerContext*, const v1::ListCheckpointsRequest*,
                                v1::ListCheckpointsResponse*) override;
+  grpc::Status SetCheckpointPinned(grpc::ServerContext*, const v1::SetCheckpointPinnedRequest*,
+                                   v1::SetCheckpointPinnedResponse*) override;
   grpc::Status RecordEvaluation(grpc::ServerContext*, const v1::RecordEvaluationRequest*,
                                 v1::RecordEvaluationResponse*) override;
   grpc::Status Leaderboard(grpc::ServerContext*, const v1::LeaderboardRequest*,

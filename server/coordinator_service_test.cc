@@ -1,5 +1,5 @@
 // Every RPC of ablate.v1.Coordinator over a real loopback channel: normal path and error paths
-// with their gRPC status codes and messages.
+// with their gRPC status codes and messages; and the retention RPCs of ablate.v1.Scheduler.
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
@@ -28,8 +28,16 @@ class CoordinatorServiceTest : public ::testing::Test {
     auto c = Coordinator::Create(options);
     ASSERT_TRUE(c.ok()) << c.status();
     coordinator_ = std::move(*c);
-    stub_ = v1::Coordinator::NewStub(
-        grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials()));
+    auto channel = grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials());
+    stub_ = v1::Coordinator::NewStub(channel);
+    scheduler_ = v1::Scheduler::NewStub(channel);
+  }
+
+  template <typename Req, typename Resp, typename M>
+  grpc::Status CallScheduler(M method, const Req& req, Resp* resp) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return ((*scheduler_).*method)(&ctx, req, resp);
   }
 
   template <typename Req, typename Resp, typename M>
@@ -79,6 +87,7 @@ class CoordinatorServiceTest : public ::testing::Test {
 
   std::unique_ptr<Coordinator> coordinator_;
   std::unique_ptr<v1::Coordinator::Stub> stub_;
+  std::unique_ptr<v1::Scheduler::Stub> scheduler_;
 };
 
 TEST_F(CoordinatorServiceTest, CreateGetListRuns) {
@@ -86,7 +95,8 @@ TEST_F(CoordinatorServiceTest, CreateGetListRuns) {
   EXPECT_GT(r.id(), 0);
   EXPECT_EQ(r.config_json(), R"({"conf_loss":"focal","lr":0.01})");
   EXPECT_EQ(r.status(), v1::RUN_STATUS_QUEUED);
-  for (int i = 2; i <= 5; ++i) CreateRun("r" + std::to_string(i));
+  for (int i = 2; i <= 5; ++i)
+    CreateRun(absl::StrCat("r", i));  // not "r" + to_string: GCC 12 -Wrestrict at -O3
 
   v1::GetRunRequest get;
   get.mutable_run()->set_id(r.id());
@@ -249,6 +259,116 @@ TEST_F(CoordinatorServiceTest, CheckpointsRegisterResolveList) {
   bad.mutable_run()->set_name("nobody");
   EXPECT_EQ(Call(&v1::Coordinator::Stub::RegisterCheckpoint, bad, &br).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(CoordinatorServiceTest, PinRetentionAndDeletedCheckpoints) {
+  CreateRun("a");
+  Register("a", "step100-ep1-loss1.0");
+  Register("a", "step200-ep1-loss1.0");
+  Register("a", "step300-ep1-loss1.0");
+
+  v1::SetCheckpointPinnedRequest pin;
+  v1::SetCheckpointPinnedResponse pinned;
+  pin.set_checkpoint("step999");
+  pin.set_pinned(true);
+  grpc::Status nf = Call(&v1::Coordinator::Stub::SetCheckpointPinned, pin, &pinned);
+  EXPECT_EQ(nf.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(nf.error_message(), "no checkpoint matches 'step999'");
+  pin.set_checkpoint("");
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::SetCheckpointPinned, pin, &pinned).error_message(),
+            "checkpoint is required");
+  pin.set_checkpoint("a/step300");
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::SetCheckpointPinned, pin, &pinned).ok());
+  EXPECT_TRUE(pinned.checkpoint().pinned());
+  EXPECT_TRUE(pinned.changed());
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::SetCheckpointPinned, pin, &pinned).ok());
+  EXPECT_FALSE(pinned.changed());
+
+  v1::SubmitRetentionRequest ret;
+  v1::SubmitRetentionResponse plan;
+  ret.set_keep_last(-3);
+  grpc::Status neg = CallScheduler(&v1::Scheduler::Stub::SubmitRetention, ret, &plan);
+  EXPECT_EQ(neg.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(neg.error_message(), "keep_last must be >= 0 (checkpoints kept per run), got -3");
+  ret.set_keep_last(0);
+  ret.set_dry_run(true);
+  ASSERT_TRUE(CallScheduler(&v1::Scheduler::Stub::SubmitRetention, ret, &plan).ok());
+  EXPECT_EQ(plan.job_id(), 0);
+  EXPECT_EQ(plan.to_delete(), 2);
+  ASSERT_EQ(plan.verdicts_size(), 3);
+  EXPECT_EQ(plan.verdicts(2).keep_reasons(0), "pinned");
+  ret.set_dry_run(false);
+  ASSERT_TRUE(CallScheduler(&v1::Scheduler::Stub::SubmitRetention, ret, &plan).ok());
+  ASSERT_GT(plan.job_id(), 0);
+
+  // A worker leases it, gets the list, and reports.
+  v1::RegisterWorkerRequest reg;
+  reg.set_name("w");
+  v1::RegisterWorkerResponse worker;
+  ASSERT_TRUE(CallScheduler(&v1::Scheduler::Stub::RegisterWorker, reg, &worker).ok());
+  v1::LeaseJobRequest lease;
+  lease.set_worker_id(worker.worker_id());
+  v1::LeaseJobResponse leased;
+  ASSERT_TRUE(CallScheduler(&v1::Scheduler::Stub::LeaseJob, lease, &leased).ok());
+  ASSERT_TRUE(leased.has_job());
+  EXPECT_EQ(leased.job().kind(), "retention");
+  EXPECT_EQ(leased.job().run_name(), "");
+  auto spec = nlohmann::json::parse(leased.job().spec_json());
+  ASSERT_EQ(spec["delete"].size(), 2u);
+  v1::CompleteJobRequest complete;
+  complete.set_lease_id(leased.job().lease_id());
+  complete.set_outcome(v1::JOB_OUTCOME_SUCCEEDED);
+  auto* d = complete.add_deletions();
+  d->set_checkpoint_id(spec["delete"][0]["checkpoint_id"].get<int64_t>());
+  v1::CompleteJobResponse completed;
+  EXPECT_EQ(CallScheduler(&v1::Scheduler::Stub::CompleteJob, complete, &completed).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);  // no result
+  d->set_result(v1::DELETION_RESULT_DELETED);
+  d->set_bytes_freed(10);
+  d = complete.add_deletions();
+  d->set_checkpoint_id(spec["delete"][1]["checkpoint_id"].get<int64_t>());
+  d->set_result(v1::DELETION_RESULT_FAILED);
+  d->set_reason("read-only file system");
+  ASSERT_TRUE(CallScheduler(&v1::Scheduler::Stub::CompleteJob, complete, &completed).ok());
+
+  v1::ListJobsRequest jobs;
+  jobs.set_kind("retention");
+  v1::ListJobsResponse listed;
+  ASSERT_TRUE(CallScheduler(&v1::Scheduler::Stub::ListJobs, jobs, &listed).ok());
+  ASSERT_EQ(listed.jobs_size(), 1);
+  EXPECT_EQ(listed.jobs(0).state(), "succeeded");
+  auto result = nlohmann::json::parse(listed.jobs(0).result_json());
+  EXPECT_EQ(result["deleted"], 1);
+  EXPECT_EQ(result["failures"][0]["reason"], "read-only file system");
+  jobs.set_kind("cleanup");
+  EXPECT_EQ(CallScheduler(&v1::Scheduler::Stub::ListJobs, jobs, &listed).error_message(),
+            "unknown job kind 'cleanup'; expected train, eval or retention");
+
+  // Deleted: still listed, marked; resolving it for use is FAILED_PRECONDITION naming it.
+  v1::ListCheckpointsRequest list;
+  v1::ListCheckpointsResponse lr;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::ListCheckpoints, list, &lr).ok());
+  ASSERT_EQ(lr.checkpoints_size(), 3);
+  EXPECT_GT(lr.checkpoints(0).deleted_unix_ms(), 0);
+  EXPECT_EQ(lr.checkpoints(0).deleted_by_job_id(), plan.job_id());
+  EXPECT_EQ(lr.checkpoints(1).deleted_unix_ms(), 0);  // the failed one stays
+  v1::ResolveCheckpointRequest res;
+  v1::ResolveCheckpointResponse got;
+  res.set_ref("a/step100");
+  grpc::Status gone = Call(&v1::Coordinator::Stub::ResolveCheckpoint, res, &got);
+  EXPECT_EQ(gone.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(
+      gone.error_message(),
+      absl::StrCat("checkpoint a/step100-ep1-loss1.0 was deleted by retention job ", plan.job_id(),
+                   ": its file is gone (the row is kept for lineage and evaluations)"));
+  v1::ForkRunRequest fork;
+  fork.set_checkpoint("a/step100");
+  v1::ForkRunResponse forked;
+  EXPECT_EQ(CallScheduler(&v1::Scheduler::Stub::ForkRun, fork, &forked).error_message(),
+            gone.error_message());
+  pin.set_checkpoint("a/step100");
+  EXPECT_EQ(Call(&v1::Coordinator::Stub::SetCheckpointPinned, pin, &pinned).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 TEST_F(CoordinatorServiceTest, RecordEvaluationAndErrors) {

@@ -50,7 +50,27 @@ Status RequireStoredFile(const Checkpoint& ck) {
         " has no stored weights file (e.g. it was imported from a diary); it can be compared "
         "but not trained or evaluated from");
   }
-  return absl::OkStatus();
+  return RequireCheckpointFileKept(ck);
+}
+
+// The same check on the row as it is now, inside the transaction that queues the job using it:
+// retention holds checkpoints in its own transaction, so between the two a checkpoint is either
+// held (refused here) or referenced by the new job (kept by the policy).
+Status RecheckStoredFile(RunStore& runs, CheckpointId id) {
+  ABLATE_ASSIGN_OR_RETURN(Checkpoint fresh, runs.GetCheckpoint(id));
+  return RequireStoredFile(fresh);
+}
+
+json DeletionEntryJson(const Checkpoint& c) {
+  return {{"checkpoint_id", c.id.value},
+          {"run", c.run_name},
+          {"name", c.name},
+          {"uri", c.uri},
+          {"bytes", c.bytes}};
+}
+
+bool Unfinished(const Job& job) {
+  return job.state == JobState::kPending || job.state == JobState::kLeased;
 }
 
 }  // namespace
@@ -123,6 +143,7 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
       if (!exists) break;
       result.sweep = spec.name + "-" + std::to_string(n);
     }
+    if (start) ABLATE_RETURN_IF_ERROR(RecheckStoredFile(runs_, start->id));
     if (!dry_run)
       ABLATE_RETURN_IF_ERROR(jobs_.SaveSweep(result.sweep, result.spec_json, spec.max_parallel));
     for (const auto& trial : expansion.trials) {
@@ -231,6 +252,7 @@ StatusOr<std::pair<Run, Job>> JobScheduler::ForkRun(const std::string& checkpoin
 
   std::pair<Run, Job> result;
   Status st = runs_.Transact([&]() -> Status {
+    ABLATE_RETURN_IF_ERROR(RecheckStoredFile(runs_, ck.id));
     NewRun run;
     run.name = name;
     if (run.name.empty()) {
@@ -297,9 +319,104 @@ StatusOr<std::pair<Run, Job>> JobScheduler::EvaluateCheckpoint(const std::string
                                      o.nms_iou.value_or(e.value("nms_iou", 0.5)),
                                      o.max_dets.value_or(e.value("max_dets", 100)))},
                    {"init_checkpoint", RefJson(ck.name, ck.uri)}};
-  ABLATE_ASSIGN_OR_RETURN(Job job, jobs_.CreateJob(NewJob{run.id, "", JobKind::kEval,
-                                                          job_spec.dump(), options_.max_attempts}));
+  Job job;
+  ABLATE_RETURN_IF_ERROR(runs_.Transact([&]() -> Status {
+    ABLATE_RETURN_IF_ERROR(RecheckStoredFile(runs_, ck.id));
+    ABLATE_ASSIGN_OR_RETURN(job, jobs_.CreateJob(NewJob{run.id, "", JobKind::kEval, job_spec.dump(),
+                                                        options_.max_attempts}));
+    return absl::OkStatus();
+  }));
   return std::make_pair(run, job);
+}
+
+StatusOr<RetentionSubmission> JobScheduler::SubmitRetention(std::optional<int> keep_last,
+                                                            const std::string& run,
+                                                            const std::string& sweep,
+                                                            bool dry_run) {
+  RetentionOptions options;
+  options.keep_last = keep_last.value_or(options_.retention_keep_last);
+  if (options.keep_last < 0) {
+    return absl::InvalidArgumentError("keep_last must be >= 0 (checkpoints kept per run), got " +
+                                      std::to_string(options.keep_last));
+  }
+  std::optional<Run> scope_run;
+  if (!run.empty()) {
+    ABLATE_ASSIGN_OR_RETURN(scope_run, ResolveRunName(runs_, run));
+    options.run = scope_run->id;
+  }
+  if (!sweep.empty()) {
+    ABLATE_ASSIGN_OR_RETURN(bool exists, jobs_.SweepExists(sweep));
+    if (!exists) return absl::NotFoundError("sweep '" + sweep + "' not found");
+    options.sweep = sweep;
+  }
+  RetentionSubmission out;
+  ABLATE_RETURN_IF_ERROR(runs_.Transact([&]() -> Status {
+    ABLATE_ASSIGN_OR_RETURN(RetentionInputs inputs, LoadRetentionInputs(runs_, jobs_));
+    ABLATE_ASSIGN_OR_RETURN(out.plan, PlanRetention(inputs, options));
+    if (!dry_run) {
+      ABLATE_ASSIGN_OR_RETURN(out.job, QueueRetention(options.keep_last, scope_run, sweep));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+StatusOr<Job> JobScheduler::QueueRetention(int keep_last, const std::optional<Run>& run,
+                                           const std::string& sweep) {
+  json spec = {{"kind", "retention"}, {"keep_last", keep_last}};
+  if (run) spec["scope"]["run"] = run->name;
+  if (run) spec["scope"]["run_id"] = run->id.value;
+  if (!sweep.empty()) spec["scope"]["sweep"] = sweep;
+  NewJob job;
+  job.kind = JobKind::kRetention;
+  job.spec_json = spec.dump();
+  job.max_attempts = options_.max_attempts;
+  job.priority = 1;  // quick, and it frees disk: ahead of queued trials
+  return jobs_.CreateJob(job);
+}
+
+StatusOr<std::string> JobScheduler::PrepareRetentionLease(const Job& job) {
+  json spec = json::parse(job.spec_json, nullptr, false);
+  if (!spec.is_object()) spec = json::object();
+  ABLATE_ASSIGN_OR_RETURN(std::vector<Checkpoint> held, jobs_.CheckpointsHeldBy(job.id));
+  if (held.empty()) {
+    // First attempt (or an earlier one held nothing): plan now and hold the candidates in this
+    // transaction. A retried attempt gets exactly what the first one held: some of those files
+    // may be gone already, and none of them could be pinned or referenced meanwhile.
+    RetentionOptions options;
+    options.keep_last = spec.value("keep_last", options_.retention_keep_last);
+    const json scope = spec.value("scope", json::object());
+    if (const int64_t run_id = scope.value("run_id", int64_t{0}); run_id > 0) {
+      options.run = RunId{run_id};
+    }
+    options.sweep = scope.value("sweep", "");
+    ABLATE_ASSIGN_OR_RETURN(RetentionInputs inputs, LoadRetentionInputs(runs_, jobs_));
+    ABLATE_ASSIGN_OR_RETURN(RetentionPlan plan, PlanRetention(inputs, options));
+    std::vector<CheckpointId> ids;
+    for (const CheckpointVerdict& v : plan.verdicts) {
+      if (v.remove) ids.push_back(v.checkpoint.id);
+    }
+    ABLATE_ASSIGN_OR_RETURN(held, jobs_.HoldCheckpointsForDeletion(job.id, ids));
+  }
+  json list = json::array();
+  for (const Checkpoint& c : held) list.push_back(DeletionEntryJson(c));
+  spec["delete"] = std::move(list);
+  return spec.dump();
+}
+
+StatusOr<std::vector<Job>> JobScheduler::ListJobs(const JobFilter& filter) {
+  if (filter.id) {
+    ABLATE_ASSIGN_OR_RETURN(Job job, jobs_.GetJob(*filter.id));
+    return std::vector<Job>{job};
+  }
+  ABLATE_ASSIGN_OR_RETURN(std::vector<Job> all, jobs_.ListJobs(std::nullopt, ""));
+  std::vector<Job> out;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (filter.kind && it->kind != *filter.kind) continue;
+    out.push_back(std::move(*it));
+    if (filter.limit > 0 && out.size() >= static_cast<size_t>(filter.limit)) break;
+  }
+  return out;
 }
 
 StatusOr<SweepStatus> JobScheduler::BuildSweepStatus(const SweepInfo& sweep) {
@@ -390,12 +507,16 @@ StatusOr<SweepStatus> JobScheduler::GetSweep(const std::string& name_or_id) {
   return absl::NotFoundError("sweep '" + name_or_id + "' not found");
 }
 
-StatusOr<int> JobScheduler::Cancel(const std::string& sweep, const std::string& run) {
+StatusOr<int> JobScheduler::Cancel(const std::string& sweep, const std::string& run, int64_t job) {
+  if (job > 0) {
+    ABLATE_ASSIGN_OR_RETURN(bool cancelled, jobs_.CancelJob(JobId{job}));
+    return cancelled ? 1 : 0;
+  }
   if (!sweep.empty()) {
     ABLATE_RETURN_IF_ERROR(GetSweep(sweep).status());
     return jobs_.CancelJobs(std::nullopt, sweep);
   }
-  if (run.empty()) return absl::InvalidArgumentError("cancel needs a sweep or a run");
+  if (run.empty()) return absl::InvalidArgumentError("cancel needs a sweep, a run or a job");
   ABLATE_ASSIGN_OR_RETURN(Run r, ResolveRunName(runs_, run));
   return jobs_.CancelJobs(r.id, "");
 }
@@ -407,25 +528,34 @@ StatusOr<WorkerInfo> JobScheduler::RegisterWorker(const std::string& name, const
 
 StatusOr<std::optional<LeasedJob>> JobScheduler::LeaseJob(WorkerId worker) {
   ABLATE_RETURN_IF_ERROR(jobs_.ExpireLeases().status());
-  ABLATE_ASSIGN_OR_RETURN(auto leased, jobs_.LeaseNextJob(worker, options_.lease_ttl_ms));
-  if (!leased) return std::optional<LeasedJob>();
-  LeasedJob out{leased->first, leased->second, leased->first.spec_json};
-  if (leased->first.kind == JobKind::kTrain) {
-    // Resume from the run's newest checkpoint with a stored file, if an earlier attempt made one.
-    ABLATE_ASSIGN_OR_RETURN(std::vector<Checkpoint> cks, runs_.ListCheckpoints(leased->first.run));
-    const Checkpoint* newest = nullptr;
-    for (const auto& ck : cks) {
-      if (ck.uri.rfind("file://", 0) == 0 && (newest == nullptr || ck.step > newest->step)) {
-        newest = &ck;
+  std::optional<LeasedJob> out;
+  ABLATE_RETURN_IF_ERROR(runs_.Transact([&]() -> Status {
+    ABLATE_ASSIGN_OR_RETURN(auto leased, jobs_.LeaseNextJob(worker, options_.lease_ttl_ms));
+    if (!leased) return absl::OkStatus();
+    out = LeasedJob{leased->first, leased->second, leased->first.spec_json};
+    if (leased->first.kind == JobKind::kTrain) {
+      // Resume from the run's newest checkpoint whose file still exists, if an earlier attempt
+      // made one. (Retention keeps it: the run is running now.)
+      ABLATE_ASSIGN_OR_RETURN(std::vector<Checkpoint> cks,
+                              runs_.ListCheckpoints(leased->first.run));
+      const Checkpoint* newest = nullptr;
+      for (const auto& ck : cks) {
+        if (ck.uri.rfind("file://", 0) == 0 && !ck.deleted() && ck.deleting_job_id == 0 &&
+            (newest == nullptr || ck.step > newest->step)) {
+          newest = &ck;
+        }
       }
+      if (newest != nullptr) {
+        json spec = json::parse(out->spec_json, nullptr, false);
+        spec["resume_checkpoint"] = RefJson(newest->name, newest->uri);
+        out->spec_json = spec.dump();
+      }
+    } else if (leased->first.kind == JobKind::kRetention) {
+      ABLATE_ASSIGN_OR_RETURN(out->spec_json, PrepareRetentionLease(leased->first));
     }
-    if (newest != nullptr) {
-      json spec = json::parse(out.spec_json, nullptr, false);
-      spec["resume_checkpoint"] = RefJson(newest->name, newest->uri);
-      out.spec_json = spec.dump();
-    }
-  }
-  return std::optional<LeasedJob>(std::move(out));
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 StatusOr<std::vector<LeaseId>> JobScheduler::Heartbeat(WorkerId worker,
@@ -433,9 +563,57 @@ StatusOr<std::vector<LeaseId>> JobScheduler::Heartbeat(WorkerId worker,
   return jobs_.RenewLeases(worker, leases, options_.lease_ttl_ms);
 }
 
-StatusOr<CompletionResult> JobScheduler::CompleteJob(LeaseId lease, JobOutcome outcome,
-                                                     const std::string& reason) {
-  return jobs_.CompleteLease(lease, outcome, reason);
+StatusOr<CompletionResult> JobScheduler::CompleteJob(
+    LeaseId lease, JobOutcome outcome, const std::string& reason,
+    std::span<const CheckpointDeletion> deletions) {
+  CompletionResult result;
+  ABLATE_RETURN_IF_ERROR(runs_.Transact([&]() -> Status {
+    ABLATE_ASSIGN_OR_RETURN(Job job, jobs_.GetHeldLeaseJob(lease));
+    if (job.kind != JobKind::kRetention && !deletions.empty()) {
+      return absl::InvalidArgumentError("job " + std::to_string(job.id.value) + " is a " +
+                                        std::string(JobKindName(job.kind)) +
+                                        " job; only retention jobs report deletions");
+    }
+    // Deletions first: completing a job that ends releases its remaining holds.
+    DeletionTally tally;
+    if (job.kind == JobKind::kRetention) {
+      ABLATE_ASSIGN_OR_RETURN(tally, jobs_.RecordCheckpointDeletions(job.id, deletions));
+    }
+    ABLATE_ASSIGN_OR_RETURN(result, jobs_.CompleteLease(lease, outcome, reason));
+    if (job.kind == JobKind::kRetention) {
+      // Added up over attempts: a retried job reports what the earlier ones did not.
+      json r = json::parse(job.result_json, nullptr, false);
+      if (!r.is_object()) r = json::object();
+      r["deleted"] = r.value("deleted", 0) + tally.deleted;
+      r["missing"] = r.value("missing", 0) + tally.missing;
+      r["failed"] = r.value("failed", 0) + tally.failed;
+      r["ignored"] = r.value("ignored", 0) + tally.ignored;
+      r["bytes_freed"] = r.value("bytes_freed", int64_t{0}) + tally.bytes_freed;
+      if (!r.contains("failures")) r["failures"] = json::array();
+      for (const auto& [c, why] : tally.failures) {
+        r["failures"].push_back({{"checkpoint", c.run_name + "/" + c.name}, {"reason", why}});
+      }
+      ABLATE_RETURN_IF_ERROR(jobs_.SetJobResult(job.id, r.dump()));
+      result.job.result_json = r.dump();
+    }
+    if (!result.will_retry && !job.sweep.empty()) {
+      ABLATE_RETURN_IF_ERROR(MaybeQueueSweepRetention(job.sweep));
+    }
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+Status JobScheduler::MaybeQueueSweepRetention(const std::string& sweep) {
+  if (!options_.auto_retention_keep_last) return absl::OkStatus();
+  ABLATE_ASSIGN_OR_RETURN(std::vector<Job> jobs, jobs_.ListJobs(std::nullopt, sweep));
+  for (const Job& j : jobs) {
+    if (Unfinished(j)) return absl::OkStatus();
+  }
+  ABLATE_ASSIGN_OR_RETURN(Job queued,
+                          QueueRetention(*options_.auto_retention_keep_last, std::nullopt, sweep));
+  (void)queued;
+  return absl::OkStatus();
 }
 
 StatusOr<std::vector<LineageNode>> JobScheduler::Lineage(const std::optional<std::string>& ref) {

@@ -15,6 +15,7 @@
 
 #include "common/status.h"
 #include "server/job_store.h"
+#include "server/retention_policy.h"
 #include "server/run_store.h"
 
 namespace ablate::server {
@@ -23,6 +24,11 @@ struct JobSchedulerOptions {
   int64_t lease_ttl_ms = 20'000;          // a lease not renewed for this long expires
   int64_t heartbeat_interval_ms = 3'000;  // what workers are told to use
   int max_attempts = 3;                   // per job, crashes and lease expiries included
+  // keep_last of a retention request that does not say (docs/retention.md).
+  int retention_keep_last = kDefaultRetentionKeepLast;
+  // Set: when the last unfinished job of a sweep completes, queue a retention job for that
+  // sweep's runs keeping this many checkpoints per run (`ablate server --retention-keep-last`).
+  std::optional<int> auto_retention_keep_last;
 };
 
 // Checks a training config (preset + `--set` keys) the way ablate-train will: unknown key,
@@ -80,6 +86,19 @@ struct EvalOverrides {
   std::optional<int> max_dets;
 };
 
+// A retention request: the plan as of now and, unless a dry run, the queued job. The job plans
+// again when a worker leases it (that list is the one deleted).
+struct RetentionSubmission {
+  RetentionPlan plan;
+  std::optional<Job> job;
+};
+
+struct JobFilter {
+  std::optional<JobId> id;
+  std::optional<JobKind> kind;
+  int limit = 50;  // the newest `limit` jobs; 0: all
+};
+
 struct LineageNode {
   Run run;
   std::optional<double> best_ap;
@@ -113,17 +132,35 @@ class JobScheduler {
   StatusOr<std::pair<Run, Job>> EvaluateCheckpoint(const std::string& checkpoint_ref,
                                                    const EvalOverrides& overrides);
 
+  // Plans retention with `keep_last` (nullopt: options().retention_keep_last) over the checkpoints
+  // of `run` / `sweep` (empty: every run) and, unless `dry_run`, queues a retention job that a
+  // worker runs. InvalidArgument for keep_last < 0; NotFound for an unknown run or sweep.
+  StatusOr<RetentionSubmission> SubmitRetention(std::optional<int> keep_last,
+                                                const std::string& run, const std::string& sweep,
+                                                bool dry_run);
+  // Jobs, newest first.
+  StatusOr<std::vector<Job>> ListJobs(const JobFilter& filter);
+
   StatusOr<std::vector<SweepStatus>> ListSweeps();
   StatusOr<SweepStatus> GetSweep(const std::string& name_or_id);
-  // Cancels the unfinished jobs of a sweep or a run; returns how many.
-  StatusOr<int> Cancel(const std::string& sweep, const std::string& run);
+  // Cancels the unfinished jobs of a sweep or a run, or one job (job > 0); returns how many.
+  StatusOr<int> Cancel(const std::string& sweep, const std::string& run, int64_t job = 0);
 
   StatusOr<WorkerInfo> RegisterWorker(const std::string& name, const std::string& host, int slots,
                                       const std::string& device);
+  // Expires dead leases, then leases the next job and prepares its spec in one transaction. A
+  // train job gets the run's newest checkpoint whose file still exists as resume_checkpoint; a
+  // retention job gets its list of files ("delete"): the checkpoints it already holds from an
+  // earlier attempt, or else the current plan, held for it in this same transaction
+  // (docs/retention.md).
   StatusOr<std::optional<LeasedJob>> LeaseJob(WorkerId worker);
   StatusOr<std::vector<LeaseId>> Heartbeat(WorkerId worker, std::span<const LeaseId> leases);
+  // Completes a lease. `deletions` (retention jobs only; InvalidArgument otherwise) are applied
+  // in the same transaction, only to checkpoints the job holds; the job's result_json adds them
+  // up over its attempts. FailedPrecondition when the lease is no longer held (nothing applied).
   StatusOr<CompletionResult> CompleteJob(LeaseId lease, JobOutcome outcome,
-                                         const std::string& reason);
+                                         const std::string& reason,
+                                         std::span<const CheckpointDeletion> deletions = {});
 
   // Every run of the tree containing `run` (a name or id; nullopt: every run), parents before
   // children. NotFound for an unknown run.
@@ -131,6 +168,13 @@ class JobScheduler {
 
  private:
   StatusOr<SweepStatus> BuildSweepStatus(const SweepInfo& sweep);
+  // The spec a worker gets for a leased retention job (see LeaseJob).
+  StatusOr<std::string> PrepareRetentionLease(const Job& job);
+  // Queues a retention job (no plan, no checks beyond keep_last).
+  StatusOr<Job> QueueRetention(int keep_last, const std::optional<Run>& run,
+                               const std::string& sweep);
+  // With auto_retention_keep_last: queues retention for `sweep` once it has no unfinished job.
+  Status MaybeQueueSweepRetention(const std::string& sweep);
 
   RunStore& runs_;
   JobStore& jobs_;

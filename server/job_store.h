@@ -9,6 +9,11 @@
 //   when they have used max_attempts;
 // - CompleteLease ends a lease with an outcome; failures are retried while attempts remain.
 //
+// Retention holds (docs/retention.md): a retention job holds the checkpoints it will delete
+// (checkpoints.deleting_job_id) from the lease that fixes its list until the job has ended for
+// good and no lease of it is still held; then every hold it still has is released — by
+// CompleteLease, ExpireLeases and CancelJobs alike, so no path leaves a checkpoint held.
+//
 // Thread safety: implementations are safe to call from any thread.
 #pragma once
 
@@ -33,9 +38,10 @@ struct LeaseId {
   int64_t value = 0;
 };
 
-enum class JobKind { kTrain, kEval };
+enum class JobKind { kTrain, kEval, kRetention };
 enum class JobState { kPending, kLeased, kSucceeded, kFailed, kCancelled };
-std::string_view JobKindName(JobKind kind);     // "train" / "eval"
+std::string_view JobKindName(JobKind kind);  // "train" / "eval" / "retention"
+std::optional<JobKind> ParseJobKind(std::string_view name);
 std::string_view JobStateName(JobState state);  // "pending", "leased", ...
 
 enum class JobOutcome { kSucceeded, kFailed, kDiverged, kCancelled, kReleased };
@@ -52,7 +58,7 @@ struct WorkerInfo {
 
 struct Job {
   JobId id;
-  RunId run;
+  RunId run;  // value 0 (and run_name empty): a job of no run (retention)
   std::string run_name;
   std::string sweep;  // empty: none
   JobKind kind = JobKind::kTrain;
@@ -61,14 +67,15 @@ struct Job {
   int attempts = 0;
   int max_attempts = 3;
   std::string last_error;
-  std::string worker;  // name of the worker holding the current lease, if leased
+  std::string result_json = "{}";  // what the job reported (retention: counts, failures)
+  std::string worker;              // name of the worker holding the current lease, if leased
   int64_t created_unix_ms = 0;
   int64_t updated_unix_ms = 0;
 };
 
 struct NewJob {
-  RunId run;
-  std::string sweep;  // the sweep the job counts towards; empty: the run's sweep
+  std::optional<RunId> run;  // nullopt only for a retention job
+  std::string sweep;         // the sweep the job counts towards; empty: the run's sweep
   JobKind kind = JobKind::kTrain;
   std::string spec_json;
   int max_attempts = 3;
@@ -96,6 +103,25 @@ struct Lease {
 struct CompletionResult {
   Job job;
   bool will_retry = false;
+};
+
+// What a worker reports for one checkpoint file of a retention job.
+struct CheckpointDeletion {
+  enum class Result { kDeleted, kMissing, kFailed };
+  CheckpointId checkpoint;
+  Result result = Result::kFailed;
+  std::string reason;       // kFailed: why (e.g. "permission denied")
+  int64_t bytes_freed = 0;  // kDeleted: the file's size when it was removed
+};
+
+// What RecordCheckpointDeletions did with a report.
+struct DeletionTally {
+  int deleted = 0;  // rows marked deleted after the worker removed the file
+  int missing = 0;  // rows marked deleted whose file was already gone
+  int failed = 0;   // holds released, rows unchanged
+  int ignored = 0;  // checkpoints this job did not hold (nothing changed)
+  int64_t bytes_freed = 0;
+  std::vector<std::pair<Checkpoint, std::string>> failures;  // checkpoint, reason
 };
 
 class JobStore {
@@ -141,6 +167,25 @@ class JobStore {
   virtual StatusOr<int> ExpireLeases() = 0;
   // Cancels unfinished jobs of a run or sweep (their runs become cancelled); returns how many.
   virtual StatusOr<int> CancelJobs(std::optional<RunId> run, const std::string& sweep) = 0;
+  // Cancels one job if it is unfinished; returns whether it was. NotFound for an unknown id.
+  virtual StatusOr<bool> CancelJob(JobId job) = 0;
+
+  // ---- Retention ----
+  // The job of `lease` while the lease is held; FailedPrecondition (the same message as
+  // CompleteLease's) when it is not, NotFound for an unknown lease.
+  virtual StatusOr<Job> GetHeldLeaseJob(LeaseId lease) = 0;
+  // Holds the listed checkpoints for deletion by `job`, skipping any that are pinned, already
+  // deleted or held by another job (checked in the same statement that sets the hold). Returns
+  // every checkpoint `job` holds afterwards, sorted by run id then step.
+  virtual StatusOr<std::vector<Checkpoint>> HoldCheckpointsForDeletion(
+      JobId job, std::span<const CheckpointId> checkpoints) = 0;
+  virtual StatusOr<std::vector<Checkpoint>> CheckpointsHeldBy(JobId job) = 0;
+  // Applies a worker's report: kDeleted / kMissing mark the row deleted (deleted_unix_ms,
+  // deleted_by_job_id) and release the hold; kFailed only releases it. Entries for checkpoints
+  // `job` does not hold change nothing and are counted as ignored.
+  virtual StatusOr<DeletionTally> RecordCheckpointDeletions(
+      JobId job, std::span<const CheckpointDeletion> report) = 0;
+  virtual Status SetJobResult(JobId job, const std::string& result_json) = 0;
 };
 
 }  // namespace ablate::server

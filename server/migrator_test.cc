@@ -55,6 +55,81 @@ TEST(MigratorTest, SecondRunIsANoOp) {
   EXPECT_EQ(*version, again->to_version);
 }
 
+// 0003 rebuilds jobs and leases (a CHECK constraint cannot be altered in place): every row and
+// id of a version-2 database must survive, foreign keys intact, with the new columns defaulted.
+TEST(MigratorTest, Migration0003KeepsJobsAndLeasesOfAVersion2Database) {
+  FakeClock clock;
+  auto db = SqliteDb::Open(TempDbPath("v2").string());
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("PRAGMA foreign_keys = ON").ok());
+  auto all = migrations::EmbeddedMigrations();
+  ASSERT_GE(all.size(), 3u);
+  ASSERT_TRUE(Migrate(**db, clock, all.subspan(0, 2)).ok());
+  ASSERT_TRUE(
+      (*db)
+          ->Exec("INSERT INTO runs (id, name, status, config_json, config_fingerprint, "
+                 "created_unix_ms, updated_unix_ms) VALUES (5, 'r', 'running', '{}', 'f', 1, 1);"
+                 "INSERT INTO checkpoints (id, run_id, name, step, uri, created_unix_ms) "
+                 "VALUES (9, 5, 'step100', 100, 'file:///w/a.pt', 1);"
+                 "INSERT INTO workers (id, name, registered_unix_ms, last_heartbeat_unix_ms) "
+                 "VALUES (2, 'w', 1, 1);"
+                 "INSERT INTO jobs (id, run_id, kind, spec_json, state, attempts, "
+                 "created_unix_ms, updated_unix_ms, last_error) VALUES "
+                 "(7, 5, 'train', '{\"kind\":\"train\"}', 'leased', 2, 3, 4, 'boom'), "
+                 "(8, 5, 'eval', '{}', 'pending', 0, 5, 6, '');"
+                 "INSERT INTO leases (id, job_id, worker_id, granted_unix_ms, "
+                 "expires_unix_ms, released_unix_ms, outcome) VALUES "
+                 "(11, 7, 2, 10, 20, 15, 'expired'), (12, 7, 2, 30, 40, NULL, NULL);")
+          .ok());
+  auto report = Migrate(**db, clock);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->from_version, 2);
+
+  auto rows = [&](const std::string& sql) {
+    auto q = (*db)->Prepare(sql);
+    EXPECT_TRUE(q.ok()) << q.status();
+    std::string out;
+    while (true) {
+      auto row = (*q)->Step();
+      EXPECT_TRUE(row.ok()) << row.status();
+      if (!row.ok() || !*row) break;
+      out += (*q)->ColumnText(0) + "\n";
+    }
+    (*q)->Reset();
+    return out;
+  };
+  EXPECT_EQ(rows("SELECT id || ' ' || run_id || ' ' || kind || ' ' || spec_json || ' ' || state || "
+                 "' ' || attempts || ' ' || created_unix_ms || ' ' || updated_unix_ms || ' ' || "
+                 "last_error || ' ' || result_json FROM jobs ORDER BY id"),
+            "7 5 train {\"kind\":\"train\"} leased 2 3 4 boom {}\n"
+            "8 5 eval {} pending 0 5 6  {}\n");
+  EXPECT_EQ(rows("SELECT id || ' ' || job_id || ' ' || worker_id || ' ' || granted_unix_ms || ' ' "
+                 "|| expires_unix_ms || ' ' || IFNULL(released_unix_ms, '-') || ' ' || "
+                 "IFNULL(outcome, '-') FROM leases ORDER BY id"),
+            "11 7 2 10 20 15 expired\n12 7 2 30 40 - -\n");
+  EXPECT_EQ(rows("SELECT IFNULL(deleting_job_id, '-') || IFNULL(deleted_unix_ms, '-') || "
+                 "IFNULL(deleted_by_job_id, '-') FROM checkpoints"),
+            "---\n");
+  EXPECT_EQ(rows("PRAGMA foreign_key_check"), "");
+  // The rebuilt tables still enforce what 0001 did, and accept the new kind.
+  EXPECT_FALSE((*db)
+                   ->Exec("INSERT INTO leases (job_id, worker_id, granted_unix_ms, "
+                          "expires_unix_ms) VALUES (99, 2, 1, 2)")
+                   .ok());
+  EXPECT_FALSE((*db)
+                   ->Exec("INSERT INTO leases (job_id, worker_id, granted_unix_ms, "
+                          "expires_unix_ms) VALUES (7, 2, 1, 2)")
+                   .ok());  // a second unreleased lease of job 7
+  EXPECT_FALSE((*db)
+                   ->Exec("INSERT INTO jobs (kind, spec_json, created_unix_ms, updated_unix_ms) "
+                          "VALUES ('cleanup', '{}', 1, 1)")
+                   .ok());
+  EXPECT_TRUE((*db)
+                  ->Exec("INSERT INTO jobs (kind, spec_json, created_unix_ms, updated_unix_ms) "
+                         "VALUES ('retention', '{}', 1, 1)")
+                  .ok());
+}
+
 TEST(MigratorTest, NewerDatabaseIsRefusedWithClearMessage) {
   FakeClock clock;
   const std::string path = TempDbPath("newer").string();

@@ -32,6 +32,9 @@ void ToProto(const Checkpoint& c, v1::Checkpoint* p) {
   p->set_bytes(c.bytes);
   p->set_pinned(c.pinned);
   p->set_created_unix_ms(c.created_unix_ms);
+  p->set_deleted_unix_ms(c.deleted_unix_ms.value_or(0));
+  p->set_deleted_by_job_id(c.deleted_by_job_id);
+  p->set_deleting_job_id(c.deleting_job_id);
 }
 
 void ToProto(const EvaluationOutputs& o, v1::EvaluationOutputs* p) {

@@ -78,4 +78,18 @@ StatusOr<Checkpoint> ResolveCheckpointRef(RunStore& store, std::string_view ref)
       "; qualify it as RUN/NAME or use the full name"));
 }
 
+Status RequireCheckpointFileKept(const Checkpoint& c) {
+  if (c.deleted()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "checkpoint ", c.run_name, "/", c.name, " was deleted by retention job ",
+        c.deleted_by_job_id, ": its file is gone (the row is kept for lineage and evaluations)"));
+  }
+  if (c.deleting_job_id != 0) {
+    return absl::FailedPreconditionError(absl::StrCat("checkpoint ", c.run_name, "/", c.name,
+                                                      " is being deleted by retention job ",
+                                                      c.deleting_job_id));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace ablate::server

@@ -8,6 +8,8 @@
 //   "#42"                          checkpoint id 42
 // Errors: NotFound when nothing matches (names the reference); FailedPrecondition when several
 // checkpoints match, listing every candidate as RUN/NAME so the caller can qualify it.
+// A checkpoint whose file retention deleted still resolves (its row stays for lineage and
+// evaluations); what needs the file calls RequireCheckpointFileKept.
 #pragma once
 
 #include <optional>
@@ -25,5 +27,9 @@ struct RunRef {
 StatusOr<Run> ResolveRun(RunStore& store, const RunRef& ref);
 StatusOr<Run> ResolveRunName(RunStore& store, std::string_view name_or_id);
 StatusOr<Checkpoint> ResolveCheckpointRef(RunStore& store, std::string_view ref);
+
+// FailedPrecondition naming the checkpoint (RUN/NAME) and the retention job when that job
+// deleted its file or is deleting it now; OK otherwise, also for a checkpoint without a file.
+Status RequireCheckpointFileKept(const Checkpoint& checkpoint);
 
 }  // namespace ablate::server

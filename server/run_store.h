@@ -96,6 +96,12 @@ struct Checkpoint {
   int64_t bytes = 0;
   bool pinned = false;
   int64_t created_unix_ms = 0;
+  // Retention (docs/retention.md). A deleted checkpoint keeps its row; only its file is gone.
+  std::optional<int64_t> deleted_unix_ms;  // set: a retention job deleted (or found no) file
+  int64_t deleted_by_job_id = 0;           // that job; 0 while not deleted
+  int64_t deleting_job_id = 0;             // non-zero: a retention job holds it for deletion
+
+  bool deleted() const { return deleted_unix_ms.has_value(); }
 };
 
 struct NewCheckpoint {
@@ -254,7 +260,7 @@ class RunStore {
   virtual StatusOr<std::vector<MetricPoint>> ListMetrics(RunId run, std::string_view key) = 0;
 
   // Natural key (run, name). Same key and same step/sha256/uri: created=false; different
-  // content: AlreadyExists.
+  // content: AlreadyExists. A deleted checkpoint is returned as it is (still deleted).
   virtual StatusOr<Created<Checkpoint>> RegisterCheckpoint(const NewCheckpoint& checkpoint) = 0;
   virtual StatusOr<Checkpoint> GetCheckpoint(CheckpointId id) = 0;
   // Sorted by run id, then step.
@@ -262,6 +268,11 @@ class RunStore {
   // Checkpoints whose name starts with `prefix` (byte-wise), optionally in one run.
   virtual StatusOr<std::vector<Checkpoint>> FindCheckpointsByNamePrefix(
       std::string_view prefix, std::optional<RunId> run) = 0;
+  // Sets or clears `pinned` (retention never deletes a pinned checkpoint) and returns the row.
+  // Pinning is refused with FailedPrecondition, naming the checkpoint and the job, when the
+  // checkpoint was deleted or a retention job holds it for deletion; unpinning always succeeds.
+  // NotFound for an unknown id.
+  virtual StatusOr<Checkpoint> SetCheckpointPinned(CheckpointId id, bool pinned) = 0;
 
   // Natural key (run, checkpoint, eval key). Same key and same stats: created=false; different
   // stats: AlreadyExists naming both values of AP. The detection counts are results like the

@@ -39,6 +39,35 @@ std::optional<JobOutcome> FromProto(v1::JobOutcome o) {
   }
 }
 
+StatusOr<CheckpointDeletion::Result> FromProto(v1::DeletionResult r) {
+  switch (r) {
+    case v1::DELETION_RESULT_DELETED:
+      return CheckpointDeletion::Result::kDeleted;
+    case v1::DELETION_RESULT_MISSING:
+      return CheckpointDeletion::Result::kMissing;
+    case v1::DELETION_RESULT_FAILED:
+      return CheckpointDeletion::Result::kFailed;
+    default:
+      return absl::InvalidArgumentError("deletion result is required");
+  }
+}
+
+void ToProto(const Job& j, v1::JobSummary* p) {
+  p->set_id(j.id.value);
+  p->set_kind(std::string(JobKindName(j.kind)));
+  p->set_state(std::string(JobStateName(j.state)));
+  p->set_run(j.run_name);
+  p->set_sweep(j.sweep);
+  p->set_attempts(j.attempts);
+  p->set_max_attempts(j.max_attempts);
+  p->set_worker(j.worker);
+  p->set_last_error(j.last_error);
+  p->set_spec_json(j.spec_json);
+  p->set_result_json(j.result_json);
+  p->set_created_unix_ms(j.created_unix_ms);
+  p->set_updated_unix_ms(j.updated_unix_ms);
+}
+
 grpc::Status Invalid(const std::string& message) {
   return ToGrpcStatus(absl::InvalidArgumentError(message));
 }
@@ -101,7 +130,7 @@ grpc::Status SchedulerService::GetSweep(grpc::ServerContext*, const v1::GetSweep
 
 grpc::Status SchedulerService::Cancel(grpc::ServerContext*, const v1::CancelRequest* req,
                                       v1::CancelResponse* resp) {
-  auto n = scheduler_.Cancel(req->sweep(), req->run());
+  auto n = scheduler_.Cancel(req->sweep(), req->run(), req->job());
   if (!n.ok()) return ToGrpcStatus(n.status());
   resp->set_cancelled(*n);
   return grpc::Status::OK;
@@ -153,6 +182,44 @@ grpc::Status SchedulerService::Lineage(grpc::ServerContext*, const v1::LineageRe
   return grpc::Status::OK;
 }
 
+grpc::Status SchedulerService::SubmitRetention(grpc::ServerContext*,
+                                               const v1::SubmitRetentionRequest* req,
+                                               v1::SubmitRetentionResponse* resp) {
+  std::optional<int> keep_last;
+  if (req->has_keep_last()) keep_last = req->keep_last();
+  auto r = scheduler_.SubmitRetention(keep_last, req->run(), req->sweep(), req->dry_run());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  if (r->job) resp->set_job_id(r->job->id.value);
+  resp->set_keep_last(r->plan.keep_last);
+  for (const CheckpointVerdict& v : r->plan.verdicts) {
+    auto* out = resp->add_verdicts();
+    ToProto(v.checkpoint, out->mutable_checkpoint());
+    out->set_remove(v.remove);
+    for (const auto& why : v.keep_reasons) out->add_keep_reasons(why);
+  }
+  resp->set_to_delete(r->plan.to_delete);
+  resp->set_bytes_to_free(r->plan.bytes_to_free);
+  return grpc::Status::OK;
+}
+
+grpc::Status SchedulerService::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* req,
+                                        v1::ListJobsResponse* resp) {
+  JobFilter filter;
+  if (req->job_id() != 0) filter.id = JobId{req->job_id()};
+  if (!req->kind().empty()) {
+    filter.kind = ParseJobKind(req->kind());
+    if (!filter.kind) {
+      return Invalid("unknown job kind '" + req->kind() + "'; expected train, eval or retention");
+    }
+  }
+  if (req->limit() < 0) return Invalid("limit must be >= 0");
+  filter.limit = req->limit() == 0 ? 50 : req->limit();
+  auto jobs = scheduler_.ListJobs(filter);
+  if (!jobs.ok()) return ToGrpcStatus(jobs.status());
+  for (const Job& j : *jobs) ToProto(j, resp->add_jobs());
+  return grpc::Status::OK;
+}
+
 grpc::Status SchedulerService::RegisterWorker(grpc::ServerContext*,
                                               const v1::RegisterWorkerRequest* req,
                                               v1::RegisterWorkerResponse* resp) {
@@ -197,7 +264,17 @@ grpc::Status SchedulerService::CompleteJob(grpc::ServerContext*, const v1::Compl
                                            v1::CompleteJobResponse* resp) {
   auto outcome = FromProto(req->outcome());
   if (!outcome) return Invalid("outcome is required");
-  auto r = scheduler_.CompleteJob(LeaseId{req->lease_id()}, *outcome, req->reason());
+  std::vector<CheckpointDeletion> deletions;
+  for (const auto& d : req->deletions()) {
+    auto result = FromProto(d.result());
+    if (!result.ok()) {
+      return Invalid("deletion of checkpoint " + std::to_string(d.checkpoint_id()) +
+                     ": result is required");
+    }
+    deletions.push_back(
+        CheckpointDeletion{CheckpointId{d.checkpoint_id()}, *result, d.reason(), d.bytes_freed()});
+  }
+  auto r = scheduler_.CompleteJob(LeaseId{req->lease_id()}, *outcome, req->reason(), deletions);
   if (!r.ok()) return ToGrpcStatus(r.status());
   resp->set_will_retry(r->will_retry);
   return grpc::Status::OK;

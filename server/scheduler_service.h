@@ -27,6 +27,10 @@ class SchedulerService final : public ablate::v1::Scheduler::Service {
                                   v1::EvaluateCheckpointResponse*) override;
   grpc::Status Lineage(grpc::ServerContext*, const v1::LineageRequest*,
                        v1::LineageResponse*) override;
+  grpc::Status SubmitRetention(grpc::ServerContext*, const v1::SubmitRetentionRequest*,
+                               v1::SubmitRetentionResponse*) override;
+  grpc::Status ListJobs(grpc::ServerContext*, const v1::ListJobsRequest*,
+                        v1::ListJobsResponse*) override;
   grpc::Status RegisterWorker(grpc::ServerContext*, const v1::RegisterWorkerRequest*,
                               v1::RegisterWorkerResponse*) override;
   grpc::Status LeaseJob(grpc::ServerContext*, const v1::LeaseJobRequest*,

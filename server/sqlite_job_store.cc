@@ -4,11 +4,12 @@ namespace ablate::server {
 namespace {
 
 constexpr char kJobColumns[] =
-    "SELECT j.id, j.run_id, r.name, IFNULL(s.name, ''), j.kind, j.spec_json, j.state, "
-    "j.attempts, j.max_attempts, j.last_error, j.created_unix_ms, j.updated_unix_ms, "
+    "SELECT j.id, IFNULL(j.run_id, 0), IFNULL(r.name, ''), IFNULL(s.name, ''), j.kind, "
+    "j.spec_json, j.state, j.attempts, j.max_attempts, j.last_error, j.created_unix_ms, "
+    "j.updated_unix_ms, "
     "IFNULL((SELECT w.name FROM leases l JOIN workers w ON w.id = l.worker_id "
-    "        WHERE l.job_id = j.id AND l.released_unix_ms IS NULL), '') "
-    "FROM jobs j JOIN runs r ON r.id = j.run_id LEFT JOIN sweeps s ON s.id = j.sweep_id ";
+    "        WHERE l.job_id = j.id AND l.released_unix_ms IS NULL), ''), j.result_json "
+    "FROM jobs j LEFT JOIN runs r ON r.id = j.run_id LEFT JOIN sweeps s ON s.id = j.sweep_id ";
 
 constexpr char kWorkerColumns[] =
     "SELECT id, name, host, slots, accelerator, state, last_heartbeat_unix_ms FROM workers ";
@@ -35,7 +36,24 @@ WorkerInfo ReadWorker(const SqliteStatement& q) {
 
 }  // namespace
 
-std::string_view JobKindName(JobKind kind) { return kind == JobKind::kEval ? "eval" : "train"; }
+std::string_view JobKindName(JobKind kind) {
+  switch (kind) {
+    case JobKind::kTrain:
+      return "train";
+    case JobKind::kEval:
+      return "eval";
+    case JobKind::kRetention:
+      return "retention";
+  }
+  return "train";
+}
+
+std::optional<JobKind> ParseJobKind(std::string_view name) {
+  for (JobKind k : {JobKind::kTrain, JobKind::kEval, JobKind::kRetention}) {
+    if (JobKindName(k) == name) return k;
+  }
+  return std::nullopt;
+}
 
 std::string_view JobStateName(JobState state) {
   switch (state) {
@@ -66,7 +84,7 @@ StatusOr<std::vector<Job>> SqliteJobStore::QueryJobs(
     j.run.value = q->ColumnInt(1);
     j.run_name = q->ColumnText(2);
     j.sweep = q->ColumnText(3);
-    j.kind = q->ColumnText(4) == "eval" ? JobKind::kEval : JobKind::kTrain;
+    j.kind = ParseJobKind(q->ColumnText(4)).value_or(JobKind::kTrain);
     j.spec_json = q->ColumnText(5);
     j.state = ParseJobState(q->ColumnText(6));
     j.attempts = static_cast<int>(q->ColumnInt(7));
@@ -75,6 +93,7 @@ StatusOr<std::vector<Job>> SqliteJobStore::QueryJobs(
     j.created_unix_ms = q->ColumnInt(10);
     j.updated_unix_ms = q->ColumnInt(11);
     j.worker = q->ColumnText(12);
+    j.result_json = q->ColumnText(13);
     jobs.push_back(std::move(j));
   }
   q->Reset();
@@ -211,9 +230,18 @@ StatusOr<std::optional<Run>> SqliteJobStore::FindSucceededRun(const std::string&
 }
 
 StatusOr<Job> SqliteJobStore::CreateJob(const NewJob& job) {
+  if (job.run.has_value() == (job.kind == JobKind::kRetention)) {
+    return absl::InvalidArgumentError(job.kind == JobKind::kRetention
+                                          ? "a retention job belongs to no run"
+                                          : "a train or eval job needs a run");
+  }
   JobId id;
   ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
-    ABLATE_ASSIGN_OR_RETURN(Run run, runs_.GetRun(job.run));
+    std::optional<int64_t> run_id;
+    if (job.run) {
+      ABLATE_ASSIGN_OR_RETURN(Run run, runs_.GetRun(*job.run));
+      run_id = run.id.value;
+    }
     const int64_t now = clock_.NowUnixMs();
     ABLATE_ASSIGN_OR_RETURN(
         SqliteStatement * ins,
@@ -221,9 +249,9 @@ StatusOr<Job> SqliteJobStore::CreateJob(const NewJob& job) {
                    "attempts, max_attempts, created_unix_ms, updated_unix_ms) "
                    "VALUES (?, IFNULL((SELECT id FROM sweeps WHERE name = ?), "
                    "(SELECT sweep_id FROM runs WHERE id = ?)), ?, ?, ?, ?, 0, ?, ?, ?)"));
-    ins->Bind(1, run.id.value)
+    ins->Bind(1, run_id)
         .Bind(2, job.sweep)
-        .Bind(3, run.id.value)
+        .Bind(3, run_id)
         .Bind(4, JobKindName(job.kind))
         .Bind(5, job.spec_json)
         .Bind(6, job.already_done ? "succeeded" : "pending")
@@ -362,20 +390,8 @@ StatusOr<CompletionResult> SqliteJobStore::CompleteLease(LeaseId lease, JobOutco
                                                          const std::string& reason) {
   CompletionResult result;
   ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
-    ABLATE_ASSIGN_OR_RETURN(
-        SqliteStatement * find,
-        db.Prepare("SELECT job_id, released_unix_ms IS NOT NULL FROM leases WHERE id = ?"));
-    find->Bind(1, lease.value);
-    ABLATE_ASSIGN_OR_RETURN(bool row, find->Step());
-    if (!row) return absl::NotFoundError("lease " + std::to_string(lease.value) + " not found");
-    JobId job_id{find->ColumnInt(0)};
-    bool released = find->ColumnInt(1) != 0;
-    find->Reset();
-    if (released) {
-      return absl::FailedPreconditionError("lease " + std::to_string(lease.value) +
-                                           " is no longer held (expired or already completed)");
-    }
-    ABLATE_ASSIGN_OR_RETURN(Job job, GetJob(job_id));
+    ABLATE_ASSIGN_OR_RETURN(Job job, GetHeldLeaseJob(lease));
+    const JobId job_id = job.id;
     const int64_t now = clock_.NowUnixMs();
     // leases.outcome allows succeeded/failed/expired/cancelled: a diverged job ended its lease
     // as failed, a released one as expired (given back before its time).
@@ -419,6 +435,7 @@ StatusOr<CompletionResult> SqliteJobStore::CompleteLease(LeaseId lease, JobOutco
     } else {
       ABLATE_ASSIGN_OR_RETURN(result.will_retry, RetryOrFail(db, job, reason));
     }
+    ABLATE_RETURN_IF_ERROR(ReleaseHoldsIfEnded(db, job_id));
     ABLATE_ASSIGN_OR_RETURN(result.job, GetJob(job_id));
     return absl::OkStatus();
   }));
@@ -454,6 +471,7 @@ StatusOr<int> SqliteJobStore::ExpireLeases() {
             RetryOrFail(db, job, "lease expired: worker '" + worker + "' stopped heartbeating")
                 .status());
       }
+      ABLATE_RETURN_IF_ERROR(ReleaseHoldsIfEnded(db, job.id));
       ++expired;
     }
     return absl::OkStatus();
@@ -480,11 +498,170 @@ StatusOr<int> SqliteJobStore::CancelJobs(std::optional<RunId> run, const std::st
       up->Bind(1, clock_.NowUnixMs()).Bind(2, job.id.value);
       ABLATE_RETURN_IF_ERROR(up->Run());
       ABLATE_RETURN_IF_ERROR(SetTrainRunStatus(job, RunStatus::kCancelled));
+      ABLATE_RETURN_IF_ERROR(ReleaseHoldsIfEnded(db, job.id));
       ++cancelled;
     }
     return absl::OkStatus();
   }));
   return cancelled;
+}
+
+StatusOr<bool> SqliteJobStore::CancelJob(JobId job_id) {
+  bool cancelled = false;
+  ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
+    ABLATE_ASSIGN_OR_RETURN(Job job, GetJob(job_id));
+    if (job.state != JobState::kPending && job.state != JobState::kLeased) return absl::OkStatus();
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * up,
+        db.Prepare("UPDATE jobs SET state = 'cancelled', updated_unix_ms = ? WHERE id = ?"));
+    up->Bind(1, clock_.NowUnixMs()).Bind(2, job.id.value);
+    ABLATE_RETURN_IF_ERROR(up->Run());
+    ABLATE_RETURN_IF_ERROR(SetTrainRunStatus(job, RunStatus::kCancelled));
+    ABLATE_RETURN_IF_ERROR(ReleaseHoldsIfEnded(db, job.id));
+    cancelled = true;
+    return absl::OkStatus();
+  }));
+  return cancelled;
+}
+
+Status SqliteJobStore::ReleaseHoldsIfEnded(SqliteDb& db, JobId job) {
+  // A cancelled job whose lease is still held keeps its holds: its worker may be deleting right
+  // now, until it notices the cancellation or its lease expires.
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * up,
+      db.Prepare("UPDATE checkpoints SET deleting_job_id = NULL WHERE deleting_job_id = ?1 AND "
+                 "EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND "
+                 "        state IN ('succeeded', 'failed', 'cancelled')) AND "
+                 "NOT EXISTS (SELECT 1 FROM leases WHERE job_id = ?1 AND "
+                 "            released_unix_ms IS NULL)"));
+  up->Bind(1, job.value);
+  return up->Run();
+}
+
+StatusOr<Job> SqliteJobStore::GetHeldLeaseJob(LeaseId lease) {
+  Job job;
+  ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * find,
+        db.Prepare("SELECT job_id, released_unix_ms IS NOT NULL FROM leases WHERE id = ?"));
+    find->Bind(1, lease.value);
+    ABLATE_ASSIGN_OR_RETURN(bool row, find->Step());
+    if (!row) return absl::NotFoundError("lease " + std::to_string(lease.value) + " not found");
+    JobId job_id{find->ColumnInt(0)};
+    bool released = find->ColumnInt(1) != 0;
+    find->Reset();
+    if (released) {
+      return absl::FailedPreconditionError("lease " + std::to_string(lease.value) +
+                                           " is no longer held (expired or already completed)");
+    }
+    ABLATE_ASSIGN_OR_RETURN(job, GetJob(job_id));
+    return absl::OkStatus();
+  }));
+  return job;
+}
+
+StatusOr<std::vector<Checkpoint>> SqliteJobStore::HoldCheckpointsForDeletion(
+    JobId job, std::span<const CheckpointId> checkpoints) {
+  std::vector<Checkpoint> held;
+  ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * hold,
+        db.Prepare("UPDATE checkpoints SET deleting_job_id = ? WHERE id = ? AND pinned = 0 AND "
+                   "deleted_unix_ms IS NULL AND deleting_job_id IS NULL"));
+    for (CheckpointId id : checkpoints) {
+      hold->Reset();
+      hold->Bind(1, job.value).Bind(2, id.value);
+      ABLATE_RETURN_IF_ERROR(hold->Run());
+    }
+    ABLATE_ASSIGN_OR_RETURN(held, CheckpointsHeldBy(job));
+    return absl::OkStatus();
+  }));
+  return held;
+}
+
+StatusOr<std::vector<Checkpoint>> SqliteJobStore::CheckpointsHeldBy(JobId job) {
+  std::vector<Checkpoint> held;
+  ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
+    ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q,
+                            db.Prepare("SELECT id FROM checkpoints WHERE deleting_job_id = ? "
+                                       "ORDER BY run_id, step, id"));
+    q->Bind(1, job.value);
+    std::vector<int64_t> ids;
+    while (true) {
+      ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
+      if (!row) break;
+      ids.push_back(q->ColumnInt(0));
+    }
+    q->Reset();
+    for (int64_t id : ids) {
+      ABLATE_ASSIGN_OR_RETURN(Checkpoint c, runs_.GetCheckpoint(CheckpointId{id}));
+      held.push_back(std::move(c));
+    }
+    return absl::OkStatus();
+  }));
+  return held;
+}
+
+StatusOr<DeletionTally> SqliteJobStore::RecordCheckpointDeletions(
+    JobId job, std::span<const CheckpointDeletion> report) {
+  DeletionTally tally;
+  ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * mark,
+        db.Prepare("UPDATE checkpoints SET deleted_unix_ms = ?, deleted_by_job_id = ?, "
+                   "deleting_job_id = NULL WHERE id = ? AND deleting_job_id = ?"));
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * release,
+        db.Prepare("UPDATE checkpoints SET deleting_job_id = NULL WHERE id = ? AND "
+                   "deleting_job_id = ?"));
+    const int64_t now = clock_.NowUnixMs();
+    for (const CheckpointDeletion& d : report) {
+      SqliteStatement* up = release;
+      if (d.result == CheckpointDeletion::Result::kFailed) {
+        release->Reset();
+        release->Bind(1, d.checkpoint.value).Bind(2, job.value);
+      } else {
+        up = mark;
+        mark->Reset();
+        mark->Bind(1, now).Bind(2, job.value).Bind(3, d.checkpoint.value).Bind(4, job.value);
+      }
+      ABLATE_RETURN_IF_ERROR(up->Run());
+      if (sqlite3_changes(db.raw()) == 0) {
+        ++tally.ignored;
+        continue;
+      }
+      switch (d.result) {
+        case CheckpointDeletion::Result::kDeleted:
+          ++tally.deleted;
+          tally.bytes_freed += d.bytes_freed;
+          break;
+        case CheckpointDeletion::Result::kMissing:
+          ++tally.missing;
+          break;
+        case CheckpointDeletion::Result::kFailed: {
+          ++tally.failed;
+          ABLATE_ASSIGN_OR_RETURN(Checkpoint c, runs_.GetCheckpoint(d.checkpoint));
+          tally.failures.emplace_back(std::move(c), d.reason);
+          break;
+        }
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return tally;
+}
+
+Status SqliteJobStore::SetJobResult(JobId job, const std::string& result_json) {
+  return runs_.WithDb([&](SqliteDb& db) -> Status {
+    ABLATE_ASSIGN_OR_RETURN(SqliteStatement * up,
+                            db.Prepare("UPDATE jobs SET result_json = ? WHERE id = ?"));
+    up->Bind(1, result_json).Bind(2, job.value);
+    ABLATE_RETURN_IF_ERROR(up->Run());
+    if (sqlite3_changes(db.raw()) == 0) {
+      return absl::NotFoundError("job " + std::to_string(job.value) + " not found");
+    }
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace ablate::server

@@ -37,11 +37,22 @@ class SqliteJobStore final : public JobStore {
                                            const std::string& reason) override;
   StatusOr<int> ExpireLeases() override;
   StatusOr<int> CancelJobs(std::optional<RunId> run, const std::string& sweep) override;
+  StatusOr<bool> CancelJob(JobId job) override;
+  StatusOr<Job> GetHeldLeaseJob(LeaseId lease) override;
+  StatusOr<std::vector<Checkpoint>> HoldCheckpointsForDeletion(
+      JobId job, std::span<const CheckpointId> checkpoints) override;
+  StatusOr<std::vector<Checkpoint>> CheckpointsHeldBy(JobId job) override;
+  StatusOr<DeletionTally> RecordCheckpointDeletions(
+      JobId job, std::span<const CheckpointDeletion> report) override;
+  Status SetJobResult(JobId job, const std::string& result_json) override;
 
  private:
   // Ends a job's attempt: retry (pending, run queued) while attempts remain, else fail it.
   StatusOr<bool> RetryOrFail(SqliteDb& db, const Job& job, const std::string& reason);
   Status SetTrainRunStatus(const Job& job, RunStatus status);
+  // Releases every retention hold of `job` once it has ended (succeeded, failed, cancelled) and
+  // no lease of it is held any more; otherwise does nothing.
+  Status ReleaseHoldsIfEnded(SqliteDb& db, JobId job);
   StatusOr<std::vector<Job>> QueryJobs(SqliteDb& db, const std::string& where,
                                        const std::function<void(SqliteStatement&)>& bind);
 

@@ -20,7 +20,8 @@ constexpr char kRunColumns[] =
 
 constexpr char kCheckpointColumns[] =
     "SELECT c.id, c.run_id, r.name, c.name, c.step, c.epoch, c.loss, c.uri, c.sha256, c.bytes, "
-    "c.pinned, c.created_unix_ms FROM checkpoints c JOIN runs r ON r.id = c.run_id ";
+    "c.pinned, c.created_unix_ms, c.deleted_unix_ms, IFNULL(c.deleted_by_job_id, 0), "
+    "IFNULL(c.deleting_job_id, 0) FROM checkpoints c JOIN runs r ON r.id = c.run_id ";
 
 constexpr char kEvaluationColumns[] =
     "SELECT e.id, e.run_id, r.name, e.checkpoint_id, IFNULL(c.name, ''), e.iou_type, "
@@ -62,6 +63,9 @@ Checkpoint ReadCheckpoint(const SqliteStatement& s) {
   c.bytes = s.ColumnInt(9);
   c.pinned = s.ColumnInt(10) != 0;
   c.created_unix_ms = s.ColumnInt(11);
+  c.deleted_unix_ms = s.ColumnOptInt(12);
+  c.deleted_by_job_id = s.ColumnInt(13);
+  c.deleting_job_id = s.ColumnInt(14);
   return c;
 }
 
@@ -509,6 +513,41 @@ Status SqliteRunStore::WriteGallery(int64_t evaluation_id, const Gallery& g) {
     ABLATE_RETURN_IF_ERROR(ins->Run());
   }
   return absl::OkStatus();
+}
+
+StatusOr<Checkpoint> SqliteRunStore::SetCheckpointPinned(CheckpointId id, bool pinned) {
+  Checkpoint result;
+  Status st = InTransaction([&]() -> Status {
+    ABLATE_ASSIGN_OR_RETURN(Checkpoint c, GetCheckpoint(id));
+    if (pinned && c.deleted()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot pin checkpoint ", c.run_name, "/", c.name,
+                       ": its file was deleted by retention job ", c.deleted_by_job_id));
+    }
+    if (pinned && c.deleting_job_id != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot pin checkpoint ", c.run_name, "/", c.name, ": retention job ",
+                       c.deleting_job_id, " is deleting its file (see `ablate jobs`)"));
+    }
+    // The same conditions again in SQL: the row cannot change between the read and this write
+    // (one transaction on the store's one connection), but the write must never pin a row that
+    // a retention job holds.
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * upd,
+        db_->Prepare("UPDATE checkpoints SET pinned = ? WHERE id = ? AND (? = 0 OR "
+                     "(deleted_unix_ms IS NULL AND deleting_job_id IS NULL))"));
+    const int64_t value = pinned ? 1 : 0;
+    upd->Bind(1, value).Bind(2, id.value).Bind(3, value);
+    ABLATE_RETURN_IF_ERROR(upd->Run());
+    if (sqlite3_changes(db_->raw()) != 1) {
+      return absl::InternalError(
+          absl::StrCat("checkpoint id ", id.value, " changed while pinning"));
+    }
+    ABLATE_ASSIGN_OR_RETURN(result, GetCheckpoint(id));
+    return absl::OkStatus();
+  });
+  ABLATE_RETURN_IF_ERROR(st);
+  return result;
 }
 
 StatusOr<Created<Evaluation>> SqliteRunStore::RecordEvaluation(const NewEvaluation& e) {

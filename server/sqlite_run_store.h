@@ -51,6 +51,7 @@ class SqliteRunStore final : public RunStore {
   StatusOr<std::vector<Checkpoint>> ListCheckpoints(std::optional<RunId> run) override;
   StatusOr<std::vector<Checkpoint>> FindCheckpointsByNamePrefix(std::string_view prefix,
                                                                 std::optional<RunId> run) override;
+  StatusOr<Checkpoint> SetCheckpointPinned(CheckpointId id, bool pinned) override;
   StatusOr<Created<Evaluation>> RecordEvaluation(const NewEvaluation& evaluation) override;
   StatusOr<std::vector<Evaluation>> ListEvaluations(const EvaluationFilter& filter) override;
   StatusOr<std::vector<GalleryFile>> ListGalleryFiles(const GalleryFileFilter& filter) override;

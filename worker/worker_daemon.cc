@@ -10,6 +10,7 @@
 
 #include "worker/coordinator_sink.h"
 #include "worker/job_spec.h"
+#include "worker/retention_task.h"
 #include "worker/trial_runner.h"
 
 namespace ablate::worker {
@@ -86,6 +87,7 @@ Status WorkerDaemon::Register() {
       if (response.heartbeat_interval_ms() > 0) {
         heartbeat_interval_ms_ = response.heartbeat_interval_ms();
       }
+      if (response.lease_ttl_ms() > 0) lease_ttl_ms_ = response.lease_ttl_ms();
       Log("registered as '" + options_.name + "' (id " + std::to_string(worker_id_) + ") with " +
           options_.server + ", " + std::to_string(options_.slots) + " slot(s), device " +
           options_.device);
@@ -118,7 +120,9 @@ void WorkerDaemon::SlotLoop(int slot) {
     v1::LeaseJobRequest request;
     request.set_worker_id(worker_id_);
     v1::LeaseJobResponse response;
+    int64_t sent_ms = SteadyMs();
     Status s = CallWithRetry(options_.retry, [&](grpc::ClientContext& ctx) {
+      sent_ms = SteadyMs();  // the attempt that succeeded counts
       return scheduler_->LeaseJob(&ctx, request, &response);
     });
     if (s.code() == absl::StatusCode::kNotFound) {
@@ -144,27 +148,30 @@ void WorkerDaemon::SlotLoop(int slot) {
     }
     ++busy_slots_;
     last_activity_ms_ = SteadyMs();
-    RunJob(response.job());
+    RunJob(response.job(), sent_ms);
     last_activity_ms_ = SteadyMs();
     --busy_slots_;
   }
 }
 
-void WorkerDaemon::RunJob(const v1::Job& job) {
-  const std::string what = job.kind() + " job " + std::to_string(job.job_id()) + " (run " +
-                           job.run_name() + ", attempt " + std::to_string(job.attempt()) + ")";
+void WorkerDaemon::RunJob(const v1::Job& job, int64_t leased_at_ms) {
+  const std::string what = job.kind() + " job " + std::to_string(job.job_id()) +
+                           (job.run_name().empty() ? " (" : " (run " + job.run_name() + ", ") +
+                           "attempt " + std::to_string(job.attempt()) + ")";
   Log("starting " + what);
   auto cancel = std::make_shared<std::atomic<bool>>(false);
+  auto held_until = std::make_shared<std::atomic<int64_t>>(leased_at_ms + lease_ttl_ms_);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    active_[job.lease_id()] = cancel;
+    active_[job.lease_id()] = ActiveLease{cancel, held_until};
   }
   v1::CompleteJobRequest complete;
   complete.set_lease_id(job.lease_id());
 
   nlohmann::json spec_json = nlohmann::json::parse(job.spec_json(), nullptr, false);
-  auto spec = ParseJobSpec(spec_json);
-  if (!spec.ok()) {
+  if (job.kind() == "retention") {
+    RunRetentionJob(job, *cancel, *held_until, &complete);
+  } else if (auto spec = ParseJobSpec(spec_json); !spec.ok()) {
     complete.set_outcome(v1::JOB_OUTCOME_FAILED);
     complete.set_reason("bad job spec: " + std::string(spec.status().message()));
   } else {
@@ -221,6 +228,49 @@ void WorkerDaemon::RunJob(const v1::Job& job) {
               : ", completion not recorded: " + std::string(s.message())));
 }
 
+void WorkerDaemon::RunRetentionJob(const v1::Job& job, const std::atomic<bool>& cancel,
+                                   const std::atomic<int64_t>& held_until_ms,
+                                   v1::CompleteJobRequest* complete) {
+  auto task = ParseRetentionTask(nlohmann::json::parse(job.spec_json(), nullptr, false));
+  if (!task.ok()) {
+    complete->set_outcome(v1::JOB_OUTCOME_FAILED);
+    complete->set_reason("bad job spec: " + std::string(task.status().message()));
+    return;
+  }
+  bool lease_in_doubt = false;
+  auto done = DeleteCheckpointFiles(*task, [&] {
+    if (SteadyMs() >= held_until_ms) lease_in_doubt = true;
+    return !cancel && !stop_ && !lease_in_doubt;
+  });
+  for (const FileDeletion& d : done) {
+    auto* out = complete->add_deletions();
+    out->set_checkpoint_id(d.checkpoint_id);
+    switch (d.result) {
+      case FileDeletion::Result::kDeleted:
+        out->set_result(v1::DELETION_RESULT_DELETED);
+        break;
+      case FileDeletion::Result::kMissing:
+        out->set_result(v1::DELETION_RESULT_MISSING);
+        break;
+      case FileDeletion::Result::kFailed:
+        out->set_result(v1::DELETION_RESULT_FAILED);
+        break;
+    }
+    out->set_reason(d.reason);
+    out->set_bytes_freed(d.bytes_freed);
+  }
+  std::string summary = SummarizeDeletions(*task, done);
+  if (done.size() == task->files.size()) {
+    complete->set_outcome(v1::JOB_OUTCOME_SUCCEEDED);
+  } else if (lease_in_doubt) {
+    complete->set_outcome(v1::JOB_OUTCOME_FAILED);
+    summary += "; the lease may have expired (no heartbeat got through), so deleting stopped";
+  } else {
+    complete->set_outcome(stop_ ? v1::JOB_OUTCOME_RELEASED : v1::JOB_OUTCOME_CANCELLED);
+  }
+  complete->set_reason(summary);
+}
+
 void WorkerDaemon::HeartbeatLoop() {
   while (!stop_) {
     SleepUnlessStopped(stop_, heartbeat_interval_ms_);
@@ -228,12 +278,14 @@ void WorkerDaemon::HeartbeatLoop() {
     request.set_worker_id(worker_id_);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      for (const auto& [lease, flag] : active_) request.add_lease_ids(lease);
+      for (const auto& [lease, active] : active_) request.add_lease_ids(lease);
     }
     v1::HeartbeatResponse response;
     RetryPolicy once = options_.retry;
     once.total_budget_ms = 0;  // a missed beat is retried by the next one
+    int64_t sent_ms = SteadyMs();
     Status s = CallWithRetry(once, [&](grpc::ClientContext& ctx) {
+      sent_ms = SteadyMs();
       return scheduler_->Heartbeat(&ctx, request, &response);
     });
     if (!s.ok()) continue;
@@ -242,13 +294,21 @@ void WorkerDaemon::HeartbeatLoop() {
       auto it = active_.find(lease);
       if (it != active_.end()) {
         Log("coordinator asked to stop lease " + std::to_string(lease));
-        *it->second = true;
+        *it->second.cancel = true;
       }
+    }
+    // The coordinator renewed the others from when it received the call, which is no earlier
+    // than `sent_ms`.
+    for (int64_t lease : request.lease_ids()) {
+      auto it = active_.find(lease);
+      if (it == active_.end() || *it->second.cancel) continue;
+      int64_t until = sent_ms + lease_ttl_ms_;
+      if (until > *it->second.held_until_ms) *it->second.held_until_ms = until;
     }
   }
   // Stopping: end every running trial; their jobs are RELEASED (see RunJob).
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [lease, flag] : active_) *flag = true;
+  for (auto& [lease, active] : active_) *active.cancel = true;
 }
 
 }  // namespace ablate::worker

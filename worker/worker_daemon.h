@@ -1,6 +1,8 @@
 // The worker daemon: registers with the coordinator, leases jobs (one per slot), runs each as a
 // child `ablate-train` process (TrialRunner), forwards its events (CoordinatorSink), heartbeats
-// its leases, and completes jobs with their outcome. LibTorch-free.
+// its leases, and completes jobs with their outcome. LibTorch-free. A retention job runs in the
+// daemon itself (worker/retention_task.h: it only deletes the listed checkpoint files) and reports
+// per file what happened.
 //
 // Failure behaviour:
 // - a trial that crashes is completed as FAILED with the reason; the coordinator decides on a
@@ -10,6 +12,10 @@
 // - a lease the coordinator says is no longer ours (expired, cancelled): the trial is stopped;
 // - Stop() (SIGTERM/SIGINT in `ablate worker`): running trials are stopped and their jobs
 //   RELEASED, i.e. requeued without counting an attempt.
+// - a retention job deletes a file only while its lease is surely still held: until the lease
+//   TTL after the last LeaseJob/Heartbeat call that kept it (measured from when the call was
+//   sent), so a worker cut off from the coordinator stops deleting before the coordinator can
+//   hand the job, or release its checkpoints, to anyone else.
 //
 // Thread safety: Run() blocks the calling thread and starts one thread per slot plus a
 // heartbeat thread; Stop() may be called from any thread (or a signal-handling thread).
@@ -62,8 +68,13 @@ class WorkerDaemon {
   Status Register();
   void SlotLoop(int slot);
   void HeartbeatLoop();
-  // Runs one leased job to its end and completes it.
-  void RunJob(const ablate::v1::Job& job);
+  // Runs one leased job to its end and completes it. `leased_at_ms`: steady-clock ms when the
+  // LeaseJob call that granted it was sent.
+  void RunJob(const ablate::v1::Job& job, int64_t leased_at_ms);
+  // Deletes a retention job's files (in this thread) and fills in its completion.
+  void RunRetentionJob(const ablate::v1::Job& job, const std::atomic<bool>& cancel,
+                       const std::atomic<int64_t>& held_until_ms,
+                       ablate::v1::CompleteJobRequest* complete);
 
   WorkerOptions options_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -71,14 +82,20 @@ class WorkerDaemon {
   std::unique_ptr<ablate::v1::Coordinator::Stub> coordinator_;
   int64_t worker_id_ = 0;
   int64_t heartbeat_interval_ms_ = 2'000;
+  int64_t lease_ttl_ms_ = 10'000;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> jobs_completed_{0};
   std::atomic<int64_t> last_activity_ms_{0};  // steady-clock ms of the last lease or job end
   std::atomic<int> busy_slots_{0};
 
+  struct ActiveLease {
+    std::shared_ptr<std::atomic<bool>> cancel;
+    // Steady-clock ms until which the lease is surely held (see the top of this file).
+    std::shared_ptr<std::atomic<int64_t>> held_until_ms;
+  };
   std::mutex mu_;
-  // lease id -> the running trial's cancel flag. Guarded by mu_.
-  std::map<int64_t, std::shared_ptr<std::atomic<bool>>> active_;
+  // lease id -> the running job's cancel flag and lease horizon. Guarded by mu_.
+  std::map<int64_t, ActiveLease> active_;
 };
 
 }  // namespace ablate::worker

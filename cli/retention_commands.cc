@@ -1,0 +1,222 @@
+// `ablate retention` (plan or queue deleting old checkpoint files) and `ablate jobs` (the job
+// listing where a retention job shows how it ended). Policy: docs/retention.md.
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "cli/cli_common.h"
+#include "cli/commands.h"
+
+namespace ablate::cli {
+namespace {
+
+using nlohmann::json;
+
+bool Finished(const v1::JobSummary& j) { return j.state() != "pending" && j.state() != "leased"; }
+
+// What a job works on: its run, or a retention job's K and scope.
+std::string JobTarget(const v1::JobSummary& j) {
+  if (j.kind() != "retention") return j.run();
+  const json spec = json::parse(j.spec_json(), nullptr, false);
+  if (!spec.is_object()) return "-";
+  std::string scope = "all runs";
+  const json s = spec.value("scope", json::object());
+  if (s.contains("run")) scope = "run " + s.value("run", "");
+  if (s.contains("sweep")) scope = "sweep " + s.value("sweep", "");
+  return "keep " + std::to_string(spec.value("keep_last", 0)) + ", " + scope;
+}
+
+// A retention result in one line: "deleted 3 (1.2 MiB), missing 0, failed 1 (a/step1: ...)".
+std::string ResultText(const v1::JobSummary& j) {
+  const json r = json::parse(j.result_json(), nullptr, false);
+  if (j.kind() != "retention" || !r.is_object() || !r.contains("deleted")) return j.last_error();
+  std::string out = "deleted " + std::to_string(r.value("deleted", 0)) + " (" +
+                    Bytes(r.value("bytes_freed", int64_t{0})) + "), missing " +
+                    std::to_string(r.value("missing", 0)) + ", failed " +
+                    std::to_string(r.value("failed", 0));
+  std::string failures;
+  for (const auto& f : r.value("failures", json::array())) {
+    failures +=
+        (failures.empty() ? "" : "; ") + f.value("checkpoint", "") + ": " + f.value("reason", "");
+  }
+  if (!failures.empty()) out += " (" + failures + ")";
+  if (j.state() != "succeeded" && !j.last_error().empty()) out += "; " + j.last_error();
+  return out;
+}
+
+json JobJson(const v1::JobSummary& j) {
+  json out = {{"id", j.id()},
+              {"kind", j.kind()},
+              {"state", j.state()},
+              {"run", j.run().empty() ? json(nullptr) : json(j.run())},
+              {"sweep", j.sweep().empty() ? json(nullptr) : json(j.sweep())},
+              {"attempts", j.attempts()},
+              {"max_attempts", j.max_attempts()},
+              {"worker", j.worker().empty() ? json(nullptr) : json(j.worker())},
+              {"last_error", j.last_error()},
+              {"created_unix_ms", j.created_unix_ms()},
+              {"updated_unix_ms", j.updated_unix_ms()}};
+  out["spec"] = json::parse(j.spec_json(), nullptr, false);
+  out["result"] = json::parse(j.result_json(), nullptr, false);
+  return out;
+}
+
+void RegisterRetention(CLI::App& app) {
+  struct Flags {
+    ClientFlags client;
+    std::optional<int> keep_last;
+    std::string run;
+    std::string sweep;
+    bool dry_run = false;
+    bool verbose = false;
+    bool wait = false;
+    double timeout_s = 0;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "retention",
+      "delete old checkpoint files: keeps pinned ones, fork parents, inputs of queued jobs and "
+      "the newest K per run (--dry-run prints the plan; otherwise queues a retention job)");
+  AddClientFlags(cmd, f->client);
+  cmd->add_option("--keep-last", f->keep_last,
+                  "newest checkpoints kept per run (default: the server's, normally 2)");
+  cmd->add_option("--run", f->run, "only this run's checkpoints");
+  cmd->add_option("--sweep", f->sweep, "only the checkpoints of this sweep's runs");
+  cmd->add_flag("--dry-run", f->dry_run, "print what would be deleted; change nothing");
+  cmd->add_flag("--verbose", f->verbose, "also list the kept checkpoints and why");
+  cmd->add_flag("--wait", f->wait, "wait for the queued job to end and print what it did");
+  cmd->add_option("--timeout", f->timeout_s, "with --wait: give up (exit 3) after this many s");
+  cmd->callback([f] {
+    if (f->keep_last && *f->keep_last < 0) {
+      Fail(absl::InvalidArgumentError("--keep-last must be >= 0, got " +
+                                      std::to_string(*f->keep_last)));
+    }
+    CoordinatorClient client(f->client.server);
+    v1::SubmitRetentionRequest req;
+    if (f->keep_last) req.set_keep_last(*f->keep_last);
+    req.set_run(f->run);
+    req.set_sweep(f->sweep);
+    req.set_dry_run(f->dry_run);
+    auto resp = OrFail(client.SubmitRetention(req));
+
+    std::optional<v1::JobSummary> final_job;
+    if (f->wait && resp.job_id() != 0) {
+      const auto start = std::chrono::steady_clock::now();
+      v1::ListJobsRequest get;
+      get.set_job_id(resp.job_id());
+      while (true) {
+        auto jobs = OrFail(client.ListJobs(get));
+        if (jobs.jobs_size() == 1 && Finished(jobs.jobs(0))) {
+          final_job = jobs.jobs(0);
+          break;
+        }
+        if (f->timeout_s > 0 && std::chrono::steady_clock::now() - start >
+                                    std::chrono::duration<double>(f->timeout_s)) {
+          std::cerr << "error: retention job " << resp.job_id() << " not done after "
+                    << f->timeout_s << " s (is a worker running?)\n";
+          throw CLI::RuntimeError(3);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      }
+    }
+
+    if (f->client.json) {
+      json checkpoints = json::array();
+      for (const auto& v : resp.verdicts()) {
+        json c = CheckpointJson(v.checkpoint());
+        c["remove"] = v.remove();
+        c["keep_reasons"] =
+            json(std::vector<std::string>(v.keep_reasons().begin(), v.keep_reasons().end()));
+        checkpoints.push_back(std::move(c));
+      }
+      json out = {{"dry_run", f->dry_run},
+                  {"job", resp.job_id() != 0 ? json(resp.job_id()) : json(nullptr)},
+                  {"keep_last", resp.keep_last()},
+                  {"to_delete", resp.to_delete()},
+                  {"bytes_to_free", resp.bytes_to_free()},
+                  {"checkpoints", checkpoints}};
+      if (final_job) out["finished"] = JobJson(*final_job);
+      std::cout << out.dump(2) << "\n";
+    } else {
+      Table del({"run", "checkpoint", "step", "size"});
+      Table kept({"run", "checkpoint", "step", "why kept"});
+      for (const auto& v : resp.verdicts()) {
+        const v1::Checkpoint& c = v.checkpoint();
+        if (v.remove()) {
+          del.AddRow({c.run_name(), c.name(), std::to_string(c.step()), Bytes(c.bytes())});
+        } else {
+          std::string why;
+          for (const auto& r : v.keep_reasons()) why += (why.empty() ? "" : "; ") + r;
+          kept.AddRow({c.run_name(), c.name(), std::to_string(c.step()), why});
+        }
+      }
+      const int kept_count = resp.verdicts_size() - resp.to_delete();
+      if (f->dry_run) {
+        std::cout << "retention plan (keep the newest " << resp.keep_last()
+                  << " per run): would delete " << resp.to_delete() << " checkpoint file(s), "
+                  << Bytes(resp.bytes_to_free()) << "; keep " << kept_count << "\n";
+      } else {
+        std::cout << "queued retention job " << resp.job_id() << " (keep the newest "
+                  << resp.keep_last() << " per run); as of now it would delete " << resp.to_delete()
+                  << " checkpoint file(s), " << Bytes(resp.bytes_to_free())
+                  << " (the list is fixed when a worker takes the job)\n";
+      }
+      if (!del.empty()) std::cout << del.Render();
+      if (f->verbose && !kept.empty()) std::cout << "kept:\n" << kept.Render();
+      if (final_job) {
+        std::cout << "retention job " << final_job->id() << " " << final_job->state() << ": "
+                  << ResultText(*final_job) << "\n";
+      }
+    }
+    if (final_job && final_job->state() != "succeeded") throw CLI::RuntimeError(1);
+  });
+}
+
+void RegisterJobs(CLI::App& app) {
+  struct Flags {
+    ClientFlags client;
+    std::string kind;
+    int64_t job = 0;
+    int limit = 50;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("jobs", "list jobs, newest first (train, eval, retention)");
+  AddClientFlags(cmd, f->client);
+  cmd->add_option("--kind", f->kind, "only this kind: train, eval or retention");
+  cmd->add_option("--job", f->job, "only this job id");
+  cmd->add_option("--limit", f->limit, "at most this many")->capture_default_str();
+  cmd->callback([f] {
+    CoordinatorClient client(f->client.server);
+    v1::ListJobsRequest req;
+    req.set_kind(f->kind);
+    req.set_job_id(f->job);
+    req.set_limit(f->limit);
+    auto resp = OrFail(client.ListJobs(req));
+    if (f->client.json) {
+      json out = {{"jobs", json::array()}};
+      for (const auto& j : resp.jobs()) out["jobs"].push_back(JobJson(j));
+      std::cout << out.dump(2) << "\n";
+      return;
+    }
+    Table t({"id", "kind", "state", "target", "attempts", "worker", "note"});
+    for (const auto& j : resp.jobs()) {
+      std::string note = ResultText(j);
+      if (note.size() > 100) note = note.substr(0, 97) + "...";
+      t.AddRow({std::to_string(j.id()), j.kind(), j.state(), JobTarget(j),
+                std::to_string(j.attempts()) + "/" + std::to_string(j.max_attempts()),
+                j.worker().empty() ? "-" : j.worker(), note});
+    }
+    std::cout << (t.empty() ? "no jobs\n" : t.Render());
+  });
+}
+
+}  // namespace
+
+void RegisterRetentionCommands(CLI::App& app) {
+  RegisterRetention(app);
+  RegisterJobs(app);
+}
+
+}  // namespace ablate::cli
