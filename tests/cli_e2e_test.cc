@@ -35,10 +35,7 @@ class CliE2eTest : public ::testing::Test {
   }
 
   CommandResult Ablate(std::vector<std::string> args) {
-    args.insert(args.begin(), AblateBinary());
-    args.push_back("--server");
-    args.push_back(server_->address());
-    return RunCommand(args);
+    return RunAblate(server_->address(), std::move(args));
   }
 
   nlohmann::json AblateJson(std::vector<std::string> args) {

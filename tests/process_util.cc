@@ -136,4 +136,11 @@ int ServerProcess::Stop(int signal) {
 
 std::string ServerProcess::Log() const { return Slurp(log_) + Slurp(log_.string() + ".err"); }
 
+CommandResult RunAblate(const std::string& server_address, std::vector<std::string> args) {
+  args.insert(args.begin(), AblateBinary());
+  args.push_back("--server");
+  args.push_back(server_address);
+  return RunCommand(args);
+}
+
 }  // namespace ablate::e2e

@@ -24,6 +24,9 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {});
 
+// `ablate ARGS... --server SERVER_ADDRESS`: one client command against a running coordinator.
+CommandResult RunAblate(const std::string& server_address, std::vector<std::string> args);
+
 // `ablate server --db DB --listen 127.0.0.1:0` in the background; Start() waits until it prints
 // its address. The destructor SIGKILLs it if still running.
 class ServerProcess {

@@ -91,10 +91,7 @@ class RetentionE2eTest : public ::testing::Test {
   }
 
   CommandResult Ablate(std::vector<std::string> args) {
-    args.insert(args.begin(), AblateBinary());
-    args.push_back("--server");
-    args.push_back(server_->address());
-    return RunCommand(args);
+    return RunAblate(server_->address(), std::move(args));
   }
 
   json AblateJson(std::vector<std::string> args) {

@@ -87,10 +87,7 @@ class SweepE2eTest : public ::testing::Test {
   }
 
   CommandResult Ablate(std::vector<std::string> args) {
-    args.insert(args.begin(), BinDir() + "/ablate");
-    args.push_back("--server");
-    args.push_back(address_);
-    return RunCommand(args);
+    return RunAblate(address_, std::move(args));
   }
 
   json AblateJson(std::vector<std::string> args) {
