@@ -19,15 +19,6 @@ std::vector<NetLayerSpec> ConvStack(int channels, int count, int kernel, int pad
   return out;
 }
 
-// The reference protonet: 3 x (3x3, c), upsample x2, 3x3 c, 1x1 k.
-std::vector<NetLayerSpec> ReferenceProtoNet(int channels, int prototypes) {
-  std::vector<NetLayerSpec> net = ConvStack(channels, 3, 3, 1);
-  net.push_back({0, -2, 1, 0, true});
-  net.push_back({channels, 3, 1, 1, false});
-  net.push_back({prototypes, 1, 1, 0, false});
-  return net;
-}
-
 json NetToJson(const std::vector<NetLayerSpec>& net) {
   json out = json::array();
   for (const NetLayerSpec& l : net) {
@@ -74,6 +65,14 @@ StatusOr<std::vector<NetLayerSpec>> NetFromJson(const json& j, const std::string
 }
 
 }  // namespace
+
+std::vector<NetLayerSpec> ReferenceProtoNet(int channels, int prototypes) {
+  std::vector<NetLayerSpec> net = ConvStack(channels, 3, 3, 1);
+  net.push_back({0, -2, 1, 0, true});
+  net.push_back({channels, 3, 1, 1, false});
+  net.push_back({prototypes, 1, 1, 0, false});
+  return net;
+}
 
 int AnchorLevelSpec::PriorsPerLocation() const {
   int n = 0;

@@ -83,6 +83,9 @@ struct ModelConfig {
 std::vector<AnchorLevelSpec> ReferenceAnchors(int image_size, int scales_per_level,
                                               double multiplier);
 
+// The reference protonet layout: 3 x (3x3, channels), upsample x2, 3x3 channels, 1x1 prototypes.
+std::vector<NetLayerSpec> ReferenceProtoNet(int channels, int prototypes);
+
 // Named model presets: "tiny" (128 px, width-16 ResNet [1,1,1,1], FPN 32, 8 prototypes),
 // "r50", "r101" (YOLACT v1, 550 px), "r50-dcn" (YOLACT++ layout; needs DCN, not implemented).
 StatusOr<ModelConfig> ModelPreset(const std::string& name);

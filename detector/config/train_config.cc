@@ -1,7 +1,6 @@
 #include "detector/config/train_config.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -9,41 +8,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "detector/config/model_knobs.h"
+#include "detector/config/parse_value.h"
 #include "nlohmann/json.hpp"
 
 namespace ablate::detector {
 namespace {
 
+using config_internal::BadValue;
+using config_internal::ParseBool;
+using config_internal::ParseDouble;
+using config_internal::ParseInt;
 using nlohmann::json;
-
-Status BadValue(const std::string& key, const std::string& value, const std::string& expected) {
-  return absl::InvalidArgumentError("--set " + key + "=" + value + ": expected " + expected);
-}
-
-StatusOr<double> ParseDouble(const std::string& key, const std::string& value) {
-  try {
-    size_t used = 0;
-    const double v = std::stod(value, &used);
-    if (used != value.size() || !std::isfinite(v)) return BadValue(key, value, "a finite number");
-    return v;
-  } catch (const std::exception&) {
-    return BadValue(key, value, "a number");
-  }
-}
-
-StatusOr<int> ParseInt(const std::string& key, const std::string& value) {
-  int v = 0;
-  const char* end = value.data() + value.size();
-  auto [ptr, ec] = std::from_chars(value.data(), end, v);
-  if (ec != std::errc() || ptr != end || value.empty()) return BadValue(key, value, "an integer");
-  return v;
-}
-
-StatusOr<bool> ParseBool(const std::string& key, const std::string& value) {
-  if (value == "true" || value == "1") return true;
-  if (value == "false" || value == "0") return false;
-  return BadValue(key, value, "true or false");
-}
 
 struct Field {
   std::function<Status(TrainConfig&, const std::string&, const std::string&)> set;
@@ -95,116 +71,109 @@ Field EnumField(E TrainConfig::*member, std::vector<std::pair<std::string, E>> n
 }
 
 const std::map<std::string, Field>& Fields() {
-  static const auto* fields = new std::map<std::string, Field>{
-      {"pos_threshold", DoubleField(&TrainConfig::pos_threshold, 0.0, 10.0)},
-      {"neg_threshold", DoubleField(&TrainConfig::neg_threshold, 0.0, 1.0)},
-      {"crowd_threshold", DoubleField(&TrainConfig::crowd_threshold, 0.0, 10.0)},
-      {"box_loss", EnumField<BoxLoss>(&TrainConfig::box_loss,
-                                      {{"smooth_l1", BoxLoss::kSmoothL1}, {"ciou", BoxLoss::kCiou}},
-                                      &BoxLossName)},
-      {"conf_loss", EnumField<ConfLoss>(&TrainConfig::conf_loss,
-                                        {{"ce", ConfLoss::kCe},
-                                         {"ohem", ConfLoss::kOhem},
-                                         {"focal", ConfLoss::kFocalSigmoid},
-                                         {"focal_sigmoid", ConfLoss::kFocalSigmoid},
-                                         {"focal_softmax", ConfLoss::kFocalSoftmax},
-                                         {"ghm_c", ConfLoss::kGhmC}},
-                                        &ConfLossName)},
-      {"box_weight", DoubleField(&TrainConfig::box_weight, 0.0)},
-      {"conf_weight", DoubleField(&TrainConfig::conf_weight, 0.0)},
-      {"mask_weight", DoubleField(&TrainConfig::mask_weight, 0.0)},
-      {"semantic_weight", DoubleField(&TrainConfig::semantic_weight, 0.0)},
-      {"maskiou_weight", DoubleField(&TrainConfig::maskiou_weight, 0.0)},
-      {"ohem_neg_pos_ratio", DoubleField(&TrainConfig::ohem_neg_pos_ratio, 0.0)},
-      {"focal_alpha", DoubleField(&TrainConfig::focal_alpha, 0.0, 1.0)},
-      {"focal_gamma", DoubleField(&TrainConfig::focal_gamma, 0.0, 10.0)},
-      {"focal_init_pi", DoubleField(&TrainConfig::focal_init_pi, 1e-6, 0.5)},
-      {"ghm_bins", IntField(&TrainConfig::ghm_bins, 1, 1000)},
-      {"ghm_momentum", DoubleField(&TrainConfig::ghm_momentum, 0.0, 0.999)},
-      {"masks_to_train", IntField(&TrainConfig::masks_to_train, 1)},
-      {"optimizer",
-       EnumField<OptimizerType>(&TrainConfig::optimizer,
-                                {{"sgd", OptimizerType::kSgd}, {"adamw", OptimizerType::kAdamW}},
-                                &OptimizerName)},
-      {"lr", DoubleField(&TrainConfig::lr, 0.0, 1e9)},
-      {"momentum", DoubleField(&TrainConfig::momentum, 0.0, 0.999)},
-      {"weight_decay", DoubleField(&TrainConfig::weight_decay, 0.0, 1.0)},
-      {"batch_size", IntField(&TrainConfig::batch_size, 1, 1024)},
-      {"max_steps", IntField(&TrainConfig::max_steps, 1)},
-      {"warmup_steps", IntField(&TrainConfig::warmup_steps, 0)},
-      {"warmup_factor", DoubleField(&TrainConfig::warmup_factor, 0.0, 1.0)},
-      {"lr_steps",
-       {[](TrainConfig& c, const std::string& k, const std::string& v) -> Status {
-          std::vector<int> steps;
-          for (absl::string_view part : absl::StrSplit(v, ',', absl::SkipEmpty())) {
-            ABLATE_ASSIGN_OR_RETURN(int s, ParseInt(k, std::string(part)));
-            if (s < 1 || (!steps.empty() && s <= steps.back())) {
-              return BadValue(k, v, "increasing positive steps, comma-separated");
+  static const auto* fields = [] {
+    auto* fields = new std::map<std::string, Field>{
+        {"pos_threshold", DoubleField(&TrainConfig::pos_threshold, 0.0, 10.0)},
+        {"neg_threshold", DoubleField(&TrainConfig::neg_threshold, 0.0, 1.0)},
+        {"crowd_threshold", DoubleField(&TrainConfig::crowd_threshold, 0.0, 10.0)},
+        {"box_loss",
+         EnumField<BoxLoss>(&TrainConfig::box_loss,
+                            {{"smooth_l1", BoxLoss::kSmoothL1}, {"ciou", BoxLoss::kCiou}},
+                            &BoxLossName)},
+        {"conf_loss", EnumField<ConfLoss>(&TrainConfig::conf_loss,
+                                          {{"ce", ConfLoss::kCe},
+                                           {"ohem", ConfLoss::kOhem},
+                                           {"focal", ConfLoss::kFocalSigmoid},
+                                           {"focal_sigmoid", ConfLoss::kFocalSigmoid},
+                                           {"focal_softmax", ConfLoss::kFocalSoftmax},
+                                           {"ghm_c", ConfLoss::kGhmC}},
+                                          &ConfLossName)},
+        {"box_weight", DoubleField(&TrainConfig::box_weight, 0.0)},
+        {"conf_weight", DoubleField(&TrainConfig::conf_weight, 0.0)},
+        {"mask_weight", DoubleField(&TrainConfig::mask_weight, 0.0)},
+        {"semantic_weight", DoubleField(&TrainConfig::semantic_weight, 0.0)},
+        {"maskiou_weight", DoubleField(&TrainConfig::maskiou_weight, 0.0)},
+        {"ohem_neg_pos_ratio", DoubleField(&TrainConfig::ohem_neg_pos_ratio, 0.0)},
+        {"focal_alpha", DoubleField(&TrainConfig::focal_alpha, 0.0, 1.0)},
+        {"focal_gamma", DoubleField(&TrainConfig::focal_gamma, 0.0, 10.0)},
+        {"focal_init_pi", DoubleField(&TrainConfig::focal_init_pi, 1e-6, 0.5)},
+        {"ghm_bins", IntField(&TrainConfig::ghm_bins, 1, 1000)},
+        {"ghm_momentum", DoubleField(&TrainConfig::ghm_momentum, 0.0, 0.999)},
+        {"masks_to_train", IntField(&TrainConfig::masks_to_train, 1)},
+        {"optimizer",
+         EnumField<OptimizerType>(&TrainConfig::optimizer,
+                                  {{"sgd", OptimizerType::kSgd}, {"adamw", OptimizerType::kAdamW}},
+                                  &OptimizerName)},
+        {"lr", DoubleField(&TrainConfig::lr, 0.0, 1e9)},
+        {"momentum", DoubleField(&TrainConfig::momentum, 0.0, 0.999)},
+        {"weight_decay", DoubleField(&TrainConfig::weight_decay, 0.0, 1.0)},
+        {"batch_size", IntField(&TrainConfig::batch_size, 1, 1024)},
+        {"max_steps", IntField(&TrainConfig::max_steps, 1)},
+        {"warmup_steps", IntField(&TrainConfig::warmup_steps, 0)},
+        {"warmup_factor", DoubleField(&TrainConfig::warmup_factor, 0.0, 1.0)},
+        {"lr_steps",
+         {[](TrainConfig& c, const std::string& k, const std::string& v) -> Status {
+            std::vector<int> steps;
+            for (absl::string_view part : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+              ABLATE_ASSIGN_OR_RETURN(int s, ParseInt(k, std::string(part)));
+              if (s < 1 || (!steps.empty() && s <= steps.back())) {
+                return BadValue(k, v, "increasing positive steps, comma-separated");
+              }
+              steps.push_back(s);
             }
-            steps.push_back(s);
-          }
-          c.lr_steps = steps;
-          return absl::OkStatus();
-        },
-        [](const TrainConfig& c) {
-          std::string s;
-          for (int x : c.lr_steps) absl::StrAppend(&s, s.empty() ? "" : ",", x);
-          return json(s);
-        }}},
-      {"lr_gamma", DoubleField(&TrainConfig::lr_gamma, 0.0, 1.0)},
-      {"lr_schedule",
-       EnumField<LrSchedule>(&TrainConfig::lr_schedule,
-                             {{"step", LrSchedule::kStep}, {"cosine", LrSchedule::kCosine}},
-                             &LrScheduleName)},
-      {"lr_final_factor", DoubleField(&TrainConfig::lr_final_factor, 0.0, 1.0)},
-      {"grad_clip", DoubleField(&TrainConfig::grad_clip, 0.0)},
-      {"seed", IntField(&TrainConfig::seed, 0)},
-      {"num_workers", IntField(&TrainConfig::num_workers, 0, 64)},
-      {"prefetch_batches", IntField(&TrainConfig::prefetch_batches, 1, 256)},
-      {"augment",
-       {[](TrainConfig& c, const std::string& k, const std::string& v) -> Status {
-          if (v != "reference" && v != "flip8" && v != "none") {
-            return absl::InvalidArgumentError("--set " + k + "=" + v +
-                                              ": unknown augment (one of: reference, flip8, none)");
-          }
-          c.augment = v;
-          return absl::OkStatus();
-        },
-        [](const TrainConfig& c) { return json(c.augment); }}},
-      {"checkpoint_every", IntField(&TrainConfig::checkpoint_every, 0)},
-      {"keep_checkpoints", IntField(&TrainConfig::keep_checkpoints, 1)},
-      {"score_threshold", DoubleField(&TrainConfig::score_threshold, 0.0, 1.0)},
-      {"nms_iou", DoubleField(&TrainConfig::nms_iou, 0.0, 1.0)},
-      {"nms_top_k", IntField(&TrainConfig::nms_top_k, 1)},
-      {"max_detections", IntField(&TrainConfig::max_detections, 1)},
-      {"nms",
-       EnumField<NmsType>(&TrainConfig::nms,
-                          {{"fast", NmsType::kFast}, {"standard", NmsType::kStandard}}, &NmsName)},
-      {"cross_class_nms",
-       {[](TrainConfig& c, const std::string& k, const std::string& v) -> Status {
-          ABLATE_ASSIGN_OR_RETURN(c.cross_class_nms, ParseBool(k, v));
-          return absl::OkStatus();
-        },
-        [](const TrainConfig& c) { return json(c.cross_class_nms); }}},
-      {"image_size",
-       {[](TrainConfig& c, const std::string& k, const std::string& v) -> Status {
-          ABLATE_ASSIGN_OR_RETURN(int s, ParseInt(k, v));
-          if (s < 32 || s > 4096) return BadValue(k, v, "an integer in [32, 4096]");
-          // Anchor scales are pixels at image_size: keep them proportional.
-          for (AnchorLevelSpec& level : c.model.anchors) {
-            for (double& scale : level.scales) scale = scale * s / c.model.image_size;
-          }
-          c.model.image_size = s;
-          return absl::OkStatus();
-        },
-        [](const TrainConfig& c) { return json(c.model.image_size); }}},
-      {"freeze_bn",
-       {[](TrainConfig& c, const std::string& k, const std::string& v) -> Status {
-          ABLATE_ASSIGN_OR_RETURN(c.model.freeze_bn, ParseBool(k, v));
-          return absl::OkStatus();
-        },
-        [](const TrainConfig& c) { return json(c.model.freeze_bn); }}},
-  };
+            c.lr_steps = steps;
+            return absl::OkStatus();
+          },
+          [](const TrainConfig& c) {
+            std::string s;
+            for (int x : c.lr_steps) absl::StrAppend(&s, s.empty() ? "" : ",", x);
+            return json(s);
+          }}},
+        {"lr_gamma", DoubleField(&TrainConfig::lr_gamma, 0.0, 1.0)},
+        {"lr_schedule",
+         EnumField<LrSchedule>(&TrainConfig::lr_schedule,
+                               {{"step", LrSchedule::kStep}, {"cosine", LrSchedule::kCosine}},
+                               &LrScheduleName)},
+        {"lr_final_factor", DoubleField(&TrainConfig::lr_final_factor, 0.0, 1.0)},
+        {"grad_clip", DoubleField(&TrainConfig::grad_clip, 0.0)},
+        {"seed", IntField(&TrainConfig::seed, 0)},
+        {"num_workers", IntField(&TrainConfig::num_workers, 0, 64)},
+        {"prefetch_batches", IntField(&TrainConfig::prefetch_batches, 1, 256)},
+        {"augment",
+         {[](TrainConfig& c, const std::string& k, const std::string& v) -> Status {
+            if (v != "reference" && v != "flip8" && v != "none") {
+              return absl::InvalidArgumentError(
+                  "--set " + k + "=" + v + ": unknown augment (one of: reference, flip8, none)");
+            }
+            c.augment = v;
+            return absl::OkStatus();
+          },
+          [](const TrainConfig& c) { return json(c.augment); }}},
+        {"checkpoint_every", IntField(&TrainConfig::checkpoint_every, 0)},
+        {"keep_checkpoints", IntField(&TrainConfig::keep_checkpoints, 1)},
+        {"score_threshold", DoubleField(&TrainConfig::score_threshold, 0.0, 1.0)},
+        {"nms_iou", DoubleField(&TrainConfig::nms_iou, 0.0, 1.0)},
+        {"nms_top_k", IntField(&TrainConfig::nms_top_k, 1)},
+        {"max_detections", IntField(&TrainConfig::max_detections, 1)},
+        {"nms", EnumField<NmsType>(&TrainConfig::nms,
+                                   {{"fast", NmsType::kFast}, {"standard", NmsType::kStandard}},
+                                   &NmsName)},
+        {"cross_class_nms",
+         {[](TrainConfig& c, const std::string& k, const std::string& v) -> Status {
+            ABLATE_ASSIGN_OR_RETURN(c.cross_class_nms, ParseBool(k, v));
+            return absl::OkStatus();
+          },
+          [](const TrainConfig& c) { return json(c.cross_class_nms); }}},
+    };
+    for (const std::string& key : ModelKnobKeys()) {
+      fields->emplace(key,
+                      Field{[](TrainConfig& c, const std::string& k, const std::string& v) {
+                              return SetModelKnob(c.model, k, v);
+                            },
+                            [key](const TrainConfig& c) { return GetModelKnob(c.model, key); }});
+    }
+    return fields;
+  }();
   return *fields;
 }
 
@@ -297,7 +266,7 @@ StatusOr<TrainConfig> TrainPreset(const std::string& name) {
 nlohmann::json TrainConfigToJson(const TrainConfig& config) {
   json j = json::object();
   for (const auto& [k, f] : Fields()) {
-    if (k == "image_size" || k == "freeze_bn") continue;  // inside "model"
+    if (IsModelKnob(k)) continue;  // inside "model"
     j[k] = f.get(config);
   }
   j["preset"] = config.preset;

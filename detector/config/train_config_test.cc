@@ -99,5 +99,58 @@ TEST(TrainConfigTest, ImageSizeOverrideScalesAnchors) {
   EXPECT_NEAR(c->model.anchors[0].scales[0], before * 2, 1e-12);
 }
 
+TEST(TrainConfigTest, ModelKnobsChangeTheNetworkAndRoundTrip) {
+  auto c = TrainPreset("tiny");
+  ASSERT_TRUE(c.ok());
+  // Order-independent: the protonet keeps both the new width and the new prototype count.
+  ASSERT_TRUE(c->ParseAssignment("num_prototypes=12").ok());
+  ASSERT_TRUE(c->ParseAssignment("fpn_features=48").ok());
+  ASSERT_TRUE(c->ParseAssignment("backbone_block=basic").ok());
+  ASSERT_TRUE(c->ParseAssignment("backbone_width=24").ok());
+  ASSERT_TRUE(c->ParseAssignment("backbone_layers=2,1,1,1").ok());
+  ASSERT_TRUE(c->ParseAssignment("anchor_scale=3").ok());
+  EXPECT_EQ(c->model.block, BlockType::kBasic);
+  EXPECT_EQ(c->model.base_width, 24);
+  EXPECT_EQ(c->model.StageChannels(3), 24 * 8);  // basic blocks: no x4 expansion
+  EXPECT_EQ(c->model.layers, (std::vector<int>{2, 1, 1, 1}));
+  EXPECT_EQ(c->model.fpn_features, 48);
+  EXPECT_EQ(c->model.NumPrototypes(), 12);
+  EXPECT_EQ(c->model.proto_net.front().out_channels, 48);
+  EXPECT_EQ(c->model.head_extra.front().out_channels, 48);
+  // anchor_scale is relative to the reference rule (24 px at 550, scaled to 128 px) and sets:
+  // giving it twice does not compound.
+  EXPECT_NEAR(c->model.anchors[0].scales[0], 3 * 24.0 * 128 / 550, 1e-9);
+  EXPECT_NEAR(c->model.anchors[4].scales[0], 3 * 384.0 * 128 / 550, 1e-9);
+  ASSERT_TRUE(c->ParseAssignment("anchor_scale=3").ok());
+  EXPECT_NEAR(c->model.anchors[0].scales[0], 3 * 24.0 * 128 / 550, 1e-9);
+  EXPECT_TRUE(c->Validate().ok()) << c->Validate();
+
+  const nlohmann::json j = TrainConfigToJson(*c);
+  EXPECT_FALSE(j.contains("backbone_width")) << "model knobs live inside \"model\"";
+  auto back = TrainConfigFromJson(j);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(TrainConfigToJson(*back), j);
+  EXPECT_EQ(back->model.NumPrototypes(), 12);
+}
+
+TEST(TrainConfigTest, BadModelKnobsNameTheProblem) {
+  auto c = TrainPreset("tiny");
+  ASSERT_TRUE(c.ok());
+  for (const char* bad :
+       {"backbone_block=dense", "backbone_layers=1,1,1", "backbone_layers=1,0,1,1",
+        "backbone_layers=1,x,1,1", "backbone_width=0", "fpn_features=-4", "num_prototypes=0",
+        "anchor_scale=0", "anchor_scale=nan"}) {
+    Status s = c->ParseAssignment(bad);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
+    const std::string key = std::string(bad).substr(0, std::string(bad).find('='));
+    EXPECT_NE(std::string(s.message()).find(key), std::string::npos) << s;
+  }
+  // Structure errors surface at validation: deformable convs need bottleneck blocks.
+  auto dcn = TrainPreset("r50-dcn");
+  ASSERT_TRUE(dcn.ok());
+  ASSERT_TRUE(dcn->ParseAssignment("backbone_block=basic").ok());
+  EXPECT_EQ(dcn->Validate().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace ablate::detector
