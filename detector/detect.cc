@@ -8,6 +8,7 @@ namespace ablate::detector {
 namespace {
 
 namespace F = torch::nn::functional;
+using torch::indexing::None;
 using torch::indexing::Slice;
 
 // Reference intersect(): batched [n,A,4] x [n,B,4] -> [n,A,B].
@@ -47,8 +48,8 @@ Detections FastNms(const torch::Tensor& boxes, const torch::Tensor& masks,
   auto sorted = scores_in.sort(/*dim=*/1, /*descending=*/true);
   torch::Tensor scores = std::get<0>(sorted);
   torch::Tensor idx = std::get<1>(sorted);
-  idx = idx.index({Slice(), Slice(c10::nullopt, o.top_k)}).contiguous();
-  scores = scores.index({Slice(), Slice(c10::nullopt, o.top_k)});
+  idx = idx.index({Slice(), Slice(None, o.top_k)}).contiguous();
+  scores = scores.index({Slice(), Slice(None, o.top_k)});
   const int64_t num_classes = idx.size(0), num_dets = idx.size(1);
   torch::Tensor b = boxes.index({idx.view(-1), Slice()}).view({num_classes, num_dets, 4});
   torch::Tensor m = masks.index({idx.view(-1), Slice()}).view({num_classes, num_dets, -1});
@@ -66,8 +67,8 @@ Detections FastNms(const torch::Tensor& boxes, const torch::Tensor& masks,
   auto resorted = scores.sort(/*dim=*/0, /*descending=*/true);
   scores = std::get<0>(resorted);
   torch::Tensor order = std::get<1>(resorted);
-  order = order.index({Slice(c10::nullopt, o.max_num_detections)});
-  scores = scores.index({Slice(c10::nullopt, o.max_num_detections)});
+  order = order.index({Slice(None, o.max_num_detections)});
+  scores = scores.index({Slice(None, o.max_num_detections)});
   return {b.index({order}), classes.index({order}), scores, m.index({order})};
 }
 
@@ -77,7 +78,7 @@ Detections CrossClassFastNms(const torch::Tensor& boxes, const torch::Tensor& ma
   torch::Tensor scores = std::get<0>(best);
   torch::Tensor classes = std::get<1>(best);
   torch::Tensor idx = std::get<1>(scores.sort(/*dim=*/0, /*descending=*/true));
-  idx = idx.index({Slice(c10::nullopt, o.top_k)});
+  idx = idx.index({Slice(None, o.top_k)});
   torch::Tensor boxes_idx = boxes.index({idx});
   torch::Tensor iou = Jaccard(boxes_idx, boxes_idx);
   iou.triu_(/*diagonal=*/1);

@@ -203,11 +203,18 @@ torch::Tensor GhmcLoss::operator()(const torch::Tensor& conf_in, const torch::Te
 torch::Tensor MaskLoss(const torch::Tensor& proto, const torch::Tensor& coeff,
                        const torch::Tensor& boxes, const torch::Tensor& gt_masks) {
   const int64_t h = proto.size(0), w = proto.size(1);
-  torch::Tensor pred = torch::sigmoid(torch::matmul(proto, coeff.t()));  // [h,w,n]
-  pred = CropMasks(pred, boxes);
+  torch::Tensor logits = torch::matmul(proto, coeff.t());  // [h,w,n]
   torch::Tensor mask_t = gt_masks.permute({1, 2, 0});
-  torch::Tensor pre = F::binary_cross_entropy(
-      torch::clamp(pred, 0, 1), mask_t, F::BinaryCrossEntropyFuncOptions().reduction(torch::kNone));
+  // The reference takes BCE of the cropped sigmoid: inside the crop that is BCE with logits;
+  // outside it the prediction is 0 and BCE(0, t) = 100 t (log clamped at -100). Written on the
+  // logits so a non-finite coefficient propagates as NaN to the divergence check instead of
+  // failing binary_cross_entropy's range check (a device-side assert on CUDA).
+  torch::Tensor crop = CropMasks(torch::ones_like(logits), boxes);
+  torch::Tensor pre =
+      crop * F::binary_cross_entropy_with_logits(
+                 logits, mask_t,
+                 F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone)) +
+      (1 - crop) * 100.0 * mask_t;
   torch::Tensor size = CenterSize(boxes);
   torch::Tensor box_w = size.select(1, 2) * w, box_h = size.select(1, 3) * h;
   // Reference: sum / box_w / box_h * (h*w), then the whole term / h / w: the two cancel.
