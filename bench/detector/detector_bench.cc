@@ -2,7 +2,7 @@
 // optimiser step, with the threaded loader and its wait share) and inference images/s (forward,
 // Detect, postprocess, RLE encoding) for the tiny preset (128 px) and R50 (550 px); each figure
 // is the median of --reps runs. Usage: detector_bench [--threads N] [--tiny-steps N]
-// [--r50-steps N] [--reps N]. Run it alone on the machine: any other busy process cuts the
+// [--r50-steps N] [--r50-batch N] [--reps N]. Run it alone on the machine: any other busy process cuts the
 // numbers 3-4x (STACK-NOTES.md).
 #include <torch/torch.h>
 #include <unistd.h>
@@ -75,12 +75,13 @@ nlohmann::json Measure(const std::string& preset, int size, int steps, int batch
 
 int main(int argc, char** argv) {
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  int tiny_steps = 60, r50_steps = 3, reps = 3;
+  int tiny_steps = 60, r50_steps = 3, r50_batch = 2, reps = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--threads") threads = std::stoi(argv[i + 1]);
     if (a == "--tiny-steps") tiny_steps = std::stoi(argv[i + 1]);
     if (a == "--r50-steps") r50_steps = std::stoi(argv[i + 1]);
+    if (a == "--r50-batch") r50_batch = std::max(1, std::stoi(argv[i + 1]));
     if (a == "--reps") reps = std::max(1, std::stoi(argv[i + 1]));
   }
   SetCpuThreads(threads);
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
   nlohmann::json out = {{"threads", threads},
                         {"device", DefaultDevice().is_cuda() ? "cuda" : "cpu"},
                         {"tiny", Measure("tiny", 128, tiny_steps, 8, reps, work)},
-                        {"r50", Measure("r50", 550, r50_steps, 2, reps, work)}};
+                        {"r50", Measure("r50", 550, r50_steps, r50_batch, reps, work)}};
   std::cout << out.dump(2) << "\n";
   fs::remove_all(work);
   return out["tiny"].contains("error") || out["r50"].contains("error") ? 1 : 0;
