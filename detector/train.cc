@@ -15,6 +15,7 @@
 #include "coco/results.h"
 #include "common/atomic_file.h"
 #include "common/sha256.h"
+#include "detector/config/model_knobs.h"
 #include "detector/detect.h"
 #include "detector/losses.h"
 #include "detector/predict.h"
@@ -368,7 +369,17 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
           absl::StrCat("resume: checkpoint has ", ckpt.meta.config.model.num_classes - 1,
                        " classes, the training set ", config.model.num_classes - 1));
     }
-    config.model = ckpt.meta.config.model;  // structure comes from the checkpoint
+    // The network comes from the checkpoint: model knobs asked for with a resume cannot apply
+    // to its weights, so say which ones are ignored rather than drop them silently.
+    for (const std::string& key : ModelKnobKeys()) {
+      const auto asked = GetModelKnob(config.model, key),
+                 kept = GetModelKnob(ckpt.meta.config.model, key);
+      if (asked != kept) {
+        log(absl::StrCat("resume: the network comes from the checkpoint; ignoring ", key, "=",
+                         asked.dump(), " (checkpoint: ", kept.dump(), ")"));
+      }
+    }
+    config.model = ckpt.meta.config.model;
     model = ckpt.model;
     step = ckpt.meta.step;
     result.restored = {"weights", "step", "epoch"};

@@ -185,6 +185,22 @@ TEST_F(ShapesTest, CheckpointResumeForkAndEvaluate) {
   EXPECT_EQ(fork->step, 5);
   EXPECT_EQ(fork->reset, (std::vector<std::string>{"schedule", "optimizer"}));
 
+  // The network comes from the checkpoint: a model knob asked for with a resume is reported as
+  // ignored, not silently dropped, and the run keeps the checkpoint's network.
+  TrainConfig wider = c;
+  ASSERT_TRUE(wider.ParseOverride("backbone_width", "48").ok());
+  wider.max_steps = 6;
+  std::vector<std::string> lines;
+  o.log = [&lines](const std::string& line) { lines.push_back(line); };
+  o.out_dir = *dir_ / "fork-wider";
+  auto fork_wider = Train(wider, o);
+  ASSERT_TRUE(fork_wider.ok()) << fork_wider.status();
+  EXPECT_EQ(fork_wider->step, 6);
+  EXPECT_NE(std::find(lines.begin(), lines.end(),
+                      "resume: the network comes from the checkpoint; ignoring "
+                      "backbone_width=48 (checkpoint: 32)"),
+            lines.end());
+
   // The checkpoint reloads with its config and evaluates the same way.
   auto loaded = LoadCheckpoint(first->checkpoint_path, torch::kCPU);
   ASSERT_TRUE(loaded.ok()) << loaded.status();

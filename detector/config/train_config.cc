@@ -248,12 +248,13 @@ StatusOr<TrainConfig> TrainPreset(const std::string& name) {
   if (name == "tiny") {
     // Sized for the acceptance budget, 10 minutes on 2 CPU cores (docs/detector.md has the
     // measurements): AdamW reached 3-4x the AP of SGD at equal steps (lr 2e-3 better than 1e-3
-    // and 4e-3; batch 8 better per image than batch 4), and a cosine decay over the ~5000 steps
-    // that fit the budget ends at a low lr even when the time limit cuts the run short.
+    // and 4e-3; batch 8 better per image than batch 4); 3000 steps of the tiny network take
+    // ~575 s on an idle 2-core VM, and the cosine tail is flat, so a run cut a little short by
+    // a slower machine loses little.
     c.optimizer = OptimizerType::kAdamW;
     c.lr = 2e-3;
     c.batch_size = 8;
-    c.max_steps = 5000;
+    c.max_steps = 3000;
     c.warmup_steps = 200;
     c.lr_schedule = LrSchedule::kCosine;
     c.lr_steps = {};
