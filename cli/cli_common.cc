@@ -1,5 +1,6 @@
 #include "cli/cli_common.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -186,18 +187,58 @@ nlohmann::json OutputsJson(const v1::EvaluationOutputs& o) {
   return j;
 }
 
+namespace {
+
+// The retention job that deleted a gallery's images (the newest); 0: none.
+int64_t GalleryDeletedByJob(const v1::Gallery& g) {
+  int64_t job = 0;
+  for (const auto& i : g.images()) {
+    if (i.deleted_unix_ms() != 0) job = std::max(job, i.deleted_by_job_id());
+  }
+  return job;
+}
+
+}  // namespace
+
+std::string GalleryState(const v1::Gallery& g) {
+  int deleted = 0;
+  bool deleting = false;
+  for (const auto& i : g.images()) {
+    if (i.deleted_unix_ms() != 0) ++deleted;
+    if (i.deleting_job_id() != 0) deleting = true;
+  }
+  if (deleting) return "deleting";
+  if (deleted == 0) return "kept";
+  return deleted == g.images_size() ? "deleted" : "partly deleted";
+}
+
+std::string GalleryStateText(const v1::Gallery& g) {
+  const std::string state = GalleryState(g);
+  if (state == "kept") return state;
+  int64_t job = GalleryDeletedByJob(g);
+  if (state == "deleting") {
+    for (const auto& i : g.images()) job = std::max(job, i.deleting_job_id());
+  }
+  return state + " (job " + std::to_string(job) + ")";
+}
+
 nlohmann::json GalleryJson(const v1::Gallery& g) {
+  auto job_or_null = [](int64_t job) { return job != 0 ? nlohmann::json(job) : nullptr; };
   nlohmann::json images = nlohmann::json::array();
   for (const auto& i : g.images()) {
+    const std::string state = i.deleted_unix_ms() != 0   ? "deleted"
+                              : i.deleting_job_id() != 0 ? "deleting"
+                                                         : "kept";
     images.push_back({{"image_id", i.image_id()},
                       {"uri", i.uri()},
                       {"bytes", i.bytes()},
-                      {"detections", i.detections()}});
+                      {"detections", i.detections()},
+                      {"state", state},
+                      {"deleted_by_job", job_or_null(i.deleted_by_job_id())}});
   }
-  return {{"dir_uri", g.dir_uri()},
-          {"dir", PathOfUri(g.dir_uri())},
-          {"seed", g.seed()},
-          {"count", g.images_size()},
+  return {{"dir_uri", g.dir_uri()},     {"dir", PathOfUri(g.dir_uri())},
+          {"seed", g.seed()},           {"count", g.images_size()},
+          {"state", GalleryState(g)},   {"deleted_by_job", job_or_null(GalleryDeletedByJob(g))},
           {"images", std::move(images)}};
 }
 
@@ -229,6 +270,7 @@ std::string DetectionsTable(const google::protobuf::RepeatedPtrField<v1::Evaluat
     if (e.has_gallery()) {
       gallery = std::to_string(e.gallery().images_size()) + " images in " +
                 PathOfUri(e.gallery().dir_uri());
+      if (GalleryState(e.gallery()) != "kept") gallery += ", " + GalleryStateText(e.gallery());
     }
     t.AddRow(
         {std::to_string(e.id()), e.checkpoint_name().empty() ? "-" : e.checkpoint_name(),

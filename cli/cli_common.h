@@ -53,8 +53,15 @@ nlohmann::json EvaluationJson(const v1::Evaluation& e);
 // {"detections", "images", "detections_per_image_mean", "detections_per_image_max",
 // "results_bytes"}; unknown values are null.
 nlohmann::json OutputsJson(const v1::EvaluationOutputs& o);
-// {"dir_uri", "dir", "seed", "count", "images": [{"image_id", "uri", "bytes", "detections"}]}.
+// {"dir_uri", "dir", "seed", "count", "state", "deleted_by_job", "images": [{"image_id", "uri",
+// "bytes", "detections", "state", "deleted_by_job"}]}; state as GalleryState / CheckpointState,
+// deleted_by_job null while nothing was deleted.
 nlohmann::json GalleryJson(const v1::Gallery& g);
+// Retention of a gallery's files (docs/retention.md "Galleries"): "kept", "deleting" (a job holds
+// some), "deleted" (every image), "partly deleted".
+std::string GalleryState(const v1::Gallery& g);
+// "kept", "deleting (job 7)", "deleted (job 7)", "partly deleted (job 7)".
+std::string GalleryStateText(const v1::Gallery& g);
 // "/abs/dir" for "file:///abs/dir"; other URIs unchanged.
 std::string PathOfUri(const std::string& uri);
 // "512 B", "47.1 KB", "1.1 MB" (1024-based, as the dashboard shows sizes).
@@ -65,8 +72,9 @@ std::string Signed(double v, int digits = 3);  // "+0.006"
 std::string Bytes(int64_t bytes);              // "512 B", "3.4 KiB", "1.2 MiB", "2.05 GiB"
 
 // `ablate show`'s per-evaluation detection counts: id, checkpoint, iou, score_threshold,
-// detections, per-image mean and max, results size, gallery ("N images in /dir"); "-" where an
-// evaluation recorded none (diary imports, older workers).
+// detections, per-image mean and max, results size, gallery ("N images in /dir", then
+// ", deleted (job 7)" once retention deleted its files); "-" where an evaluation recorded none
+// (diary imports, older workers).
 std::string DetectionsTable(const google::protobuf::RepeatedPtrField<v1::Evaluation>& evaluations);
 
 // Aligned plain-text table; numeric-looking cells are right-aligned.

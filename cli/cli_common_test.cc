@@ -120,6 +120,36 @@ TEST(DetectionsTableTest, CountsPerEvaluationAndWhereTheGalleryIs) {
             "            -  -        -\n");
 }
 
+TEST(DetectionsTableTest, ADeletedGallerySaysSoAndByWhichJob) {
+  google::protobuf::RepeatedPtrField<v1::Evaluation> evals;
+  v1::Evaluation e = EvaluationWithOutputs(1, 0.05, 120, 9);
+  for (auto& image : *e.mutable_gallery()->mutable_images()) {
+    image.set_deleted_unix_ms(1700000000000);
+    image.set_deleted_by_job_id(4);
+  }
+  *evals.Add() = e;
+  v1::Evaluation partly = EvaluationWithOutputs(2, 0.005, 2950, 100);
+  partly.mutable_gallery()->mutable_images(0)->set_deleted_unix_ms(1700000000000);
+  partly.mutable_gallery()->mutable_images(0)->set_deleted_by_job_id(5);
+  *evals.Add() = partly;
+  const std::string table = DetectionsTable(evals);
+  EXPECT_NE(table.find("2 images in /work/evals/3/gallery, deleted (job 4)\n"), std::string::npos)
+      << table;
+  EXPECT_NE(table.find("2 images in /work/evals/3/gallery, partly deleted (job 5)\n"),
+            std::string::npos)
+      << table;
+  nlohmann::json j = GalleryJson(e.gallery());
+  EXPECT_EQ(j["state"], "deleted");
+  EXPECT_EQ(j["deleted_by_job"], 4);
+  EXPECT_EQ(j["images"][0]["state"], "deleted");
+  EXPECT_EQ(j["images"][0]["deleted_by_job"], 4);
+  v1::Gallery held = EvaluationWithOutputs(1, 0.05, 120, 9).gallery();
+  held.mutable_images(1)->set_deleting_job_id(6);
+  EXPECT_EQ(GalleryStateText(held), "deleting (job 6)");
+  EXPECT_EQ(GalleryJson(held)["images"][1]["state"], "deleting");
+  EXPECT_EQ(GalleryJson(held)["deleted_by_job"], nullptr);
+}
+
 TEST(DetectionsTableTest, JsonHasCountsMeanAndGallery) {
   nlohmann::json j = EvaluationJson(EvaluationWithOutputs(1, 0.05, 120, 9));
   EXPECT_EQ(j["outputs"]["detections"], 120);
@@ -130,6 +160,8 @@ TEST(DetectionsTableTest, JsonHasCountsMeanAndGallery) {
   EXPECT_EQ(j["gallery"]["dir"], "/work/evals/3/gallery");
   EXPECT_EQ(j["gallery"]["count"], 2);
   EXPECT_EQ(j["gallery"]["images"][1]["image_id"], 139);
+  EXPECT_EQ(j["gallery"]["state"], "kept");
+  EXPECT_EQ(j["gallery"]["images"][1]["state"], "kept");
   v1::Evaluation bare;
   nlohmann::json b = EvaluationJson(bare);
   EXPECT_TRUE(b["outputs"].is_null());

@@ -28,18 +28,28 @@ std::string JobTarget(const v1::JobSummary& j) {
   return "keep " + std::to_string(spec.value("keep_last", 0)) + ", " + scope;
 }
 
-// A retention result in one line: "deleted 3 (1.2 MiB), missing 0, failed 1 (a/step1: ...)".
+// A retention result in one line: "deleted 3 (1.2 MiB), missing 0, failed 1 (a/step1: ...)", then
+// "; gallery images: deleted 16 (0.2 MiB), missing 0, failed 0" when it touched gallery files.
 std::string ResultText(const v1::JobSummary& j) {
   const json r = json::parse(j.result_json(), nullptr, false);
   if (j.kind() != "retention" || !r.is_object() || !r.contains("deleted")) return j.last_error();
+  const int64_t gallery_bytes = r.value("gallery_bytes_freed", int64_t{0});
   std::string out = "deleted " + std::to_string(r.value("deleted", 0)) + " (" +
-                    Bytes(r.value("bytes_freed", int64_t{0})) + "), missing " +
+                    Bytes(r.value("bytes_freed", int64_t{0}) - gallery_bytes) + "), missing " +
                     std::to_string(r.value("missing", 0)) + ", failed " +
                     std::to_string(r.value("failed", 0));
+  const int gallery_deleted = r.value("gallery_deleted", 0);
+  const int gallery_missing = r.value("gallery_missing", 0);
+  const int gallery_failed = r.value("gallery_failed", 0);
+  if (gallery_deleted + gallery_missing + gallery_failed > 0) {
+    out += "; gallery images: deleted " + std::to_string(gallery_deleted) + " (" +
+           Bytes(gallery_bytes) + "), missing " + std::to_string(gallery_missing) + ", failed " +
+           std::to_string(gallery_failed);
+  }
   std::string failures;
   for (const auto& f : r.value("failures", json::array())) {
-    failures +=
-        (failures.empty() ? "" : "; ") + f.value("checkpoint", "") + ": " + f.value("reason", "");
+    failures += (failures.empty() ? "" : "; ") + f.value("checkpoint", f.value("file", "")) + ": " +
+                f.value("reason", "");
   }
   if (!failures.empty()) out += " (" + failures + ")";
   if (j.state() != "succeeded" && !j.last_error().empty()) out += "; " + j.last_error();
@@ -77,8 +87,9 @@ void RegisterRetention(CLI::App& app) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand(
       "retention",
-      "delete old checkpoint files: keeps pinned ones, fork parents, inputs of queued jobs and "
-      "the newest K per run (--dry-run prints the plan; otherwise queues a retention job)");
+      "delete old checkpoint files and the gallery images of their evaluations: keeps pinned "
+      "ones, fork parents, inputs of queued jobs and the newest K per run (--dry-run prints the "
+      "plan; otherwise queues a retention job)");
   AddClientFlags(cmd, f->client);
   cmd->add_option("--keep-last", f->keep_last,
                   "newest checkpoints kept per run (default: the server's, normally 2)");
@@ -129,6 +140,8 @@ void RegisterRetention(CLI::App& app) {
         c["remove"] = v.remove();
         c["keep_reasons"] =
             json(std::vector<std::string>(v.keep_reasons().begin(), v.keep_reasons().end()));
+        c["gallery_files"] = v.gallery_files();
+        c["gallery_bytes"] = v.gallery_bytes();
         checkpoints.push_back(std::move(c));
       }
       json out = {{"dry_run", f->dry_run},
@@ -136,16 +149,24 @@ void RegisterRetention(CLI::App& app) {
                   {"keep_last", resp.keep_last()},
                   {"to_delete", resp.to_delete()},
                   {"bytes_to_free", resp.bytes_to_free()},
+                  {"gallery_files", resp.gallery_files()},
+                  {"gallery_bytes", resp.gallery_bytes()},
+                  {"leftover_gallery_files", resp.leftover_gallery_files()},
+                  {"leftover_gallery_bytes", resp.leftover_gallery_bytes()},
                   {"checkpoints", checkpoints}};
       if (final_job) out["finished"] = JobJson(*final_job);
       std::cout << out.dump(2) << "\n";
     } else {
-      Table del({"run", "checkpoint", "step", "size"});
+      Table del({"run", "checkpoint", "step", "size", "gallery"});
       Table kept({"run", "checkpoint", "step", "why kept"});
       for (const auto& v : resp.verdicts()) {
         const v1::Checkpoint& c = v.checkpoint();
         if (v.remove()) {
-          del.AddRow({c.run_name(), c.name(), std::to_string(c.step()), Bytes(c.bytes())});
+          const std::string gallery =
+              v.gallery_files() == 0
+                  ? "-"
+                  : std::to_string(v.gallery_files()) + " images, " + Bytes(v.gallery_bytes());
+          del.AddRow({c.run_name(), c.name(), std::to_string(c.step()), Bytes(c.bytes()), gallery});
         } else {
           std::string why;
           for (const auto& r : v.keep_reasons()) why += (why.empty() ? "" : "; ") + r;
@@ -153,17 +174,26 @@ void RegisterRetention(CLI::App& app) {
         }
       }
       const int kept_count = resp.verdicts_size() - resp.to_delete();
+      // "3 checkpoint file(s) and 16 gallery image(s), 1.2 MiB" (bytes of both).
+      std::string what = std::to_string(resp.to_delete()) + " checkpoint file(s)";
+      if (resp.gallery_files() > 0) {
+        what += " and " + std::to_string(resp.gallery_files()) + " gallery image(s)";
+      }
+      what += ", " + Bytes(resp.bytes_to_free());
       if (f->dry_run) {
         std::cout << "retention plan (keep the newest " << resp.keep_last()
-                  << " per run): would delete " << resp.to_delete() << " checkpoint file(s), "
-                  << Bytes(resp.bytes_to_free()) << "; keep " << kept_count << "\n";
+                  << " per run): would delete " << what << "; keep " << kept_count << "\n";
       } else {
         std::cout << "queued retention job " << resp.job_id() << " (keep the newest "
-                  << resp.keep_last() << " per run); as of now it would delete " << resp.to_delete()
-                  << " checkpoint file(s), " << Bytes(resp.bytes_to_free())
+                  << resp.keep_last() << " per run); as of now it would delete " << what
                   << " (the list is fixed when a worker takes the job)\n";
       }
       if (!del.empty()) std::cout << del.Render();
+      if (resp.leftover_gallery_files() > 0) {
+        std::cout << "and " << resp.leftover_gallery_files() << " gallery image(s), "
+                  << Bytes(resp.leftover_gallery_bytes())
+                  << ", of checkpoints whose files were deleted earlier\n";
+      }
       if (f->verbose && !kept.empty()) std::cout << "kept:\n" << kept.Render();
       if (final_job) {
         std::cout << "retention job " << final_job->id() << " " << final_job->state() << ": "

@@ -295,6 +295,12 @@ ApiResponse DashboardApi::HandleGet(const ApiRequest& req) {
           route);
     }
     StatusOr<std::string> bytes = ReadGalleryImage(store_, evaluation, image);
+    if (absl::IsFailedPrecondition(bytes.status())) {
+      // Deleted by retention: gone for good, not merely missing.
+      ApiResponse r = JsonError(410, std::string(bytes.status().message()));
+      r.route = route;
+      return r;
+    }
     if (!bytes.ok()) return fail(bytes.status(), route);
     ApiResponse r;
     r.content_type = "image/jpeg";

@@ -1,6 +1,7 @@
 // Issue 7 on the dashboard, through DashboardApi over a real SqliteRunStore holding the demo
 // history with its galleries written to a temp folder: detection counts on the run page, the
-// gallery images served only when registered, and the compare page's side-by-side gallery.
+// gallery images served only when registered, the compare page's side-by-side gallery, and a
+// gallery (and checkpoint) deleted by retention shown as deleted.
 // Expected figures are demo_fixture.h's hand-chosen constants.
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 #include "dashboard/api.h"
 #include "dashboard/demo_fixture.h"
 #include "dashboard/gallery_files.h"
+#include "server/sqlite_job_store.h"
 #include "server/sqlite_run_store.h"
 #include "server/test_util.h"
 
@@ -212,6 +214,97 @@ TEST_F(GalleryApiTest, CompareShowsTheSameImagesOfBothRunsSideBySide) {
     EXPECT_EQ(Get(a["images"][key]["url"]).status, 200);
     EXPECT_EQ(Get(b["images"][key]["url"]).status, 200);
   }
+}
+
+// Retention deleted a checkpoint's file and its gallery (through the job store, as a retention
+// job's completion does; the files removed as the worker removes them): the run page marks the
+// checkpoint and the gallery deleted by that job, images carry no url, the image URL answers 410
+// naming the job, and the compare page says so instead of showing broken images.
+TEST_F(GalleryApiTest, ADeletedGalleryIsShownAsDeletedAndItsImagesAre410) {
+  const std::string run = "focal-g1.5-lr1e-3";
+  auto found = store_->FindRunByName(run);
+  ASSERT_TRUE(found.ok()) << found.status();
+  auto checkpoints = store_->ListCheckpoints(found->id);
+  ASSERT_TRUE(checkpoints.ok());
+  const server::Checkpoint& newest = checkpoints->back();
+  ASSERT_EQ(newest.step, 6000);
+
+  server::SqliteJobStore jobs(*store_, clock_);
+  server::NewJob retention;
+  retention.kind = server::JobKind::kRetention;
+  retention.spec_json = R"({"kind": "retention"})";
+  auto job = jobs.CreateJob(retention);
+  ASSERT_TRUE(job.ok()) << job.status();
+  const server::CheckpointId ids[] = {newest.id};
+  ASSERT_EQ(jobs.HoldCheckpointsForDeletion(job->id, ids)->size(), 1u);
+  server::GalleryFileFilter of_checkpoint;
+  of_checkpoint.checkpoint = newest.id;
+  auto files = store_->ListGalleryFiles(of_checkpoint);
+  ASSERT_TRUE(files.ok());
+  ASSERT_FALSE(files->empty());
+  std::vector<std::string> uris;
+  for (const server::GalleryFile& f : *files) uris.push_back(f.uri);
+  ASSERT_TRUE(jobs.HoldGalleryFilesForDeletion(job->id, uris).ok());
+  const server::CheckpointDeletion deleted[] = {
+      {newest.id, server::CheckpointDeletion::Result::kMissing, "", 0}};
+  ASSERT_TRUE(jobs.RecordCheckpointDeletions(job->id, deleted).ok());
+  std::vector<server::GalleryFileDeletion> gallery_report;
+  for (const std::string& uri : uris) {
+    fs::remove(uri.substr(std::string("file://").size()));
+    gallery_report.push_back({uri, server::CheckpointDeletion::Result::kDeleted, "", 1});
+  }
+  ASSERT_TRUE(jobs.RecordGalleryDeletions(job->id, gallery_report).ok());
+  clock_.AdvanceMs(60'000);  // past the snapshot's TTL
+  const int64_t job_id = job->id.value;
+
+  json page = GetJson("/api/runs/" + run);
+  for (const json& c : page["checkpoints"]) {
+    if (c["step"] == 6000) {
+      EXPECT_EQ(c["state"], "deleted");
+      EXPECT_EQ(c["deleted_by_job"], job_id);
+      EXPECT_TRUE(c["deleted_unix_ms"].is_number());
+    } else {
+      EXPECT_EQ(c["state"], "kept") << c.dump();
+      EXPECT_TRUE(c["deleted_by_job"].is_null());
+    }
+  }
+  int deleted_galleries = 0;
+  std::string url_of_deleted;
+  for (const json& e : page["evaluations"]) {
+    if (!e["gallery"].is_object()) continue;
+    const json& g = e["gallery"];
+    if (e["checkpoint"] == newest.name) {
+      ++deleted_galleries;
+      EXPECT_EQ(g["state"], "deleted");
+      EXPECT_EQ(g["deleted_by_job"], job_id);
+      EXPECT_EQ(g["count"], 4);  // the rows stay
+      EXPECT_TRUE(e["stats"]["AP"].is_number());
+      for (const json& i : g["images"]) {
+        EXPECT_EQ(i["state"], "deleted");
+        EXPECT_EQ(i["deleted_by_job"], job_id);
+        EXPECT_TRUE(i["url"].is_null());
+      }
+      url_of_deleted = GalleryImageUrl(e["id"], g["images"][0]["image_id"]);
+    } else {
+      EXPECT_EQ(g["state"], "kept");  // other checkpoints keep their galleries
+      EXPECT_EQ(Get(g["images"][0]["url"]).status, 200);
+    }
+  }
+  EXPECT_GT(deleted_galleries, 0);
+  ApiResponse gone = Get(url_of_deleted);
+  EXPECT_EQ(gone.status, 410);
+  EXPECT_NE(json::parse(gone.body)["error"].get<std::string>().find(
+                "was deleted by retention job " + std::to_string(job_id)),
+            std::string::npos)
+      << gone.body;
+
+  json cmp = GetJson("/api/compare", {{"runs", run + ",focal-g2.0-lr1e-3"}});
+  const json& a = cmp["gallery"]["runs"][0];
+  EXPECT_EQ(a["run"], run);
+  EXPECT_EQ(a["state"], "deleted");
+  EXPECT_EQ(a["deleted_by_job"], job_id);
+  EXPECT_TRUE(a["images"]["12"]["url"].is_null());
+  EXPECT_EQ(cmp["gallery"]["runs"][1]["state"], "kept");
 }
 
 TEST(GalleryDemoTest, WithoutAGalleryFolderTheDemoRecordsCountsOnly) {

@@ -20,11 +20,16 @@ StatusOr<std::string> ReadGalleryImage(server::RunStore& store, int64_t evaluati
   ABLATE_ASSIGN_OR_RETURN(std::vector<server::GalleryFile> files, store.ListGalleryFiles(filter));
   const server::GalleryFile* file = nullptr;
   for (const server::GalleryFile& f : files) {
-    if (f.image_id == image_id) file = &f;
+    if (f.pass == 0 && f.image_id == image_id) file = &f;
   }
   if (file == nullptr) {
     return absl::NotFoundError(
         absl::StrCat("evaluation ", evaluation_id, " has no registered gallery image ", image_id));
+  }
+  if (file->deleted()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("gallery image ", image_id, " of evaluation ", evaluation_id,
+                     " was deleted by retention job ", file->deleted_by_job_id));
   }
   constexpr char kScheme[] = "file://";
   const fs::path path = file->uri.rfind(kScheme, 0) == 0

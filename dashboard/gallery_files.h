@@ -20,10 +20,13 @@ std::string GalleryImageUrl(int64_t evaluation_id, int64_t image_id);
 // Files larger than this are refused (gallery images are small JPEGs).
 inline constexpr int64_t kMaxGalleryImageBytes = 16 << 20;
 
-// The bytes of the registered image `image_id` of evaluation `evaluation_id`. NotFound, naming
-// what is missing, when the evaluation has no such registered image, when the file is gone (e.g.
-// removed by retention), is not a regular file (symlinks are refused) or does not start like a
-// JPEG; ResourceExhausted above kMaxGalleryImageBytes; Internal on a read error.
+// The bytes of the registered image `image_id` of the gallery evaluation `evaluation_id` shows
+// (pass 0; files of later identical passes are registered for retention only, never served).
+// FailedPrecondition naming the retention job when retention deleted the file (the API answers
+// 410 Gone: the row is kept, the file will not come back). NotFound, naming what is missing, when
+// the evaluation has no such registered image, when the file is gone otherwise, is not a regular
+// file (symlinks are refused) or does not start like a JPEG; ResourceExhausted above
+// kMaxGalleryImageBytes; Internal on a read error.
 StatusOr<std::string> ReadGalleryImage(server::RunStore& store, int64_t evaluation_id,
                                        int64_t image_id);
 

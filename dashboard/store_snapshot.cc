@@ -194,8 +194,15 @@ StatusOr<std::vector<server::GalleryFile>> SnapshotRunStore::ListGalleryFiles(
     if (filter.checkpoint && e.checkpoint_id != filter.checkpoint) continue;
     if (filter.evaluation && e.id != *filter.evaluation) continue;
     for (const server::GalleryImage& image : e.gallery->images) {
-      out.push_back(server::GalleryFile{e.id, e.run_id, e.run_name, e.checkpoint_id,
-                                        e.checkpoint_name, image.image_id, image.uri, image.bytes});
+      if (!filter.include_deleted && image.deleted()) continue;
+      if (filter.deleting_job_id != 0 && image.deleting_job_id != filter.deleting_job_id) continue;
+      server::GalleryFile f{
+          e.id,       e.run_id,       e.run_name, e.checkpoint_id, e.checkpoint_name,
+          /*pass=*/0, image.image_id, image.uri,  image.bytes};
+      f.deleted_unix_ms = image.deleted_unix_ms;
+      f.deleted_by_job_id = image.deleted_by_job_id;
+      f.deleting_job_id = image.deleting_job_id;
+      out.push_back(std::move(f));
     }
   }
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {

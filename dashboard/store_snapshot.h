@@ -51,7 +51,8 @@ StatusOr<std::shared_ptr<const StoreSnapshot>> LoadSnapshot(server::RunStore& st
 // A read-only RunStore over a snapshot, so the coordinator's own leaderboard and compare logic
 // (server/leaderboard.h, server/run_comparison.h) runs on the in-memory copy: the page and the CLI
 // rank and compare by the same code. Every write returns FailedPrecondition; metrics are not in
-// the snapshot (LatestMetrics/ListMetrics return Unimplemented). `snap` must outlive it.
+// the snapshot (LatestMetrics/ListMetrics return Unimplemented); ListGalleryFiles lists the shown
+// galleries (pass 0) only. `snap` must outlive it.
 class SnapshotRunStore final : public server::RunStore {
  public:
   explicit SnapshotRunStore(const StoreSnapshot& snap) : snap_(snap) {}

@@ -78,12 +78,36 @@ std::string PathOfUri(const std::string& uri) {
   return uri.rfind(kScheme, 0) == 0 ? uri.substr(sizeof(kScheme) - 1) : uri;
 }
 
-// One gallery image as the page loads it (served by /api/gallery/..., gallery_files.h).
+json JobOrNull(int64_t job) { return job != 0 ? json(job) : json(nullptr); }
+
+// Retention state of a file: "kept", "deleting" (a retention job holds it) or "deleted".
+template <typename T>
+std::string FileState(const T& file) {
+  if (file.deleted()) return "deleted";
+  return file.deleting_job_id != 0 ? "deleting" : "kept";
+}
+
+// One gallery image as the page loads it (served by /api/gallery/..., gallery_files.h). A
+// deleted image has no url (the API answers 410 for it) and names the job that deleted it.
 json GalleryImageJson(const Evaluation& e, const server::GalleryImage& image) {
-  return json{{"image_id", image.image_id},
-              {"detections", image.detections},
-              {"bytes", image.bytes},
-              {"url", GalleryImageUrl(e.id.value, image.image_id)}};
+  return json{
+      {"image_id", image.image_id},
+      {"detections", image.detections},
+      {"bytes", image.bytes},
+      {"state", FileState(image)},
+      {"deleted_by_job", JobOrNull(image.deleted_by_job_id)},
+      {"url", image.deleted() ? json(nullptr) : json(GalleryImageUrl(e.id.value, image.image_id))}};
+}
+
+// "kept", "deleting", "deleted" (every image) or "partly deleted".
+std::string GalleryState(const server::Gallery& g) {
+  int deleted = 0;
+  for (const server::GalleryImage& image : g.images) {
+    if (image.deleting_job_id != 0) return "deleting";
+    if (image.deleted()) ++deleted;
+  }
+  if (deleted == 0) return "kept";
+  return g.AllDeleted() ? "deleted" : "partly deleted";
 }
 
 // The gallery with its images; null when the evaluation has none.
@@ -99,6 +123,8 @@ json GalleryJson(const Evaluation& e) {
               {"seed", e.gallery->seed},
               {"count", e.gallery->images.size()},
               {"bytes", bytes},
+              {"state", GalleryState(*e.gallery)},
+              {"deleted_by_job", JobOrNull(e.gallery->DeletedByJob())},
               {"images", std::move(images)}};
 }
 
@@ -136,7 +162,12 @@ json CheckpointJson(const Checkpoint& c) {
               {"sha256", c.sha256},
               {"bytes", c.bytes},
               {"pinned", c.pinned},
-              {"created_unix_ms", c.created_unix_ms}};
+              {"created_unix_ms", c.created_unix_ms},
+              // Retention (docs/retention.md): the file's state; the row always stays.
+              {"state", FileState(c)},
+              {"deleted_unix_ms", OptJson(c.deleted_unix_ms)},
+              {"deleted_by_job", JobOrNull(c.deleted_by_job_id)},
+              {"deleting_job", JobOrNull(c.deleting_job_id)}};
 }
 
 // Best AP over evaluations, bbox preferred; {ap, iou_type} or null.
@@ -494,6 +525,8 @@ json CompareGalleryJson(const std::vector<const Run*>& runs,
                             {"settings", SettingsJson(e->settings)},
                             {"outputs", OutputsJson(e->outputs)},
                             {"seed", e->gallery->seed},
+                            {"state", GalleryState(*e->gallery)},
+                            {"deleted_by_job", JobOrNull(e->gallery->DeletedByJob())},
                             {"images", std::move(images)}});
   }
   json ids = json::array();

@@ -19,13 +19,17 @@ CREATE TABLE evaluation_category_ap (
   ap REAL NOT NULL,
   PRIMARY KEY (evaluation_id, category_id)
 ) WITHOUT ROWID;
-CREATE TABLE evaluation_gallery (
+CREATE TABLE "evaluation_gallery" (
   evaluation_id INTEGER NOT NULL REFERENCES evaluations(id),
+  pass INTEGER NOT NULL DEFAULT 0 CHECK (pass >= 0),
   image_id INTEGER NOT NULL,
   uri TEXT NOT NULL,
   bytes INTEGER NOT NULL DEFAULT 0 CHECK (bytes >= 0),
   detections INTEGER NOT NULL DEFAULT 0 CHECK (detections >= 0),
-  PRIMARY KEY (evaluation_id, image_id)
+  deleting_job_id INTEGER REFERENCES jobs(id),
+  deleted_unix_ms INTEGER,
+  deleted_by_job_id INTEGER REFERENCES jobs(id),
+  PRIMARY KEY (evaluation_id, pass, image_id)
 ) WITHOUT ROWID;
 CREATE TABLE evaluations (
   id INTEGER PRIMARY KEY,
@@ -121,6 +125,9 @@ CREATE TABLE workers (
 CREATE INDEX checkpoints_by_deleting_job ON checkpoints(deleting_job_id)
   WHERE deleting_job_id IS NOT NULL;
 CREATE INDEX checkpoints_by_name ON checkpoints(name);
+CREATE INDEX evaluation_gallery_by_deleting_job ON evaluation_gallery(deleting_job_id)
+  WHERE deleting_job_id IS NOT NULL;
+CREATE INDEX evaluation_gallery_by_uri ON evaluation_gallery(uri);
 CREATE INDEX evaluations_by_eval_key ON evaluations(eval_key);
 CREATE UNIQUE INDEX evaluations_natural_key
   ON evaluations(run_id, IFNULL(checkpoint_id, 0), eval_key);

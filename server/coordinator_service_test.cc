@@ -283,6 +283,21 @@ TEST_F(CoordinatorServiceTest, PinRetentionAndDeletedCheckpoints) {
   EXPECT_TRUE(pinned.changed());
   ASSERT_TRUE(Call(&v1::Coordinator::Stub::SetCheckpointPinned, pin, &pinned).ok());
   EXPECT_FALSE(pinned.changed());
+  // step100 has an evaluation with a one-image gallery: it goes with the checkpoint.
+  {
+    auto req = EvalRequest("a", 0.3);
+    req.set_checkpoint("a/step100");
+    auto* g = req.mutable_gallery();
+    g->set_dir_uri("file:///work/evals/3/gallery");
+    auto* image = g->add_images();
+    image->set_image_id(12);
+    image->set_uri("file:///work/evals/3/gallery/000012.jpg");
+    image->set_bytes(2345);
+    image->set_deleted_by_job_id(99);  // ignored in requests: only the store sets it
+    v1::RecordEvaluationResponse resp;
+    ASSERT_TRUE(Call(&v1::Coordinator::Stub::RecordEvaluation, req, &resp).ok());
+    EXPECT_EQ(resp.evaluation().gallery().images(0).deleted_by_job_id(), 0);
+  }
 
   v1::SubmitRetentionRequest ret;
   v1::SubmitRetentionResponse plan;
@@ -297,6 +312,12 @@ TEST_F(CoordinatorServiceTest, PinRetentionAndDeletedCheckpoints) {
   EXPECT_EQ(plan.to_delete(), 2);
   ASSERT_EQ(plan.verdicts_size(), 3);
   EXPECT_EQ(plan.verdicts(2).keep_reasons(0), "pinned");
+  EXPECT_EQ(plan.verdicts(0).gallery_files(), 1);
+  EXPECT_EQ(plan.verdicts(0).gallery_bytes(), 2345);
+  EXPECT_EQ(plan.gallery_files(), 1);
+  EXPECT_EQ(plan.gallery_bytes(), 2345);
+  EXPECT_EQ(plan.leftover_gallery_files(), 0);
+  EXPECT_EQ(plan.bytes_to_free(), 2345);  // the checkpoints were registered with 0 bytes
   ret.set_dry_run(false);
   ASSERT_TRUE(CallScheduler(&v1::Scheduler::Stub::SubmitRetention, ret, &plan).ok());
   ASSERT_GT(plan.job_id(), 0);
@@ -329,7 +350,27 @@ TEST_F(CoordinatorServiceTest, PinRetentionAndDeletedCheckpoints) {
   d->set_checkpoint_id(spec["delete"][1]["checkpoint_id"].get<int64_t>());
   d->set_result(v1::DELETION_RESULT_FAILED);
   d->set_reason("read-only file system");
+  ASSERT_EQ(spec["delete_gallery"].size(), 1u);
+  EXPECT_EQ(spec["delete_gallery"][0]["uri"], "file:///work/evals/3/gallery/000012.jpg");
+  auto* gd = complete.add_gallery_deletions();
+  gd->set_uri(spec["delete_gallery"][0]["uri"].get<std::string>());
+  EXPECT_EQ(CallScheduler(&v1::Scheduler::Stub::CompleteJob, complete, &completed).error_message(),
+            "deletion of gallery file file:///work/evals/3/gallery/000012.jpg: result is required");
+  gd->set_result(v1::DELETION_RESULT_DELETED);
+  gd->set_bytes_freed(2345);
   ASSERT_TRUE(CallScheduler(&v1::Scheduler::Stub::CompleteJob, complete, &completed).ok());
+  {
+    v1::GetRunRequest get;
+    get.mutable_run()->set_name("a");
+    v1::GetRunResponse run;
+    ASSERT_TRUE(Call(&v1::Coordinator::Stub::GetRun, get, &run).ok());
+    ASSERT_EQ(run.evaluations_size(), 1);
+    const v1::GalleryImage& image = run.evaluations(0).gallery().images(0);
+    EXPECT_GT(image.deleted_unix_ms(), 0);
+    EXPECT_EQ(image.deleted_by_job_id(), plan.job_id());
+    EXPECT_EQ(image.deleting_job_id(), 0);
+    EXPECT_DOUBLE_EQ(run.evaluations(0).stats().ap(), 0.3);  // the numbers stay
+  }
 
   v1::ListJobsRequest jobs;
   jobs.set_kind("retention");
@@ -339,6 +380,8 @@ TEST_F(CoordinatorServiceTest, PinRetentionAndDeletedCheckpoints) {
   EXPECT_EQ(listed.jobs(0).state(), "succeeded");
   auto result = nlohmann::json::parse(listed.jobs(0).result_json());
   EXPECT_EQ(result["deleted"], 1);
+  EXPECT_EQ(result["gallery_deleted"], 1);
+  EXPECT_EQ(result["bytes_freed"], 10 + 2345);
   EXPECT_EQ(result["failures"][0]["reason"], "read-only file system");
   jobs.set_kind("cleanup");
   EXPECT_EQ(CallScheduler(&v1::Scheduler::Stub::ListJobs, jobs, &listed).error_message(),

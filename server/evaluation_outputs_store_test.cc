@@ -1,5 +1,6 @@
 // Issue 7 in the store: an evaluation's detection counts, results size and gallery
-// (migrations/0004_evaluation_outputs.sql), their idempotency rules and the retention hook.
+// (migrations/0004_evaluation_outputs.sql), their idempotency rules and the retention hook
+// (0005_gallery_retention.sql: later passes, deletion columns).
 #include <gtest/gtest.h>
 
 #include "server/migrator.h"
@@ -160,7 +161,8 @@ TEST_F(EvaluationOutputsStoreTest, RetryIsIdempotentAndDifferentCountsAreRefused
   EXPECT_FALSE(again->created);
 
   // Another pass of the same evaluation that wrote its gallery elsewhere (a second eval job):
-  // same stats and counts, so it is the same evaluation; the gallery recorded first stays.
+  // same stats and counts, so it is the same evaluation; the gallery recorded first stays shown
+  // (its files are registered for retention: SecondIdenticalPassRegistersItsFilesForRetention).
   NewEvaluation elsewhere = e;
   elsewhere.gallery = TwoImageGallery("file:///work/evals/8/gallery");
   elsewhere.outputs->results_bytes = 48000;
@@ -182,7 +184,58 @@ TEST_F(EvaluationOutputsStoreTest, RetryIsIdempotentAndDifferentCountsAreRefused
   ASSERT_EQ(List().size(), 1u);
   auto files = store_->ListGalleryFiles({});
   ASSERT_TRUE(files.ok());
-  EXPECT_EQ(files->size(), 2u);  // nothing of the refused or the second pass was added
+  EXPECT_EQ(files->size(), 4u);  // the first and the second pass; nothing of the refused one
+}
+
+// Issue 7's gap closed: the files of a second identical pass (another eval job of the same
+// checkpoint and settings, writing into its own folder) are registered as pass 1 of the same
+// evaluation, so retention sees and deletes them; the page keeps showing the first gallery.
+TEST_F(EvaluationOutputsStoreTest, SecondIdenticalPassRegistersItsFilesForRetention) {
+  const EvaluationOutputs outputs{120, 40, 9, 48213};
+  for (IouType iou : {IouType::kBbox, IouType::kSegm}) {
+    ASSERT_TRUE(
+        store_->RecordEvaluation(Eval(run_.id, ckpt_.id, 0.05, iou, outputs, TwoImageGallery()))
+            .ok());
+  }
+  const std::string second_dir = "file:///work/evals/8/gallery";
+  for (int attempt = 0; attempt < 2; ++attempt) {  // the second time: a retried record
+    for (IouType iou : {IouType::kBbox, IouType::kSegm}) {
+      auto r = store_->RecordEvaluation(
+          Eval(run_.id, ckpt_.id, 0.05, iou, outputs, TwoImageGallery(second_dir)));
+      ASSERT_TRUE(r.ok()) << r.status();
+      EXPECT_FALSE(r->created);
+      EXPECT_EQ(r->value.gallery->dir_uri, kDir);
+      ASSERT_EQ(r->value.gallery->images.size(), 2u);
+      EXPECT_EQ(r->value.gallery->images[0].uri, std::string(kDir) + "/000012.jpg");
+    }
+  }
+  // The first pass recorded again (e.g. a train job's retry into the same folder): nothing new.
+  ASSERT_TRUE(store_
+                  ->RecordEvaluation(
+                      Eval(run_.id, ckpt_.id, 0.05, IouType::kBbox, outputs, TwoImageGallery()))
+                  .ok());
+
+  auto files = store_->ListGalleryFiles({});
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_EQ(files->size(), 8u);  // 2 evaluations (bbox, segm) x 2 passes x 2 images
+  std::vector<std::pair<int64_t, std::string>> bbox;
+  for (const GalleryFile& f : *files) {
+    EXPECT_FALSE(f.deleted());
+    EXPECT_EQ(f.deleting_job_id, 0);
+    EXPECT_EQ(f.checkpoint, ckpt_.id);
+    if (f.evaluation == (*files)[0].evaluation) bbox.emplace_back(f.pass, f.uri);
+  }
+  EXPECT_EQ(bbox,
+            (std::vector<std::pair<int64_t, std::string>>{{0, std::string(kDir) + "/000012.jpg"},
+                                                          {0, std::string(kDir) + "/000139.jpg"},
+                                                          {1, second_dir + "/000012.jpg"},
+                                                          {1, second_dir + "/000139.jpg"}}));
+  // The shown gallery is still the first one only.
+  for (const Evaluation& e : List()) {
+    ASSERT_TRUE(e.gallery.has_value());
+    EXPECT_EQ(e.gallery->dir_uri, kDir);
+    EXPECT_EQ(e.gallery->images.size(), 2u);
+  }
 }
 
 TEST_F(EvaluationOutputsStoreTest, EvaluationRecordedWithoutOutputsGetsThemLater) {
@@ -328,6 +381,92 @@ TEST(EvaluationOutputsMigrationTest, OlderDatabaseMigratesWithEmptyOutputs) {
   EXPECT_DOUBLE_EQ((*list)[0].stats[0], 0.2);
   EXPECT_FALSE((*list)[0].outputs.has_value());
   EXPECT_FALSE((*list)[0].gallery.has_value());
+}
+
+// 0005 rebuilds evaluation_gallery (new primary key with `pass`, retention columns): every row of
+// a version-4 database survives as pass 0, not deleted, and reads back as the same gallery.
+TEST(EvaluationOutputsMigrationTest, Migration0005KeepsTheGalleriesOfAVersion4Database) {
+  const std::string path = (testing::FreshTempDir("gallery_migration") / "ablate.db").string();
+  FakeClock clock;
+  {
+    auto db = SqliteDb::Open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("PRAGMA foreign_keys = ON").ok());
+    auto all = migrations::EmbeddedMigrations();
+    size_t upto_4 = 0;
+    while (upto_4 < all.size() && all[upto_4].version <= 4) ++upto_4;
+    ASSERT_EQ(all[upto_4 - 1].version, 4);
+    ASSERT_TRUE(Migrate(**db, clock, all.subspan(0, upto_4)).ok());
+    ASSERT_TRUE(
+        (*db)
+            ->Exec("INSERT INTO runs (id, name, status, config_json, config_fingerprint, "
+                   "created_unix_ms, updated_unix_ms) VALUES (1, 'old', 'succeeded', '{}', "
+                   "'sha256:x', 0, 0);"
+                   "INSERT INTO checkpoints (id, run_id, name, step, uri, bytes, created_unix_ms) "
+                   "VALUES (3, 1, 'step0000600', 600, 'file:///w/a.pt', 10, 0);"
+                   "INSERT INTO evaluations (id, run_id, checkpoint_id, iou_type, "
+                   "dataset_fingerprint, eval_key, AP, AP50, AP75, APs, APm, APl, AR1, AR10, "
+                   "AR100, ARs, ARm, ARl, created_unix_ms, detections, images, gallery_uri, "
+                   "gallery_seed) VALUES (5, 1, 3, 'bbox', 'sha256:v', 'k', 0.2, 0, 0, 0, 0, 0, "
+                   "0, 0, 0, 0, 0, 0, 0, 7, 2, 'file:///w/g', 4);"
+                   "INSERT INTO evaluation_gallery (evaluation_id, image_id, uri, bytes, "
+                   "detections) VALUES (5, 139, 'file:///w/g/000139.jpg', 300, 4), "
+                   "(5, 12, 'file:///w/g/000012.jpg', 200, 3);")
+            .ok());
+  }
+  SqliteRunStoreOptions options;
+  options.path = path;
+  options.clock = &clock;
+  auto store = SqliteRunStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ((*store)->migration_report().from_version, 4);
+  auto list = (*store)->ListEvaluations({});
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 1u);
+  ASSERT_TRUE((*list)[0].gallery.has_value());
+  EXPECT_EQ(*(*list)[0].gallery, (Gallery{"file:///w/g",
+                                          4,
+                                          {GalleryImage{12, "file:///w/g/000012.jpg", 200, 3},
+                                           GalleryImage{139, "file:///w/g/000139.jpg", 300, 4}}}));
+  EXPECT_FALSE((*list)[0].gallery->AllDeleted());
+  EXPECT_EQ((*list)[0].gallery->DeletedByJob(), 0);
+  auto files = (*store)->ListGalleryFiles({});
+  ASSERT_TRUE(files.ok()) << files.status();
+  ASSERT_EQ(files->size(), 2u);
+  for (const GalleryFile& f : *files) {
+    EXPECT_EQ(f.pass, 0);
+    EXPECT_FALSE(f.deleted());
+    EXPECT_EQ(f.deleting_job_id, 0);
+    EXPECT_EQ(f.checkpoint, CheckpointId{3});
+  }
+  GalleryFileFilter live;
+  live.include_deleted = false;
+  EXPECT_EQ((*store)->ListGalleryFiles(live)->size(), 2u);
+  // The rebuilt table takes a later pass of the migrated evaluation.
+  NewEvaluation again;
+  again.run = RunId{1};
+  again.checkpoint = CheckpointId{3};
+  again.settings.dataset_fingerprint = "sha256:v";
+  again.stats = (*list)[0].stats;
+  ASSERT_EQ(EvalKey(again.settings), EvalKey((*list)[0].settings));
+  // eval_key 'k' was written by hand above; give the row its real key so the record matches.
+  ASSERT_TRUE((*store)
+                  ->WithDb([&](SqliteDb& db) -> Status {
+                    ABLATE_ASSIGN_OR_RETURN(
+                        SqliteStatement * up,
+                        db.Prepare("UPDATE evaluations SET eval_key = ? WHERE id = 5"));
+                    up->Bind(1, EvalKey(again.settings));
+                    return up->Run();
+                  })
+                  .ok());
+  again.gallery = Gallery{"file:///w/g2", 4, {GalleryImage{12, "file:///w/g2/000012.jpg", 210, 3}}};
+  auto recorded = (*store)->RecordEvaluation(again);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_FALSE(recorded->created);
+  files = (*store)->ListGalleryFiles({});
+  ASSERT_EQ(files->size(), 3u);
+  EXPECT_EQ(files->back().pass, 1);
+  EXPECT_EQ(files->back().uri, "file:///w/g2/000012.jpg");
 }
 
 }  // namespace

@@ -69,6 +69,15 @@ json DeletionEntryJson(const Checkpoint& c) {
           {"bytes", c.bytes}};
 }
 
+json GalleryDeletionEntryJson(const GalleryFile& f) {
+  return {{"checkpoint_id", f.checkpoint ? f.checkpoint->value : 0},
+          {"run", f.run_name},
+          {"checkpoint", f.checkpoint_name},
+          {"image_id", f.image_id},
+          {"uri", f.uri},
+          {"bytes", f.bytes}};
+}
+
 bool Unfinished(const Job& job) {
   return job.state == JobState::kPending || job.state == JobState::kLeased;
 }
@@ -379,7 +388,8 @@ StatusOr<std::string> JobScheduler::PrepareRetentionLease(const Job& job) {
   json spec = json::parse(job.spec_json, nullptr, false);
   if (!spec.is_object()) spec = json::object();
   ABLATE_ASSIGN_OR_RETURN(std::vector<Checkpoint> held, jobs_.CheckpointsHeldBy(job.id));
-  if (held.empty()) {
+  ABLATE_ASSIGN_OR_RETURN(std::vector<GalleryFile> held_gallery, jobs_.GalleryFilesHeldBy(job.id));
+  if (held.empty() && held_gallery.empty()) {
     // First attempt (or an earlier one held nothing): plan now and hold the candidates in this
     // transaction. A retried attempt gets exactly what the first one held: some of those files
     // may be gone already, and none of them could be pinned or referenced meanwhile.
@@ -397,10 +407,27 @@ StatusOr<std::string> JobScheduler::PrepareRetentionLease(const Job& job) {
       if (v.remove) ids.push_back(v.checkpoint.id);
     }
     ABLATE_ASSIGN_OR_RETURN(held, jobs_.HoldCheckpointsForDeletion(job.id, ids));
+    // Galleries go with the checkpoints this job now holds, and leftovers of deleted ones.
+    std::set<int64_t> held_ids;
+    for (const Checkpoint& c : held) held_ids.insert(c.id.value);
+    std::vector<std::string> uris;
+    for (const CheckpointVerdict& v : plan.verdicts) {
+      if (!v.remove || !held_ids.count(v.checkpoint.id.value)) continue;
+      for (const GalleryFile& f : v.gallery) uris.push_back(f.uri);
+    }
+    for (const GalleryFile& f : plan.leftover_gallery) uris.push_back(f.uri);
+    ABLATE_ASSIGN_OR_RETURN(held_gallery, jobs_.HoldGalleryFilesForDeletion(job.id, uris));
   }
   json list = json::array();
   for (const Checkpoint& c : held) list.push_back(DeletionEntryJson(c));
   spec["delete"] = std::move(list);
+  // One entry per file: the bbox and segm rows of a pass name the same file.
+  json gallery = json::array();
+  std::set<std::string> listed;
+  for (const GalleryFile& f : held_gallery) {
+    if (listed.insert(f.uri).second) gallery.push_back(GalleryDeletionEntryJson(f));
+  }
+  spec["delete_gallery"] = std::move(gallery);
   return spec.dump();
 }
 
@@ -565,19 +592,22 @@ StatusOr<std::vector<LeaseId>> JobScheduler::Heartbeat(WorkerId worker,
 
 StatusOr<CompletionResult> JobScheduler::CompleteJob(
     LeaseId lease, JobOutcome outcome, const std::string& reason,
-    std::span<const CheckpointDeletion> deletions) {
+    std::span<const CheckpointDeletion> deletions,
+    std::span<const GalleryFileDeletion> gallery_deletions) {
   CompletionResult result;
   ABLATE_RETURN_IF_ERROR(runs_.Transact([&]() -> Status {
     ABLATE_ASSIGN_OR_RETURN(Job job, jobs_.GetHeldLeaseJob(lease));
-    if (job.kind != JobKind::kRetention && !deletions.empty()) {
+    if (job.kind != JobKind::kRetention && (!deletions.empty() || !gallery_deletions.empty())) {
       return absl::InvalidArgumentError("job " + std::to_string(job.id.value) + " is a " +
                                         std::string(JobKindName(job.kind)) +
                                         " job; only retention jobs report deletions");
     }
     // Deletions first: completing a job that ends releases its remaining holds.
     DeletionTally tally;
+    GalleryDeletionTally gallery;
     if (job.kind == JobKind::kRetention) {
       ABLATE_ASSIGN_OR_RETURN(tally, jobs_.RecordCheckpointDeletions(job.id, deletions));
+      ABLATE_ASSIGN_OR_RETURN(gallery, jobs_.RecordGalleryDeletions(job.id, gallery_deletions));
     }
     ABLATE_ASSIGN_OR_RETURN(result, jobs_.CompleteLease(lease, outcome, reason));
     if (job.kind == JobKind::kRetention) {
@@ -588,10 +618,20 @@ StatusOr<CompletionResult> JobScheduler::CompleteJob(
       r["missing"] = r.value("missing", 0) + tally.missing;
       r["failed"] = r.value("failed", 0) + tally.failed;
       r["ignored"] = r.value("ignored", 0) + tally.ignored;
-      r["bytes_freed"] = r.value("bytes_freed", int64_t{0}) + tally.bytes_freed;
+      // bytes_freed: checkpoint and gallery files together; gallery_*: the gallery files alone.
+      r["bytes_freed"] =
+          r.value("bytes_freed", int64_t{0}) + tally.bytes_freed + gallery.bytes_freed;
+      r["gallery_deleted"] = r.value("gallery_deleted", 0) + gallery.deleted;
+      r["gallery_missing"] = r.value("gallery_missing", 0) + gallery.missing;
+      r["gallery_failed"] = r.value("gallery_failed", 0) + gallery.failed;
+      r["gallery_ignored"] = r.value("gallery_ignored", 0) + gallery.ignored;
+      r["gallery_bytes_freed"] = r.value("gallery_bytes_freed", int64_t{0}) + gallery.bytes_freed;
       if (!r.contains("failures")) r["failures"] = json::array();
       for (const auto& [c, why] : tally.failures) {
         r["failures"].push_back({{"checkpoint", c.run_name + "/" + c.name}, {"reason", why}});
+      }
+      for (const auto& [uri, why] : gallery.failures) {
+        r["failures"].push_back({{"file", uri}, {"reason", why}});
       }
       ABLATE_RETURN_IF_ERROR(jobs_.SetJobResult(job.id, r.dump()));
       result.job.result_json = r.dump();

@@ -150,17 +150,20 @@ class JobScheduler {
                                       const std::string& device);
   // Expires dead leases, then leases the next job and prepares its spec in one transaction. A
   // train job gets the run's newest checkpoint whose file still exists as resume_checkpoint; a
-  // retention job gets its list of files ("delete"): the checkpoints it already holds from an
-  // earlier attempt, or else the current plan, held for it in this same transaction
+  // retention job gets its list of files ("delete": checkpoints, "delete_gallery": gallery files
+  // of their evaluations and leftovers of checkpoints deleted earlier): what it already holds
+  // from an earlier attempt, or else the current plan, held for it in this same transaction
   // (docs/retention.md).
   StatusOr<std::optional<LeasedJob>> LeaseJob(WorkerId worker);
   StatusOr<std::vector<LeaseId>> Heartbeat(WorkerId worker, std::span<const LeaseId> leases);
-  // Completes a lease. `deletions` (retention jobs only; InvalidArgument otherwise) are applied
-  // in the same transaction, only to checkpoints the job holds; the job's result_json adds them
-  // up over its attempts. FailedPrecondition when the lease is no longer held (nothing applied).
-  StatusOr<CompletionResult> CompleteJob(LeaseId lease, JobOutcome outcome,
-                                         const std::string& reason,
-                                         std::span<const CheckpointDeletion> deletions = {});
+  // Completes a lease. `deletions` and `gallery_deletions` (retention jobs only;
+  // InvalidArgument otherwise) are applied in the same transaction, only to checkpoints and
+  // gallery files the job holds; the job's result_json adds them up over its attempts.
+  // FailedPrecondition when the lease is no longer held (nothing applied).
+  StatusOr<CompletionResult> CompleteJob(
+      LeaseId lease, JobOutcome outcome, const std::string& reason,
+      std::span<const CheckpointDeletion> deletions = {},
+      std::span<const GalleryFileDeletion> gallery_deletions = {});
 
   // Every run of the tree containing `run` (a name or id; nullopt: every run), parents before
   // children. NotFound for an unknown run.

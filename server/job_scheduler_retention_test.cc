@@ -150,7 +150,8 @@ TEST_F(RetentionSchedulerTest, TheLeaseFixesAndHoldsTheListThenTheReportIsApplie
   EXPECT_EQ(done->job.state, JobState::kSucceeded);
   EXPECT_EQ(json::parse(done->job.result_json),
             json::parse(R"({"deleted": 1, "missing": 1, "failed": 1, "ignored": 0,
-                "bytes_freed": 1000,
+                "bytes_freed": 1000, "gallery_deleted": 0, "gallery_missing": 0,
+                "gallery_failed": 0, "gallery_ignored": 0, "gallery_bytes_freed": 0,
                 "failures": [{"checkpoint": "a/step300", "reason": "permission denied"}]})"));
 
   // Rows stay, marked; the failed one is live again and can be pinned.
@@ -245,6 +246,86 @@ TEST_F(RetentionSchedulerTest, ARetryGetsTheSameListAndAFinalFailureReleasesTheH
   EXPECT_FALSE(Ck("a/step300").deleted());
   EXPECT_EQ(Ck("a/step300").deleting_job_id, 0);
   EXPECT_TRUE(runs_->SetCheckpointPinned(Ck("a/step300").id, true).ok());
+}
+
+// Galleries (docs/retention.md "Galleries"): the lease holds and lists the gallery files of the
+// held checkpoints' evaluations (once per file), the report marks every row of a file, a kept
+// checkpoint's gallery is not touched, a retry gets the same files, and what was never reported
+// is released when the job ends.
+TEST_F(RetentionSchedulerTest, GalleryFilesAreHeldListedAndMarkedWithTheirCheckpoints) {
+  server::Run a = FinishedRun("a", {100, 200, 300});
+  for (IouType iou : {IouType::kBbox, IouType::kSegm}) {
+    testing::AddGalleryEval(*runs_, a.id, Ck("a/step100").id, "file:///w/a/g100", {30, 20}, iou);
+    testing::AddGalleryEval(*runs_, a.id, Ck("a/step200").id, "file:///w/a/g200", {40}, iou);
+    testing::AddGalleryEval(*runs_, a.id, Ck("a/step300").id, "file:///w/a/g300", {50}, iou);
+  }
+  RetentionSubmission s = Submit(1);
+  EXPECT_EQ(s.plan.gallery_files, 3);
+  EXPECT_EQ(s.plan.gallery_bytes, 90);
+  EXPECT_EQ(s.plan.bytes_to_free, 2090);
+  LeasedJob first = Lease();
+  const json spec = json::parse(first.spec_json);
+  EXPECT_EQ(spec["delete_gallery"], json::parse(R"([
+      {"checkpoint_id": 1, "run": "a", "checkpoint": "step100", "image_id": 1,
+       "uri": "file:///w/a/g100/000001.jpg", "bytes": 30},
+      {"checkpoint_id": 1, "run": "a", "checkpoint": "step100", "image_id": 2,
+       "uri": "file:///w/a/g100/000002.jpg", "bytes": 20},
+      {"checkpoint_id": 2, "run": "a", "checkpoint": "step200", "image_id": 1,
+       "uri": "file:///w/a/g200/000001.jpg", "bytes": 40}])"));
+  // The worker dies before reporting: the retry gets the same list.
+  clock_.AdvanceMs(10'001);
+  LeasedJob second = Lease();
+  EXPECT_EQ(json::parse(second.spec_json)["delete_gallery"], spec["delete_gallery"]);
+
+  const CheckpointDeletion report[] = {{Ck("a/step100").id, Result::kDeleted, "", 1000},
+                                       {Ck("a/step200").id, Result::kDeleted, "", 1000}};
+  const GalleryFileDeletion gallery[] = {
+      {"file:///w/a/g100/000001.jpg", Result::kDeleted, "", 30},
+      {"file:///w/a/g100/000002.jpg", Result::kMissing, "", 0},
+      {"file:///w/a/g300/000001.jpg", Result::kDeleted, "", 50},  // not held: ignored
+  };  // g200/000001.jpg not reported (the worker stopped): released below
+  auto done =
+      scheduler_->CompleteJob(second.lease.id, JobOutcome::kFailed, "stopped", report, gallery);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_FALSE(done->will_retry);  // attempt 2 of 2
+  const json result = json::parse(done->job.result_json);
+  EXPECT_EQ(result["bytes_freed"], 2030);
+  EXPECT_EQ(result["gallery_deleted"], 1);
+  EXPECT_EQ(result["gallery_missing"], 1);
+  EXPECT_EQ(result["gallery_failed"], 0);
+  EXPECT_EQ(result["gallery_ignored"], 1);
+  EXPECT_EQ(result["gallery_bytes_freed"], 30);
+
+  EvaluationFilter f;
+  f.run = a.id;
+  auto evals = runs_->ListEvaluations(f);
+  ASSERT_TRUE(evals.ok());
+  ASSERT_EQ(evals->size(), 6u);
+  for (const Evaluation& e : *evals) {  // bbox and segm rows alike
+    ASSERT_TRUE(e.gallery.has_value());
+    if (e.checkpoint_name == "step100") {
+      EXPECT_TRUE(e.gallery->AllDeleted());
+      EXPECT_EQ(e.gallery->DeletedByJob(), s.job->id.value);
+      EXPECT_EQ(e.gallery->images[1].deleted_by_job_id, s.job->id.value);
+      EXPECT_EQ(e.stats[0], 0.3);  // the numbers stay
+    } else {
+      EXPECT_FALSE(e.gallery->AllDeleted()) << e.checkpoint_name;
+      EXPECT_EQ(e.gallery->images[0].deleting_job_id, 0) << e.checkpoint_name;  // released
+    }
+  }
+  // step200's file stays live and is planned again (as a leftover: its checkpoint is gone).
+  RetentionSubmission again = Submit(1, /*dry_run=*/true);
+  ASSERT_EQ(again.plan.leftover_gallery.size(), 1u);
+  EXPECT_EQ(again.plan.leftover_gallery[0].uri, "file:///w/a/g200/000001.jpg");
+
+  // Gallery deletions reported for a train job are refused.
+  server::Run b = FinishedRun("b", {});
+  ASSERT_TRUE(runs_->SetRunStatus(b.id, RunStatus::kQueued).ok());
+  ASSERT_TRUE(jobs_->CreateJob(NewJob{b.id, "", JobKind::kTrain, "{}", 2}).ok());
+  LeasedJob train = Lease();
+  const GalleryFileDeletion bogus[] = {{"file:///w/a/g300/000001.jpg", Result::kDeleted, "", 1}};
+  auto refused = scheduler_->CompleteJob(train.lease.id, JobOutcome::kSucceeded, "", {}, bogus);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(RetentionSchedulerTest, ExpiryPastMaxAttemptsReleasesTheHolds) {

@@ -9,8 +9,9 @@
 //   when they have used max_attempts;
 // - CompleteLease ends a lease with an outcome; failures are retried while attempts remain.
 //
-// Retention holds (docs/retention.md): a retention job holds the checkpoints it will delete
-// (checkpoints.deleting_job_id) from the lease that fixes its list until the job has ended for
+// Retention holds (docs/retention.md): a retention job holds the checkpoints and gallery files it
+// will delete (checkpoints.deleting_job_id, evaluation_gallery.deleting_job_id) from the lease
+// that fixes its list until the job has ended for
 // good and no lease of it is still held; then every hold it still has is released — by
 // CompleteLease, ExpireLeases and CancelJobs alike, so no path leaves a checkpoint held.
 //
@@ -114,6 +115,26 @@ struct CheckpointDeletion {
   int64_t bytes_freed = 0;  // kDeleted: the file's size when it was removed
 };
 
+// What a worker reports for one gallery file of a retention job (docs/retention.md "Galleries").
+// A file is named by its uri: the bbox and segm rows of one pass (and any other row naming the
+// same file) are marked together.
+struct GalleryFileDeletion {
+  std::string uri;
+  CheckpointDeletion::Result result = CheckpointDeletion::Result::kFailed;
+  std::string reason;       // kFailed: why
+  int64_t bytes_freed = 0;  // kDeleted: the file's size when it was removed
+};
+
+// What RecordGalleryDeletions did with a report; counted per file (uri), not per row.
+struct GalleryDeletionTally {
+  int deleted = 0;
+  int missing = 0;
+  int failed = 0;
+  int ignored = 0;  // files this job did not hold
+  int64_t bytes_freed = 0;
+  std::vector<std::pair<std::string, std::string>> failures;  // uri, reason
+};
+
 // What RecordCheckpointDeletions did with a report.
 struct DeletionTally {
   int deleted = 0;  // rows marked deleted after the worker removed the file
@@ -185,6 +206,18 @@ class JobStore {
   // `job` does not hold change nothing and are counted as ignored.
   virtual StatusOr<DeletionTally> RecordCheckpointDeletions(
       JobId job, std::span<const CheckpointDeletion> report) = 0;
+  // Galleries go with their checkpoints (docs/retention.md "Galleries"). Holds every gallery row
+  // naming one of `uris` for deletion by `job`, skipping rows already deleted or held by another
+  // job (checked in the statement that sets the hold). Returns every gallery row `job` holds
+  // afterwards, in ListGalleryFiles order.
+  virtual StatusOr<std::vector<GalleryFile>> HoldGalleryFilesForDeletion(
+      JobId job, std::span<const std::string> uris) = 0;
+  virtual StatusOr<std::vector<GalleryFile>> GalleryFilesHeldBy(JobId job) = 0;
+  // Applies a worker's report for gallery files, as RecordCheckpointDeletions does for
+  // checkpoints: kDeleted / kMissing mark every row of that uri this job holds deleted and
+  // release it; kFailed only releases; a uri this job holds no row of is ignored.
+  virtual StatusOr<GalleryDeletionTally> RecordGalleryDeletions(
+      JobId job, std::span<const GalleryFileDeletion> report) = 0;
   virtual Status SetJobResult(JobId job, const std::string& result_json) = 0;
 };
 

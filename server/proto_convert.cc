@@ -54,6 +54,9 @@ void ToProto(const Gallery& g, v1::Gallery* p) {
     out->set_uri(image.uri);
     out->set_bytes(image.bytes);
     out->set_detections(image.detections);
+    out->set_deleted_unix_ms(image.deleted_unix_ms.value_or(0));
+    out->set_deleted_by_job_id(image.deleted_by_job_id);
+    out->set_deleting_job_id(image.deleting_job_id);
   }
 }
 
@@ -64,6 +67,7 @@ EvaluationOutputs FromProto(const v1::EvaluationOutputs& p) {
   return o;
 }
 
+// The retention fields of a request are ignored: only the store sets them.
 Gallery FromProto(const v1::Gallery& p) {
   Gallery g;
   g.dir_uri = p.dir_uri();

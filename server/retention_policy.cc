@@ -26,7 +26,60 @@ std::vector<std::string> JobInputUris(const Job& job) {
   return uris;
 }
 
+bool InScope(RunId run, const RetentionOptions& options,
+             const std::map<int64_t, const Run*>& run_by_id) {
+  if (options.run && run != *options.run) return false;
+  if (!options.sweep.empty()) {
+    auto it = run_by_id.find(run.value);
+    if (it == run_by_id.end() || it->second->sweep != options.sweep) return false;
+  }
+  return true;
+}
+
+// Galleries go with their checkpoints (see the header): fills each candidate's `gallery`, the
+// plan's leftovers and the gallery totals.
+void PlanGalleries(const RetentionInputs& inputs, const RetentionOptions& options,
+                   const std::map<int64_t, const Run*>& run_by_id, RetentionPlan& plan) {
+  std::map<int64_t, CheckpointVerdict*> candidates;
+  for (CheckpointVerdict& v : plan.verdicts) {
+    if (v.remove) candidates[v.checkpoint.id.value] = &v;
+  }
+  std::set<int64_t> deleted;
+  for (const Checkpoint& c : inputs.checkpoints) {
+    if (c.deleted()) deleted.insert(c.id.value);
+  }
+  // A file goes only when no row naming it has a reason to stay.
+  std::set<std::string> protected_uris;
+  for (const GalleryFile& f : inputs.gallery_files) {
+    if (f.deleted()) continue;
+    const bool goes =
+        f.deleting_job_id == 0 && f.checkpoint &&
+        (candidates.count(f.checkpoint->value) > 0 ||
+         (deleted.count(f.checkpoint->value) > 0 && InScope(f.run, options, run_by_id)));
+    if (!goes) protected_uris.insert(f.uri);
+  }
+  std::set<std::string> planned;
+  for (const GalleryFile& f : inputs.gallery_files) {
+    if (f.deleted() || protected_uris.count(f.uri) || !planned.insert(f.uri).second) continue;
+    auto it = candidates.find(f.checkpoint->value);
+    if (it != candidates.end()) {
+      it->second->gallery.push_back(f);
+    } else {
+      plan.leftover_gallery.push_back(f);
+    }
+    ++plan.gallery_files;
+    plan.gallery_bytes += f.bytes;
+  }
+  plan.bytes_to_free += plan.gallery_bytes;
+}
+
 }  // namespace
+
+int64_t CheckpointVerdict::GalleryBytes() const {
+  int64_t bytes = 0;
+  for (const GalleryFile& f : gallery) bytes += f.bytes;
+  return bytes;
+}
 
 StatusOr<RetentionPlan> PlanRetention(const RetentionInputs& inputs,
                                       const RetentionOptions& options) {
@@ -88,12 +141,7 @@ StatusOr<RetentionPlan> PlanRetention(const RetentionInputs& inputs,
   RetentionPlan plan;
   plan.keep_last = options.keep_last;
   for (const Checkpoint& c : inputs.checkpoints) {
-    if (c.deleted()) continue;
-    if (options.run && c.run_id != *options.run) continue;
-    if (!options.sweep.empty()) {
-      auto it = run_by_id.find(c.run_id.value);
-      if (it == run_by_id.end() || it->second->sweep != options.sweep) continue;
-    }
+    if (c.deleted() || !InScope(c.run_id, options, run_by_id)) continue;
     CheckpointVerdict v;
     v.checkpoint = c;
     if (c.pinned) v.keep_reasons.push_back("pinned");
@@ -111,6 +159,7 @@ StatusOr<RetentionPlan> PlanRetention(const RetentionInputs& inputs,
     }
     plan.verdicts.push_back(std::move(v));
   }
+  PlanGalleries(inputs, options, run_by_id, plan);
   std::sort(plan.verdicts.begin(), plan.verdicts.end(),
             [](const CheckpointVerdict& a, const CheckpointVerdict& b) {
               const Checkpoint& x = a.checkpoint;
@@ -134,6 +183,9 @@ StatusOr<RetentionInputs> LoadRetentionInputs(RunStore& runs, JobStore& jobs) {
       in.runs.insert(in.runs.end(), page.begin(), page.end());
     }
     ABLATE_ASSIGN_OR_RETURN(in.checkpoints, runs.ListCheckpoints(std::nullopt));
+    GalleryFileFilter live;
+    live.include_deleted = false;
+    ABLATE_ASSIGN_OR_RETURN(in.gallery_files, runs.ListGalleryFiles(live));
     ABLATE_ASSIGN_OR_RETURN(std::vector<Job> all, jobs.ListJobs(std::nullopt, ""));
     for (Job& j : all) {
       if (j.state == JobState::kPending || j.state == JobState::kLeased) {

@@ -1,5 +1,6 @@
-// The retention policy on a real SQLite file: every keep rule, scopes and bad input. The inputs
-// are read through LoadRetentionInputs, as the scheduler reads them.
+// The retention policy on a real SQLite file: every keep rule, scopes, bad input and the gallery
+// files that go with a checkpoint. The inputs are read through LoadRetentionInputs, as the
+// scheduler reads them.
 #include "server/retention_policy.h"
 
 #include <gtest/gtest.h>
@@ -228,6 +229,113 @@ TEST_F(RetentionPolicyTest, DeletedAndHeldCheckpointsAreNotPlannedAgain) {
   EXPECT_EQ(v, (std::map<std::string, std::string>{
                    {"a/step200", "being deleted by job " + std::to_string(job->id.value)},
                    {"a/step300", "one of the newest 1 of its run"}}));
+}
+
+// uri -> bytes of a list of gallery files.
+std::map<std::string, int64_t> Files(const std::vector<GalleryFile>& files) {
+  std::map<std::string, int64_t> out;
+  for (const GalleryFile& f : files) out[f.uri] = f.bytes;
+  return out;
+}
+
+TEST_F(RetentionPolicyTest, GalleriesGoWithTheirCheckpointAndCountTowardsTheBytes) {
+  server::Run a = testing::AddRun(*runs_, "a");
+  Checkpoint c100 = File(a, 100);
+  Checkpoint c200 = File(a, 200);
+  Checkpoint c300 = File(a, 300);
+  // step100: bbox and segm of one pass name the same two files; a second eval job of the same
+  // settings wrote two more elsewhere (pass 1). step200: no evaluation. step300 (kept): its own.
+  for (IouType iou : {IouType::kBbox, IouType::kSegm}) {
+    testing::AddGalleryEval(*runs_, a.id, c100.id, "file:///w/evals/1/g", {30, 20}, iou);
+    testing::AddGalleryEval(*runs_, a.id, c100.id, "file:///w/evals/2/g", {31, 21}, iou);
+  }
+  testing::AddGalleryEval(*runs_, a.id, c300.id, "file:///w/a/g300", {40});
+  testing::AddGalleryEval(*runs_, a.id, std::nullopt, "file:///w/a/g-none", {50});
+
+  RetentionPlan plan = Plan(1);
+  EXPECT_EQ(Verdicts(plan),
+            (std::map<std::string, std::string>{{"a/step100", "delete"},
+                                                {"a/step200", "delete"},
+                                                {"a/step300", "one of the newest 1 of its run"}}));
+  ASSERT_EQ(plan.verdicts.size(), 3u);
+  EXPECT_EQ(Files(plan.verdicts[0].gallery),
+            (std::map<std::string, int64_t>{{"file:///w/evals/1/g/000001.jpg", 30},
+                                            {"file:///w/evals/1/g/000002.jpg", 20},
+                                            {"file:///w/evals/2/g/000001.jpg", 31},
+                                            {"file:///w/evals/2/g/000002.jpg", 21}}));
+  EXPECT_EQ(plan.verdicts[0].gallery.size(), 4u);  // once per file, not per bbox/segm row
+  EXPECT_EQ(plan.verdicts[0].GalleryBytes(), 102);
+  EXPECT_TRUE(plan.verdicts[1].gallery.empty());
+  EXPECT_TRUE(plan.verdicts[2].gallery.empty());  // kept: its gallery stays
+  EXPECT_TRUE(plan.leftover_gallery.empty());
+  EXPECT_EQ(plan.to_delete, 2);
+  EXPECT_EQ(plan.gallery_files, 4);
+  EXPECT_EQ(plan.gallery_bytes, 102);
+  EXPECT_EQ(plan.bytes_to_free, 2000 + 102);
+}
+
+// A file named by a row of a kept checkpoint's evaluation (or of no checkpoint) stays, even when
+// a candidate's evaluation names it too.
+TEST_F(RetentionPolicyTest, AFileAKeptEvaluationNamesStays) {
+  server::Run a = testing::AddRun(*runs_, "a");
+  Checkpoint c100 = File(a, 100);
+  Checkpoint c200 = File(a, 200);
+  testing::AddGalleryEval(*runs_, a.id, c100.id, "file:///w/shared", {10, 11});
+  testing::AddGalleryEval(*runs_, a.id, c200.id, "file:///w/shared", {10});
+  RetentionPlan plan = Plan(1);
+  ASSERT_EQ(Verdicts(plan)["a/step100"], "delete");
+  EXPECT_EQ(Files(plan.verdicts[0].gallery),
+            (std::map<std::string, int64_t>{{"file:///w/shared/000002.jpg", 11}}));
+  EXPECT_EQ(plan.gallery_files, 1);
+}
+
+// Gallery files of a checkpoint deleted earlier (an evaluation recorded after the hold, or files
+// an older worker left) are planned as leftovers, within the scope; files another job holds are
+// not planned.
+TEST_F(RetentionPolicyTest, LeftoverGalleriesOfDeletedCheckpointsArePlanned) {
+  server::Run a = testing::AddRun(*runs_, "a");
+  server::Run b = testing::AddRun(*runs_, "b");
+  Checkpoint c100 = File(a, 100);
+  File(a, 200);
+  Checkpoint b100 = File(b, 100);
+  File(b, 200);
+  NewJob retention;
+  retention.kind = JobKind::kRetention;
+  retention.spec_json = R"({"kind": "retention"})";
+  auto job = jobs_->CreateJob(retention);
+  ASSERT_TRUE(job.ok()) << job.status();
+  const CheckpointId both[] = {c100.id, b100.id};
+  ASSERT_TRUE(jobs_->HoldCheckpointsForDeletion(job->id, both).ok());
+  const CheckpointDeletion report[] = {{c100.id, CheckpointDeletion::Result::kDeleted, "", 1000},
+                                       {b100.id, CheckpointDeletion::Result::kDeleted, "", 1000}};
+  ASSERT_TRUE(jobs_->RecordCheckpointDeletions(job->id, report).ok());
+  testing::AddGalleryEval(*runs_, a.id, c100.id, "file:///w/a/late", {7, 8});
+  testing::AddGalleryEval(*runs_, b.id, b100.id, "file:///w/b/late", {9});
+
+  RetentionPlan plan = Plan(1);
+  EXPECT_EQ(plan.to_delete, 0);
+  EXPECT_EQ(Files(plan.leftover_gallery),
+            (std::map<std::string, int64_t>{{"file:///w/a/late/000001.jpg", 7},
+                                            {"file:///w/a/late/000002.jpg", 8},
+                                            {"file:///w/b/late/000001.jpg", 9}}));
+  EXPECT_EQ(plan.gallery_files, 3);
+  EXPECT_EQ(plan.bytes_to_free, 24);
+
+  RetentionOptions only_b;
+  only_b.keep_last = 1;
+  only_b.run = b.id;
+  EXPECT_EQ(Files(Plan(only_b).leftover_gallery),
+            (std::map<std::string, int64_t>{{"file:///w/b/late/000001.jpg", 9}}));
+
+  // Another job holds a's leftovers: only b's are planned now.
+  auto other = jobs_->CreateJob(retention);
+  ASSERT_TRUE(other.ok());
+  const std::string a_files[] = {"file:///w/a/late/000001.jpg", "file:///w/a/late/000002.jpg"};
+  auto held = jobs_->HoldGalleryFilesForDeletion(other->id, a_files);
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->size(), 2u);
+  EXPECT_EQ(Files(Plan(1).leftover_gallery),
+            (std::map<std::string, int64_t>{{"file:///w/b/late/000001.jpg", 9}}));
 }
 
 TEST_F(RetentionPolicyTest, NegativeKeepLastIsInvalidArgument) {

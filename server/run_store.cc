@@ -1,5 +1,6 @@
 #include "server/run_store.h"
 
+#include <algorithm>
 #include <array>
 #include <set>
 
@@ -63,6 +64,22 @@ std::vector<std::string> EvalSettingsDifferences(const EvalSettings& a, const Ev
 std::optional<double> EvaluationOutputs::DetectionsPerImageMean() const {
   if (images <= 0) return std::nullopt;
   return static_cast<double>(detections) / static_cast<double>(images);
+}
+
+bool Gallery::AllDeleted() const {
+  if (images.empty()) return false;
+  for (const GalleryImage& image : images) {
+    if (!image.deleted()) return false;
+  }
+  return true;
+}
+
+int64_t Gallery::DeletedByJob() const {
+  int64_t job = 0;
+  for (const GalleryImage& image : images) {
+    if (image.deleted()) job = std::max(job, image.deleted_by_job_id);
+  }
+  return job;
 }
 
 Status ValidateEvaluationOutputs(const EvaluationOutputs& o) {

@@ -141,6 +141,14 @@ struct GalleryImage {
   std::string uri;         // file:///abs/dir/000012.jpg, directly inside Gallery::dir_uri
   int64_t bytes = 0;       // file size
   int64_t detections = 0;  // detections drawn on it
+  // Retention (docs/retention.md "Galleries"), like Checkpoint's: set by the store, ignored in
+  // NewEvaluation. A deleted image keeps its row; only its file is gone.
+  std::optional<int64_t> deleted_unix_ms =
+      std::nullopt;               // set: retention deleted (or found no) file
+  int64_t deleted_by_job_id = 0;  // that job; 0 while not deleted
+  int64_t deleting_job_id = 0;    // non-zero: a retention job holds it for deletion
+
+  bool deleted() const { return deleted_unix_ms.has_value(); }
   friend bool operator==(const GalleryImage&, const GalleryImage&) = default;
 };
 
@@ -151,6 +159,10 @@ struct Gallery {
   std::string dir_uri;               // file:///abs/dir
   int64_t seed = 0;                  // seed of the sample
   std::vector<GalleryImage> images;  // sorted by image_id
+  // True when it has images and retention deleted every one of them.
+  bool AllDeleted() const;
+  // The retention job that deleted its images (the newest when several did); 0: none deleted.
+  int64_t DeletedByJob() const;
   friend bool operator==(const Gallery&, const Gallery&) = default;
 };
 
@@ -168,7 +180,9 @@ struct Evaluation {
   CocoStats stats{};
   std::vector<CategoryAp> per_category;
   std::optional<EvaluationOutputs> outputs;  // nullopt: not recorded (diary imports, old workers)
-  std::optional<Gallery> gallery;            // nullopt: no gallery
+  // nullopt: no gallery. The gallery recorded first (pass 0); files of later identical passes
+  // are registered for retention only (ListGalleryFiles lists them).
+  std::optional<Gallery> gallery;
   int64_t created_unix_ms = 0;
 };
 
@@ -214,9 +228,16 @@ struct GalleryFile {
   std::string run_name;
   std::optional<CheckpointId> checkpoint;  // the evaluated checkpoint; nullopt: none
   std::string checkpoint_name;
+  int64_t pass = 0;  // 0: the gallery the evaluation shows; 1, 2...: later identical passes
   int64_t image_id = 0;
   std::string uri;  // file:///abs/dir/NNNNNN.jpg
   int64_t bytes = 0;
+  std::optional<int64_t> deleted_unix_ms =
+      std::nullopt;  // set: retention deleted (or found no) file
+  int64_t deleted_by_job_id = 0;
+  int64_t deleting_job_id = 0;  // non-zero: a retention job holds it for deletion
+
+  bool deleted() const { return deleted_unix_ms.has_value(); }
 };
 
 // Which gallery files to list; unset fields match everything.
@@ -224,6 +245,8 @@ struct GalleryFileFilter {
   std::optional<RunId> run;
   std::optional<CheckpointId> checkpoint;
   std::optional<EvaluationId> evaluation;
+  bool include_deleted = true;  // false: only files not deleted yet
+  int64_t deleting_job_id = 0;  // non-zero: only files this retention job holds
 };
 
 // A write result that says whether the natural key was new (false: an identical row existed and
@@ -278,15 +301,19 @@ class RunStore {
   // stats: AlreadyExists naming both values of AP. The detection counts are results like the
   // stats: an existing evaluation with other counts is AlreadyExists naming both totals. The
   // results size and the gallery are by-products: an existing evaluation keeps the ones recorded
-  // first, and gets them when it had none (e.g. recorded by an older worker).
+  // first, and gets them when it had none (e.g. recorded by an older worker). A gallery of a
+  // later identical pass written elsewhere (a second eval job) is not shown, but its files that
+  // are not registered yet for this evaluation are registered as the next pass, so retention
+  // deletes them with the others (a retry of the same record registers nothing new).
   virtual StatusOr<Created<Evaluation>> RecordEvaluation(const NewEvaluation& evaluation) = 0;
   // Sorted by id, with outputs and gallery (images included).
   virtual StatusOr<std::vector<Evaluation>> ListEvaluations(const EvaluationFilter& filter) = 0;
 
-  // Retention hook (issue 7): the gallery files recorded for the matching evaluations, sorted by
-  // run, checkpoint, evaluation, image id. The bbox and segm evaluations of one evaluator pass
-  // list the same files: count bytes and delete files once per distinct uri. Files are on the
-  // workers' shared filesystem; a file deleted there is served as 404 by the dashboard.
+  // Retention hook (issue 7): the gallery files recorded for the matching evaluations (every
+  // pass), sorted by run, checkpoint, evaluation, pass, image id. The bbox and segm evaluations
+  // of one evaluator pass list the same files: count bytes and delete files once per distinct
+  // uri. Files are on the workers' shared filesystem; the dashboard serves a deleted one as 410
+  // and one missing on disk as 404.
   virtual StatusOr<std::vector<GalleryFile>> ListGalleryFiles(const GalleryFileFilter& filter) = 0;
 };
 

@@ -196,9 +196,17 @@ grpc::Status SchedulerService::SubmitRetention(grpc::ServerContext*,
     ToProto(v.checkpoint, out->mutable_checkpoint());
     out->set_remove(v.remove);
     for (const auto& why : v.keep_reasons) out->add_keep_reasons(why);
+    out->set_gallery_files(static_cast<int32_t>(v.gallery.size()));
+    out->set_gallery_bytes(v.GalleryBytes());
   }
   resp->set_to_delete(r->plan.to_delete);
   resp->set_bytes_to_free(r->plan.bytes_to_free);
+  resp->set_gallery_files(r->plan.gallery_files);
+  resp->set_gallery_bytes(r->plan.gallery_bytes);
+  int64_t leftover_bytes = 0;
+  for (const GalleryFile& f : r->plan.leftover_gallery) leftover_bytes += f.bytes;
+  resp->set_leftover_gallery_files(static_cast<int32_t>(r->plan.leftover_gallery.size()));
+  resp->set_leftover_gallery_bytes(leftover_bytes);
   return grpc::Status::OK;
 }
 
@@ -274,7 +282,15 @@ grpc::Status SchedulerService::CompleteJob(grpc::ServerContext*, const v1::Compl
     deletions.push_back(
         CheckpointDeletion{CheckpointId{d.checkpoint_id()}, *result, d.reason(), d.bytes_freed()});
   }
-  auto r = scheduler_.CompleteJob(LeaseId{req->lease_id()}, *outcome, req->reason(), deletions);
+  std::vector<GalleryFileDeletion> gallery_deletions;
+  for (const auto& d : req->gallery_deletions()) {
+    auto result = FromProto(d.result());
+    if (!result.ok())
+      return Invalid("deletion of gallery file " + d.uri() + ": result is required");
+    gallery_deletions.push_back(GalleryFileDeletion{d.uri(), *result, d.reason(), d.bytes_freed()});
+  }
+  auto r = scheduler_.CompleteJob(LeaseId{req->lease_id()}, *outcome, req->reason(), deletions,
+                                  gallery_deletions);
   if (!r.ok()) return ToGrpcStatus(r.status());
   resp->set_will_retry(r->will_retry);
   return grpc::Status::OK;

@@ -1,5 +1,7 @@
 #include "server/sqlite_job_store.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace ablate::server {
 namespace {
 
@@ -527,15 +529,19 @@ StatusOr<bool> SqliteJobStore::CancelJob(JobId job_id) {
 Status SqliteJobStore::ReleaseHoldsIfEnded(SqliteDb& db, JobId job) {
   // A cancelled job whose lease is still held keeps its holds: its worker may be deleting right
   // now, until it notices the cancellation or its lease expires.
-  ABLATE_ASSIGN_OR_RETURN(
-      SqliteStatement * up,
-      db.Prepare("UPDATE checkpoints SET deleting_job_id = NULL WHERE deleting_job_id = ?1 AND "
-                 "EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND "
-                 "        state IN ('succeeded', 'failed', 'cancelled')) AND "
-                 "NOT EXISTS (SELECT 1 FROM leases WHERE job_id = ?1 AND "
-                 "            released_unix_ms IS NULL)"));
-  up->Bind(1, job.value);
-  return up->Run();
+  for (const char* table : {"checkpoints", "evaluation_gallery"}) {
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * up,
+        db.Prepare(absl::StrCat("UPDATE ", table,
+                                " SET deleting_job_id = NULL WHERE deleting_job_id = ?1 AND "
+                                "EXISTS (SELECT 1 FROM jobs WHERE id = ?1 AND "
+                                "        state IN ('succeeded', 'failed', 'cancelled')) AND "
+                                "NOT EXISTS (SELECT 1 FROM leases WHERE job_id = ?1 AND "
+                                "            released_unix_ms IS NULL)")));
+    up->Bind(1, job.value);
+    ABLATE_RETURN_IF_ERROR(up->Run());
+  }
+  return absl::OkStatus();
 }
 
 StatusOr<Job> SqliteJobStore::GetHeldLeaseJob(LeaseId lease) {
@@ -644,6 +650,79 @@ StatusOr<DeletionTally> SqliteJobStore::RecordCheckpointDeletions(
           tally.failures.emplace_back(std::move(c), d.reason);
           break;
         }
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return tally;
+}
+
+StatusOr<std::vector<GalleryFile>> SqliteJobStore::HoldGalleryFilesForDeletion(
+    JobId job, std::span<const std::string> uris) {
+  std::vector<GalleryFile> held;
+  ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * hold,
+        db.Prepare("UPDATE evaluation_gallery SET deleting_job_id = ? WHERE uri = ? AND "
+                   "deleted_unix_ms IS NULL AND deleting_job_id IS NULL"));
+    for (const std::string& uri : uris) {
+      hold->Reset();
+      hold->Bind(1, job.value).Bind(2, uri);
+      ABLATE_RETURN_IF_ERROR(hold->Run());
+    }
+    ABLATE_ASSIGN_OR_RETURN(held, GalleryFilesHeldBy(job));
+    return absl::OkStatus();
+  }));
+  return held;
+}
+
+StatusOr<std::vector<GalleryFile>> SqliteJobStore::GalleryFilesHeldBy(JobId job) {
+  if (job.value == 0) return std::vector<GalleryFile>{};
+  GalleryFileFilter filter;
+  filter.deleting_job_id = job.value;
+  return runs_.ListGalleryFiles(filter);
+}
+
+StatusOr<GalleryDeletionTally> SqliteJobStore::RecordGalleryDeletions(
+    JobId job, std::span<const GalleryFileDeletion> report) {
+  GalleryDeletionTally tally;
+  ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * mark,
+        db.Prepare("UPDATE evaluation_gallery SET deleted_unix_ms = ?, deleted_by_job_id = ?, "
+                   "deleting_job_id = NULL WHERE uri = ? AND deleting_job_id = ?"));
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * release,
+        db.Prepare("UPDATE evaluation_gallery SET deleting_job_id = NULL WHERE uri = ? AND "
+                   "deleting_job_id = ?"));
+    const int64_t now = clock_.NowUnixMs();
+    for (const GalleryFileDeletion& d : report) {
+      SqliteStatement* up = release;
+      if (d.result == CheckpointDeletion::Result::kFailed) {
+        release->Reset();
+        release->Bind(1, d.uri).Bind(2, job.value);
+      } else {
+        up = mark;
+        mark->Reset();
+        mark->Bind(1, now).Bind(2, job.value).Bind(3, d.uri).Bind(4, job.value);
+      }
+      ABLATE_RETURN_IF_ERROR(up->Run());
+      if (sqlite3_changes(db.raw()) == 0) {
+        ++tally.ignored;
+        continue;
+      }
+      switch (d.result) {
+        case CheckpointDeletion::Result::kDeleted:
+          ++tally.deleted;
+          tally.bytes_freed += d.bytes_freed;
+          break;
+        case CheckpointDeletion::Result::kMissing:
+          ++tally.missing;
+          break;
+        case CheckpointDeletion::Result::kFailed:
+          ++tally.failed;
+          tally.failures.emplace_back(d.uri, d.reason);
+          break;
       }
     }
     return absl::OkStatus();

@@ -44,6 +44,11 @@ class SqliteJobStore final : public JobStore {
   StatusOr<std::vector<Checkpoint>> CheckpointsHeldBy(JobId job) override;
   StatusOr<DeletionTally> RecordCheckpointDeletions(
       JobId job, std::span<const CheckpointDeletion> report) override;
+  StatusOr<std::vector<GalleryFile>> HoldGalleryFilesForDeletion(
+      JobId job, std::span<const std::string> uris) override;
+  StatusOr<std::vector<GalleryFile>> GalleryFilesHeldBy(JobId job) override;
+  StatusOr<GalleryDeletionTally> RecordGalleryDeletions(
+      JobId job, std::span<const GalleryFileDeletion> report) override;
   Status SetJobResult(JobId job, const std::string& result_json) override;
 
  private:

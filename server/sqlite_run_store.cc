@@ -224,11 +224,14 @@ StatusOr<std::vector<Evaluation>> SqliteRunStore::QueryEvaluations(
     }
   }
   cats->Reset();
-  // Only evaluations with a gallery pay for this query (most have none).
+  // Only evaluations with a gallery pay for this query (most have none). The gallery shown is
+  // pass 0; later passes are files registered for retention (ListGalleryFiles).
   ABLATE_ASSIGN_OR_RETURN(
       SqliteStatement * images,
-      db_->Prepare("SELECT image_id, uri, bytes, detections FROM evaluation_gallery "
-                   "WHERE evaluation_id = ? ORDER BY image_id"));
+      db_->Prepare("SELECT image_id, uri, bytes, detections, deleted_unix_ms, "
+                   "IFNULL(deleted_by_job_id, 0), IFNULL(deleting_job_id, 0) "
+                   "FROM evaluation_gallery WHERE evaluation_id = ? AND pass = 0 "
+                   "ORDER BY image_id"));
   for (Evaluation& e : out) {
     if (!e.gallery) continue;
     images->Reset();
@@ -236,8 +239,12 @@ StatusOr<std::vector<Evaluation>> SqliteRunStore::QueryEvaluations(
     while (true) {
       ABLATE_ASSIGN_OR_RETURN(bool row, images->Step());
       if (!row) break;
-      e.gallery->images.push_back(GalleryImage{images->ColumnInt(0), images->ColumnText(1),
-                                               images->ColumnInt(2), images->ColumnInt(3)});
+      GalleryImage image{images->ColumnInt(0), images->ColumnText(1), images->ColumnInt(2),
+                         images->ColumnInt(3)};
+      image.deleted_unix_ms = images->ColumnOptInt(4);
+      image.deleted_by_job_id = images->ColumnInt(5);
+      image.deleting_job_id = images->ColumnInt(6);
+      e.gallery->images.push_back(std::move(image));
     }
   }
   images->Reset();
@@ -499,20 +506,49 @@ Status SqliteRunStore::WriteGallery(int64_t evaluation_id, const Gallery& g) {
       db_->Prepare("UPDATE evaluations SET gallery_uri = ?, gallery_seed = ? WHERE id = ?"));
   upd->Bind(1, g.dir_uri).Bind(2, g.seed).Bind(3, evaluation_id);
   ABLATE_RETURN_IF_ERROR(upd->Run());
+  return WriteGalleryFiles(evaluation_id, /*pass=*/0, g.images);
+}
+
+Status SqliteRunStore::WriteGalleryFiles(int64_t evaluation_id, int64_t pass,
+                                         const std::vector<GalleryImage>& images) {
   ABLATE_ASSIGN_OR_RETURN(
       SqliteStatement * ins,
-      db_->Prepare("INSERT INTO evaluation_gallery (evaluation_id, image_id, uri, bytes, "
-                   "detections) VALUES (?, ?, ?, ?, ?)"));
-  for (const GalleryImage& image : g.images) {
+      db_->Prepare("INSERT INTO evaluation_gallery (evaluation_id, pass, image_id, uri, bytes, "
+                   "detections) VALUES (?, ?, ?, ?, ?, ?)"));
+  for (const GalleryImage& image : images) {
     ins->Reset();
     ins->Bind(1, evaluation_id)
-        .Bind(2, image.image_id)
-        .Bind(3, image.uri)
-        .Bind(4, image.bytes)
-        .Bind(5, image.detections);
+        .Bind(2, pass)
+        .Bind(3, image.image_id)
+        .Bind(4, image.uri)
+        .Bind(5, image.bytes)
+        .Bind(6, image.detections);
     ABLATE_RETURN_IF_ERROR(ins->Run());
   }
   return absl::OkStatus();
+}
+
+Status SqliteRunStore::WriteLaterGalleryPass(int64_t evaluation_id, const Gallery& g) {
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * known,
+      db_->Prepare("SELECT 1 FROM evaluation_gallery WHERE evaluation_id = ? AND uri = ?"));
+  std::vector<GalleryImage> fresh;
+  for (const GalleryImage& image : g.images) {
+    known->Reset();
+    known->Bind(1, evaluation_id).Bind(2, image.uri);
+    ABLATE_ASSIGN_OR_RETURN(bool row, known->Step());
+    if (!row) fresh.push_back(image);
+  }
+  known->Reset();
+  if (fresh.empty()) return absl::OkStatus();  // a retry, or the same folder written again
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * next,
+                          db_->Prepare("SELECT IFNULL(MAX(pass), -1) + 1 FROM evaluation_gallery "
+                                       "WHERE evaluation_id = ?"));
+  next->Bind(1, evaluation_id);
+  ABLATE_ASSIGN_OR_RETURN(bool row, next->Step());
+  const int64_t pass = row ? next->ColumnInt(0) : 0;
+  next->Reset();
+  return WriteGalleryFiles(evaluation_id, pass, fresh);
 }
 
 StatusOr<Checkpoint> SqliteRunStore::SetCheckpointPinned(CheckpointId id, bool pinned) {
@@ -601,6 +637,9 @@ StatusOr<Created<Evaluation>> SqliteRunStore::RecordEvaluation(const NewEvaluati
       if (!old.gallery && e.gallery) {
         ABLATE_RETURN_IF_ERROR(WriteGallery(old.id.value, *e.gallery));
         filled = true;
+      } else if (e.gallery) {
+        // Not shown, but on disk: registered so that retention deletes these files too.
+        ABLATE_RETURN_IF_ERROR(WriteLaterGalleryPass(old.id.value, *e.gallery));
       }
       if (filled) {
         ABLATE_ASSIGN_OR_RETURN(
@@ -672,19 +711,23 @@ StatusOr<std::vector<Evaluation>> SqliteRunStore::ListEvaluations(const Evaluati
 StatusOr<std::vector<GalleryFile>> SqliteRunStore::ListGalleryFiles(
     const GalleryFileFilter& filter) {
   std::string sql =
-      "SELECT g.evaluation_id, e.run_id, r.name, e.checkpoint_id, IFNULL(c.name, ''), "
-      "g.image_id, g.uri, g.bytes FROM evaluation_gallery g "
+      "SELECT g.evaluation_id, e.run_id, r.name, e.checkpoint_id, IFNULL(c.name, ''), g.pass, "
+      "g.image_id, g.uri, g.bytes, g.deleted_unix_ms, IFNULL(g.deleted_by_job_id, 0), "
+      "IFNULL(g.deleting_job_id, 0) FROM evaluation_gallery g "
       "JOIN evaluations e ON e.id = g.evaluation_id JOIN runs r ON r.id = e.run_id "
       "LEFT JOIN checkpoints c ON c.id = e.checkpoint_id WHERE 1";
   if (filter.run) sql += " AND e.run_id = ?1";
   if (filter.checkpoint) sql += " AND e.checkpoint_id = ?2";
   if (filter.evaluation) sql += " AND g.evaluation_id = ?3";
-  sql += " ORDER BY e.run_id, IFNULL(e.checkpoint_id, 0), g.evaluation_id, g.image_id";
+  if (!filter.include_deleted) sql += " AND g.deleted_unix_ms IS NULL";
+  if (filter.deleting_job_id != 0) sql += " AND g.deleting_job_id = ?4";
+  sql += " ORDER BY e.run_id, IFNULL(e.checkpoint_id, 0), g.evaluation_id, g.pass, g.image_id";
   std::lock_guard<std::recursive_mutex> lock(mu_);
   ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db_->Prepare(sql));
   if (filter.run) q->Bind(1, filter.run->value);
   if (filter.checkpoint) q->Bind(2, filter.checkpoint->value);
   if (filter.evaluation) q->Bind(3, filter.evaluation->value);
+  if (filter.deleting_job_id != 0) q->Bind(4, filter.deleting_job_id);
   std::vector<GalleryFile> out;
   while (true) {
     ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
@@ -695,9 +738,13 @@ StatusOr<std::vector<GalleryFile>> SqliteRunStore::ListGalleryFiles(
     f.run_name = q->ColumnText(2);
     if (auto c = q->ColumnOptInt(3)) f.checkpoint = CheckpointId{*c};
     f.checkpoint_name = q->ColumnText(4);
-    f.image_id = q->ColumnInt(5);
-    f.uri = q->ColumnText(6);
-    f.bytes = q->ColumnInt(7);
+    f.pass = q->ColumnInt(5);
+    f.image_id = q->ColumnInt(6);
+    f.uri = q->ColumnText(7);
+    f.bytes = q->ColumnInt(8);
+    f.deleted_unix_ms = q->ColumnOptInt(9);
+    f.deleted_by_job_id = q->ColumnInt(10);
+    f.deleting_job_id = q->ColumnInt(11);
     out.push_back(std::move(f));
   }
   q->Reset();

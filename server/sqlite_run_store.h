@@ -69,9 +69,14 @@ class SqliteRunStore final : public RunStore {
       const std::string& where, const std::function<void(SqliteStatement&)>& bind);
   StatusOr<std::vector<Evaluation>> QueryEvaluations(
       const std::string& where, const std::function<void(SqliteStatement&)>& bind);
-  // Inside a transaction: set an evaluation's counts / its gallery (columns and rows).
+  // Inside a transaction: set an evaluation's counts / its gallery (columns and rows, pass 0).
   Status WriteOutputs(int64_t evaluation_id, const EvaluationOutputs& outputs);
   Status WriteGallery(int64_t evaluation_id, const Gallery& gallery);
+  Status WriteGalleryFiles(int64_t evaluation_id, int64_t pass,
+                           const std::vector<GalleryImage>& images);
+  // A later identical pass: registers its files not yet registered for the evaluation as the
+  // next pass (none new: nothing written).
+  Status WriteLaterGalleryPass(int64_t evaluation_id, const Gallery& gallery);
 
   std::recursive_mutex mu_;
   std::unique_ptr<SqliteDb> db_;  // guarded by mu_

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -88,6 +89,29 @@ inline Evaluation AddEval(RunStore& store, RunId run, std::optional<CheckpointId
   auto r = store.RecordEvaluation(e);
   EXPECT_TRUE(r.ok()) << r.status();
   return r->value;
+}
+
+// Records an evaluation (score threshold 0.05, AP 0.3) of `ckpt` whose gallery is `dir_uri` with
+// one image per entry of `bytes` (ids 1, 2, ...; files NNNNNN.jpg). Recording it again for the
+// same checkpoint and iou type with another folder registers a later pass.
+inline Evaluation AddGalleryEval(RunStore& store, RunId run, std::optional<CheckpointId> ckpt,
+                                 const std::string& dir_uri, const std::vector<int64_t>& bytes,
+                                 IouType iou = IouType::kBbox) {
+  NewEvaluation e;
+  e.run = run;
+  e.checkpoint = ckpt;
+  e.settings = Settings(0.05, "sha256:d", iou);
+  e.stats = StatsWithAp(0.3);
+  Gallery g{dir_uri, 0, {}};
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "/%06zu.jpg", i + 1);
+    g.images.push_back(GalleryImage{static_cast<int64_t>(i + 1), dir_uri + name, bytes[i], 1});
+  }
+  e.gallery = std::move(g);
+  auto r = store.RecordEvaluation(e);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? r->value : Evaluation{};
 }
 
 }  // namespace ablate::server::testing

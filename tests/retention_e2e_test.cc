@@ -1,7 +1,9 @@
 // Retention for real: an `ablate server` process, an `ablate worker` process, checkpoint files in
 // a temp directory registered over the Coordinator RPCs, `ablate pin` and `ablate retention`
 // through the CLI. The worker deletes exactly what the policy says; the coordinator marks the
-// rows; deleted checkpoints stay listed and refuse fork/pin with a message naming them.
+// rows; deleted checkpoints stay listed and refuse fork/pin with a message naming them. Gallery
+// JPEGs of evaluations registered over RecordEvaluation go with their checkpoint (both passes of
+// a re-run evaluation); a kept checkpoint's gallery stays.
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
@@ -90,6 +92,40 @@ class RetentionE2eTest : public ::testing::Test {
     return path;
   }
 
+  // Writes gallery JPEGs (`bytes` each, ids 1, 2, ...) under work/evals/JOB/gallery and records
+  // a bbox evaluation of checkpoint `step` of run r with that gallery. Returns the files.
+  std::vector<fs::path> GalleryEval(int64_t step, int job, const std::vector<int64_t>& bytes) {
+    const fs::path dir = dir_ / "work" / "evals" / std::to_string(job) / "gallery";
+    fs::create_directories(dir);
+    std::ofstream(dir.parent_path() / "results.json") << "[]";  // the eval job's other output
+    v1::RecordEvaluationRequest req;
+    req.mutable_run()->set_name("r");
+    char name[64];
+    std::snprintf(name, sizeof name, "r/step%07lld", static_cast<long long>(step));
+    req.set_checkpoint(name);
+    auto* s = req.mutable_settings();
+    s->set_iou_type(v1::IOU_TYPE_BBOX);
+    s->set_score_threshold(0.05);
+    s->set_dataset_fingerprint("sha256:val");
+    req.mutable_stats()->set_ap(0.25);
+    auto* g = req.mutable_gallery();
+    g->set_dir_uri("file://" + dir.string());
+    std::vector<fs::path> files;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      char file[32];
+      std::snprintf(file, sizeof file, "%06zu.jpg", i + 1);
+      files.push_back(dir / file);
+      std::ofstream(files.back()) << "\xFF\xD8\xFF" << std::string(bytes[i] - 3, 'j');
+      auto* image = g->add_images();
+      image->set_image_id(static_cast<int64_t>(i + 1));
+      image->set_uri("file://" + files.back().string());
+      image->set_bytes(bytes[i]);
+    }
+    v1::RecordEvaluationResponse resp;
+    Rpc(&v1::Coordinator::Stub::RecordEvaluation, req, &resp);
+    return files;
+  }
+
   CommandResult Ablate(std::vector<std::string> args) {
     return RunAblate(server_->address(), std::move(args));
   }
@@ -123,6 +159,11 @@ TEST_F(RetentionE2eTest, WorkerDeletesWhatThePolicySaysAndTheRowsStay) {
   const fs::path s300 = Checkpoint(300, 3000);
   const fs::path s400 = Checkpoint(400, 4000);
   fs::remove(s250);  // gone already (e.g. removed by hand): reported missing, marked deleted
+  // Galleries: step200's evaluation twice (a second eval job of the same checkpoint and settings
+  // wrote its gallery into its own folder), step400's (kept) once.
+  const std::vector<fs::path> g200 = GalleryEval(200, 7, {100, 200});
+  const std::vector<fs::path> g200_again = GalleryEval(200, 8, {110, 210});
+  const std::vector<fs::path> g400 = GalleryEval(400, 9, {300});
 
   // Bad input first: clear errors, non-zero exits, nothing queued.
   CommandResult bad = Ablate({"pin", "step9999999"});
@@ -142,14 +183,24 @@ TEST_F(RetentionE2eTest, WorkerDeletesWhatThePolicySaysAndTheRowsStay) {
   // The dry run lists what would go and changes nothing.
   json plan = AblateJson({"retention", "--keep-last", "1", "--dry-run"});
   EXPECT_EQ(plan["to_delete"], 3);
-  EXPECT_EQ(plan["bytes_to_free"], 2000 + 2500 + 3000);
+  EXPECT_EQ(plan["gallery_files"], 4);
+  EXPECT_EQ(plan["gallery_bytes"], 620);
+  EXPECT_EQ(plan["bytes_to_free"], 2000 + 2500 + 3000 + 620);
   EXPECT_TRUE(plan["job"].is_null());
   std::map<int64_t, json> by_step;
   for (const auto& c : plan["checkpoints"]) by_step[c["step"].get<int64_t>()] = c;
   EXPECT_EQ(by_step[100]["keep_reasons"], json::array({"pinned"}));
   EXPECT_EQ(by_step[400]["keep_reasons"], json::array({"one of the newest 1 of its run"}));
   EXPECT_EQ(by_step[300]["remove"], true);
+  EXPECT_EQ(by_step[200]["gallery_files"], 4);
+  EXPECT_EQ(by_step[400]["gallery_files"], 0);
+  CommandResult text_plan = Ablate({"retention", "--keep-last", "1", "--dry-run"});
+  EXPECT_NE(text_plan.out.find("would delete 3 checkpoint file(s) and 4 gallery image(s), 7.9 KiB"),
+            std::string::npos)
+      << text_plan.out;
+  EXPECT_NE(text_plan.out.find("4 images, 620 B"), std::string::npos) << text_plan.out;
   EXPECT_TRUE(fs::exists(s200));
+  EXPECT_TRUE(fs::exists(g200[0]));
   EXPECT_TRUE(AblateJson({"jobs"})["jobs"].empty());
 
   // The real thing: queued through the CLI, leased and run by the worker process.
@@ -167,10 +218,13 @@ TEST_F(RetentionE2eTest, WorkerDeletesWhatThePolicySaysAndTheRowsStay) {
   ASSERT_EQ(job["state"], "succeeded") << job.dump(2) << "\n" << ReadAll(dir_ / "worker.log");
   EXPECT_EQ(job["kind"], "retention");
   EXPECT_EQ(job["result"], json::parse(R"({"deleted": 2, "missing": 1, "failed": 0,
-      "ignored": 0, "bytes_freed": 5000, "failures": []})"));
+      "ignored": 0, "bytes_freed": 5620, "gallery_deleted": 4, "gallery_missing": 0,
+      "gallery_failed": 0, "gallery_ignored": 0, "gallery_bytes_freed": 620, "failures": []})"));
   CommandResult listing = Ablate({"jobs"});
   EXPECT_NE(listing.out.find("keep 1, all runs"), std::string::npos) << listing.out;
-  EXPECT_NE(listing.out.find("deleted 2 (4.9 KiB), missing 1, failed 0"), std::string::npos)
+  EXPECT_NE(listing.out.find("deleted 2 (4.9 KiB), missing 1, failed 0; gallery images: deleted "
+                             "4 (620 B), missing 0, failed 0"),
+            std::string::npos)
       << listing.out;
 
   // Files: pinned and newest kept, the rest gone.
@@ -178,6 +232,30 @@ TEST_F(RetentionE2eTest, WorkerDeletesWhatThePolicySaysAndTheRowsStay) {
   EXPECT_FALSE(fs::exists(s200));
   EXPECT_FALSE(fs::exists(s300));
   EXPECT_TRUE(fs::exists(s400));
+  // Gallery: both passes of step200's evaluation gone, their emptied folders removed (the eval
+  // jobs' folders with their other files stay); step400's gallery untouched.
+  for (const fs::path& f : g200) EXPECT_FALSE(fs::exists(f)) << f;
+  for (const fs::path& f : g200_again) EXPECT_FALSE(fs::exists(f)) << f;
+  EXPECT_FALSE(fs::exists(g200[0].parent_path()));
+  EXPECT_FALSE(fs::exists(g200_again[0].parent_path()));
+  EXPECT_TRUE(fs::exists(dir_ / "work" / "evals" / "7" / "results.json"));
+  EXPECT_TRUE(fs::exists(g400[0]));
+  // `ablate show` says so, by which job; the evaluation's numbers stay.
+  CommandResult show = Ablate({"show", "r"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("2 images in " + g200[0].parent_path().string() + ", deleted (job 1)"),
+            std::string::npos)
+      << show.out;
+  EXPECT_NE(show.out.find("1 images in " + g400[0].parent_path().string() + "\n"),
+            std::string::npos)
+      << show.out;
+  json shown = AblateJson({"show", "r"});
+  ASSERT_TRUE(shown.contains("evaluations")) << shown.dump(2);
+  for (const auto& e : shown["evaluations"]) {
+    EXPECT_EQ(e["gallery"]["state"],
+              e["checkpoint"].get<std::string>().rfind("step0000200", 0) == 0 ? "deleted" : "kept");
+    EXPECT_DOUBLE_EQ(e["stats"]["AP"].get<double>(), 0.25);
+  }
 
   // Rows: all five still listed; three marked deleted by job 1.
   json cks = AblateJson({"checkpoints", "--run", "r"})["checkpoints"];

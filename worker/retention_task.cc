@@ -3,10 +3,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "worker/job_spec.h"
 
@@ -21,37 +24,63 @@ std::string Mib(int64_t bytes) {
   return buf;
 }
 
-FileDeletion DeleteOne(const CheckpointFile& f) {
-  FileDeletion d;
-  d.checkpoint_id = f.checkpoint_id;
+struct Removal {
+  FileDeletion::Result result = FileDeletion::Result::kFailed;
+  std::string reason;
+  int64_t bytes_freed = 0;
+};
+
+bool Exists(const std::string& dir) {
+  struct stat st {};
+  return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The checks of the header, for one file. `folder_may_be_gone`: a gallery image, whose folder
+// retention removes once it is empty.
+Removal RemoveFile(const std::string& uri, int64_t registered_bytes, bool folder_may_be_gone) {
+  Removal d;
   auto fail = [&](std::string why) {
     d.result = FileDeletion::Result::kFailed;
     d.reason = std::move(why);
     return d;
   };
-  auto path = PathFromUri(f.uri);
-  if (!path.ok()) return fail("not a local file URI: " + f.uri);
+  auto path = PathFromUri(uri);
+  if (!path.ok()) return fail("not a local file URI: " + uri);
   struct stat st {};
   if (::lstat(path->c_str(), &st) != 0) {
     const int err = errno;
     if (err != ENOENT) return fail(*path + ": " + std::strerror(err));
-    const std::string dir = std::filesystem::path(*path).parent_path().string();
-    struct stat dir_st {};
-    if (::stat(dir.c_str(), &dir_st) != 0 || !S_ISDIR(dir_st.st_mode)) {
-      return fail("directory " + dir + " is not reachable from this worker");
-    }
+    const std::filesystem::path dir = std::filesystem::path(*path).parent_path();
+    const bool reachable =
+        Exists(dir.string()) || (folder_may_be_gone && Exists(dir.parent_path().string()));
+    if (!reachable) return fail("directory " + dir.string() + " is not reachable from this worker");
     d.result = FileDeletion::Result::kMissing;
     return d;
   }
   if (!S_ISREG(st.st_mode)) return fail(*path + " is not a regular file; left alone");
-  if (f.bytes > 0 && st.st_size != f.bytes) {
+  if (registered_bytes > 0 && st.st_size != registered_bytes) {
     return fail(*path + " has " + std::to_string(st.st_size) + " bytes, the registered file " +
-                std::to_string(f.bytes) + "; left alone");
+                std::to_string(registered_bytes) + "; left alone");
   }
   if (::unlink(path->c_str()) != 0) return fail(*path + ": " + std::strerror(errno));
   d.result = FileDeletion::Result::kDeleted;
   d.bytes_freed = st.st_size;
   return d;
+}
+
+bool IsJpegName(const std::string& uri) {
+  std::string lower = uri;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto ends = [&](const std::string& suffix) {
+    return lower.size() > suffix.size() &&
+           lower.compare(lower.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends(".jpg") || ends(".jpeg");
+}
+
+std::string Counts(int deleted, int64_t bytes, int missing, int failed) {
+  return "deleted " + std::to_string(deleted) + " (" + Mib(bytes) + "), missing " +
+         std::to_string(missing) + ", failed " + std::to_string(failed);
 }
 
 }  // namespace
@@ -75,6 +104,26 @@ StatusOr<RetentionTask> ParseRetentionTask(const json& spec) {
     f.bytes = e.contains("bytes") && e["bytes"].is_number_integer() ? e["bytes"].get<int64_t>() : 0;
     task.files.push_back(std::move(f));
   }
+  if (!spec.contains("delete_gallery")) return task;
+  if (!spec["delete_gallery"].is_array()) {
+    return absl::InvalidArgumentError("retention job spec: 'delete_gallery' must be a list");
+  }
+  index = 0;
+  for (const json& e : spec["delete_gallery"]) {
+    const std::string where = "retention job spec: delete_gallery[" + std::to_string(index++) + "]";
+    if (!e.is_object() || !e.contains("uri") || !e["uri"].is_string()) {
+      return absl::InvalidArgumentError(where + " needs a uri");
+    }
+    GalleryFileEntry g;
+    g.checkpoint_id = e.contains("checkpoint_id") && e["checkpoint_id"].is_number_integer()
+                          ? e["checkpoint_id"].get<int64_t>()
+                          : 0;
+    g.uri = e["uri"].get<std::string>();
+    g.label = e.value("run", "") + "/" + e.value("checkpoint", "") + " image " +
+              std::to_string(e.value("image_id", int64_t{0}));
+    g.bytes = e.contains("bytes") && e["bytes"].is_number_integer() ? e["bytes"].get<int64_t>() : 0;
+    task.gallery.push_back(std::move(g));
+  }
   return task;
 }
 
@@ -83,12 +132,63 @@ std::vector<FileDeletion> DeleteCheckpointFiles(const RetentionTask& task,
   std::vector<FileDeletion> done;
   for (const CheckpointFile& f : task.files) {
     if (!may_continue()) break;
-    done.push_back(DeleteOne(f));
+    Removal r = RemoveFile(f.uri, f.bytes, /*folder_may_be_gone=*/false);
+    done.push_back(FileDeletion{f.checkpoint_id, r.result, std::move(r.reason), r.bytes_freed});
   }
   return done;
 }
 
-std::string SummarizeDeletions(const RetentionTask& task, const std::vector<FileDeletion>& done) {
+GalleryOutcome DeleteGalleryFiles(const RetentionTask& task,
+                                  const std::vector<FileDeletion>& checkpoint_results,
+                                  const std::function<bool()>& may_continue) {
+  std::map<int64_t, std::string> listed;  // checkpoint id -> label, for the task's checkpoints
+  for (const CheckpointFile& f : task.files) listed[f.checkpoint_id] = f.label;
+  std::map<int64_t, FileDeletion::Result> result_of;
+  for (const FileDeletion& d : checkpoint_results) result_of[d.checkpoint_id] = d.result;
+
+  GalleryOutcome out;
+  std::set<std::string> folders;
+  bool stopped = false;
+  for (const GalleryFileEntry& g : task.gallery) {
+    if (!may_continue()) {
+      stopped = true;
+      break;
+    }
+    GalleryDeletion d;
+    d.uri = g.uri;
+    if (auto it = listed.find(g.checkpoint_id); it != listed.end()) {
+      auto r = result_of.find(g.checkpoint_id);
+      if (r == result_of.end()) continue;  // its checkpoint was not reached: not reported
+      if (r->second == FileDeletion::Result::kFailed) {
+        d.reason = "kept with its checkpoint " + it->second + ", whose file was not deleted";
+        out.done.push_back(std::move(d));
+        continue;
+      }
+    }
+    if (!IsJpegName(g.uri)) {
+      d.reason = "not a gallery image (.jpg/.jpeg): " + g.uri + "; left alone";
+      out.done.push_back(std::move(d));
+      continue;
+    }
+    Removal r = RemoveFile(g.uri, g.bytes, /*folder_may_be_gone=*/true);
+    d.result = r.result;
+    d.reason = std::move(r.reason);
+    d.bytes_freed = r.bytes_freed;
+    if (d.result != FileDeletion::Result::kFailed) {
+      folders.insert(std::filesystem::path(*PathFromUri(g.uri)).parent_path().string());
+    }
+    out.done.push_back(std::move(d));
+  }
+  if (stopped || !may_continue()) return out;
+  for (const std::string& folder : folders) {
+    // rmdir() removes only an empty directory: anything else written there keeps it.
+    if (::rmdir(folder.c_str()) == 0) out.folders_removed.push_back(folder);
+  }
+  return out;
+}
+
+std::string SummarizeDeletions(const RetentionTask& task, const std::vector<FileDeletion>& done,
+                               const GalleryOutcome* gallery) {
   int deleted = 0, missing = 0, failed = 0;
   int64_t bytes = 0;
   std::string failures;
@@ -108,11 +208,40 @@ std::string SummarizeDeletions(const RetentionTask& task, const std::vector<File
         break;
     }
   }
-  std::string out = "deleted " + std::to_string(deleted) + " (" + Mib(bytes) + "), missing " +
-                    std::to_string(missing) + ", failed " + std::to_string(failed);
+  std::string out = Counts(deleted, bytes, missing, failed);
   if (!failures.empty()) out += " (" + failures + ")";
   if (done.size() < task.files.size()) {
     out += ", stopped before " + std::to_string(task.files.size() - done.size()) + " file(s)";
+  }
+  if (gallery == nullptr || task.gallery.empty()) return out;
+  std::map<std::string, std::string> label_of;
+  for (const GalleryFileEntry& g : task.gallery) label_of[g.uri] = g.label;
+  deleted = missing = failed = 0;
+  bytes = 0;
+  failures.clear();
+  for (const GalleryDeletion& d : gallery->done) {
+    switch (d.result) {
+      case FileDeletion::Result::kDeleted:
+        ++deleted;
+        bytes += d.bytes_freed;
+        break;
+      case FileDeletion::Result::kMissing:
+        ++missing;
+        break;
+      case FileDeletion::Result::kFailed:
+        ++failed;
+        if (!failures.empty()) failures += "; ";
+        failures += label_of[d.uri] + ": " + d.reason;
+        break;
+    }
+  }
+  out += "; gallery images: " + Counts(deleted, bytes, missing, failed);
+  if (!failures.empty()) out += " (" + failures + ")";
+  if (gallery->done.size() < task.gallery.size()) {
+    out += ", not reached " + std::to_string(task.gallery.size() - gallery->done.size());
+  }
+  if (!gallery->folders_removed.empty()) {
+    out += ", " + std::to_string(gallery->folders_removed.size()) + " folder(s) removed";
   }
   return out;
 }

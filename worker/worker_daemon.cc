@@ -242,25 +242,38 @@ void WorkerDaemon::RunRetentionJob(const v1::Job& job, const std::atomic<bool>& 
     if (SteadyMs() >= held_until_ms) lease_in_doubt = true;
     return !cancel && !stop_ && !lease_in_doubt;
   });
+  // Gallery images after the checkpoint files: an image goes only with its checkpoint.
+  GalleryOutcome gallery = DeleteGalleryFiles(*task, done, [&] {
+    if (SteadyMs() >= held_until_ms) lease_in_doubt = true;
+    return !cancel && !stop_ && !lease_in_doubt;
+  });
+  auto result_of = [](FileDeletion::Result r) {
+    switch (r) {
+      case FileDeletion::Result::kDeleted:
+        return v1::DELETION_RESULT_DELETED;
+      case FileDeletion::Result::kMissing:
+        return v1::DELETION_RESULT_MISSING;
+      case FileDeletion::Result::kFailed:
+        break;
+    }
+    return v1::DELETION_RESULT_FAILED;
+  };
   for (const FileDeletion& d : done) {
     auto* out = complete->add_deletions();
     out->set_checkpoint_id(d.checkpoint_id);
-    switch (d.result) {
-      case FileDeletion::Result::kDeleted:
-        out->set_result(v1::DELETION_RESULT_DELETED);
-        break;
-      case FileDeletion::Result::kMissing:
-        out->set_result(v1::DELETION_RESULT_MISSING);
-        break;
-      case FileDeletion::Result::kFailed:
-        out->set_result(v1::DELETION_RESULT_FAILED);
-        break;
-    }
+    out->set_result(result_of(d.result));
     out->set_reason(d.reason);
     out->set_bytes_freed(d.bytes_freed);
   }
-  std::string summary = SummarizeDeletions(*task, done);
-  if (done.size() == task->files.size()) {
+  for (const GalleryDeletion& d : gallery.done) {
+    auto* out = complete->add_gallery_deletions();
+    out->set_uri(d.uri);
+    out->set_result(result_of(d.result));
+    out->set_reason(d.reason);
+    out->set_bytes_freed(d.bytes_freed);
+  }
+  std::string summary = SummarizeDeletions(*task, done, &gallery);
+  if (done.size() == task->files.size() && gallery.done.size() == task->gallery.size()) {
     complete->set_outcome(v1::JOB_OUTCOME_SUCCEEDED);
   } else if (lease_in_doubt) {
     complete->set_outcome(v1::JOB_OUTCOME_FAILED);

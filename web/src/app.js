@@ -278,16 +278,33 @@ function galleryLabel(e) {
   const o = e.outputs;
   return `${e.checkpoint || '(no checkpoint)'} · score ${e.settings.score_threshold ?? '?'}${o ? ` · ${o.detections} detections` : ''}`;
 }
+// Retention deletes gallery files with their checkpoint (docs/retention.md): a deleted image has no
+// url and is shown as a placeholder naming the job, never as a broken image.
 function galleryFigure(image, caption) {
+  const detections = `${image.detections} detection${image.detections === 1 ? '' : 's'}`;
+  if (!image.url) {
+    return `<figure class="gallery-item deleted" data-image-id="${image.image_id}">
+    <div class="gallery-deleted">deleted by retention job ${esc(image.deleted_by_job ?? '?')}</div>
+    <figcaption>#${image.image_id} · ${detections}${caption ? ` · ${esc(caption)}` : ''}</figcaption></figure>`;
+  }
   return `<figure class="gallery-item" data-image-id="${image.image_id}">
     <a href="${esc(image.url)}" target="_blank"><img src="${esc(image.url)}" alt="image ${image.image_id}"></a>
-    <figcaption>#${image.image_id} · ${image.detections} detection${image.detections === 1 ? '' : 's'}${caption ? ` · ${esc(caption)}` : ''}</figcaption></figure>`;
+    <figcaption>#${image.image_id} · ${detections}${caption ? ` · ${esc(caption)}` : ''}</figcaption></figure>`;
+}
+// "deleted (job 7)" etc. for a gallery or checkpoint whose files retention touched; '' when kept.
+function fileStateTag(state, job) {
+  if (!state || state === 'kept') return '';
+  return `<span class="tag file-${state.replace(' ', '-')}">${esc(state)}${job ? ` (job ${esc(job)})` : ''}</span>`;
 }
 const gallerySelection = new Map();  // run name -> evaluation id picked on its page
 function galleryHtml(e) {
   if (!e) return '<p class="muted">No gallery recorded for this run (evaluations before issue 7, diary imports, or the gallery disabled).</p>';
   const g = e.gallery;
-  return `<p class="legend-note" id="gallery-meta">${g.count} images (seed ${g.seed}, ${fmtBytes(g.bytes)}) in <code>${esc(g.dir)}</code></p>
+  const meta = `<p class="legend-note" id="gallery-meta">${g.count} images (seed ${g.seed}, ${fmtBytes(g.bytes)}) in <code>${esc(g.dir)}</code> ${fileStateTag(g.state, g.deleted_by_job)}</p>`;
+  if (g.state === 'deleted') {
+    return `${meta}<p class="muted" id="gallery-deleted" data-evaluation="${e.id}">The gallery's images were deleted by retention job ${esc(g.deleted_by_job)} with their checkpoint's file; the evaluation's numbers stay.</p>`;
+  }
+  return `${meta}
     <div class="gallery" id="gallery" data-evaluation="${e.id}">${g.images.map(i => galleryFigure(i)).join('')}</div>`;
 }
 
@@ -326,6 +343,7 @@ views.run = {
       .sort((a, b) => b.ap - a.ap).map(c => ({label: c.name || `#${c.id}`, value: c.ap}));
     const cps = r.checkpoints.map(c => `<tr><td>${esc(c.name)}</td><td class="num">${c.step}</td><td class="num">${c.epoch}</td>
       <td class="num">${fmt(c.loss)}</td><td class="num">${fmtBytes(c.bytes)}</td><td>${c.pinned ? '<span class="tag">pinned</span>' : ''}</td>
+      <td data-state="${esc(c.state)}">${c.state === 'kept' ? 'kept' : fileStateTag(c.state, c.deleted_by_job ?? c.deleting_job)}</td>
       <td class="num ap">${c.best ? fmt(c.best.ap) : '–'}</td><td><a href="#/lineage${qs({root: c.name})}">forks</a></td></tr>`).join('');
     const rescorings = r.evaluations.filter(e => e.rescoring);
     const parent = run.parent_run ? `forked from ${runLink(run.parent_run)}${run.parent_checkpoint ? ` @ <a href="#/lineage${qs({root: run.parent_checkpoint})}">${esc(run.parent_checkpoint)}</a>` : ''}` : 'no parent';
@@ -351,7 +369,7 @@ views.run = {
         <div class="card"><h2>Per-category AP (bbox${lastBbox ? `, ${esc(lastBbox.checkpoint)}` : ''})</h2><div id="per-category">${bars(cats)}</div></div>
         <div class="card"><h2>Config</h2><p class="legend-note">Highlighted rows override the parent run (old value struck through).</p><table class="kv" id="config-table">${configRows}</table></div>
       </div>
-      <h2>Checkpoints</h2><table id="checkpoints-table"><thead><tr><th>name</th><th class="num">step</th><th class="num">epoch</th><th class="num">loss</th><th class="num">size</th><th>pinned</th><th class="num">best AP</th><th></th></tr></thead><tbody>${cps || '<tr><td colspan="8" class="muted">none</td></tr>'}</tbody></table>
+      <h2>Checkpoints</h2><table id="checkpoints-table"><thead><tr><th>name</th><th class="num">step</th><th class="num">epoch</th><th class="num">loss</th><th class="num">size</th><th>pinned</th><th>file</th><th class="num">best AP</th><th></th></tr></thead><tbody>${cps || '<tr><td colspan="9" class="muted">none</td></tr>'}</tbody></table>
       ${r.jobs && r.jobs.length ? `<h2>Jobs</h2><table id="jobs-table"><thead><tr><th class="num">job</th><th>kind</th><th>state</th><th class="num">attempts</th><th>worker</th><th>last error</th><th>updated</th></tr></thead><tbody>${r.jobs.map(j => `<tr><td class="num">${j.id}</td><td>${esc(j.kind)}</td><td>${esc(j.state)}</td><td class="num">${j.attempts}/${j.max_attempts}</td><td>${esc(j.worker || '–')}</td><td>${esc(j.last_error || '')}</td><td>${fmtTime(j.updated_unix_ms)}</td></tr>`).join('')}</tbody></table>` : ''}
       <h2>Eval-only re-scorings</h2>${rescorings.length ? statsTable(rescorings, 'bbox/segm re-scored') : '<p class="muted">none</p>'}`;
     const pick = document.getElementById('gallery-pick');
@@ -431,7 +449,7 @@ views.compare = {
       const head = g.runs.map(gr => {
         if (gr.evaluation === null) return `<th>${runLink(gr.run)}<br><span class="muted">no gallery</span></th>`;
         const o = gr.outputs;
-        return `<th data-run="${esc(gr.run)}">${runLink(gr.run)}<br><span class="muted">${esc(gr.checkpoint || '–')} · score ${gr.settings.score_threshold ?? '?'}${o ? ` · ${o.detections} detections (${fmt(o.detections_per_image_mean, 2)} / image)` : ''}</span></th>`;
+        return `<th data-run="${esc(gr.run)}">${runLink(gr.run)}<br><span class="muted">${esc(gr.checkpoint || '–')} · score ${gr.settings.score_threshold ?? '?'}${o ? ` · ${o.detections} detections (${fmt(o.detections_per_image_mean, 2)} / image)` : ''}</span> ${fileStateTag(gr.state, gr.deleted_by_job)}</th>`;
       }).join('');
       const rows = g.image_ids.map(id => `<tr data-image-id="${id}"><td class="num">#${id}</td>${g.runs.map(gr => {
         const image = gr.evaluation === null ? null : gr.images[String(id)];

@@ -150,6 +150,8 @@ async function demoPhase(browser, useCoordinator) {
   check(cats.join(',') === 'circle,square,triangle,star', `run: per-category AP sorted best first (got ${cats.join(',')})`);
   const cpRows = await page.$$eval('#checkpoints-table tbody tr', r => r.length);
   check(cpRows === 3, `run: 3 checkpoints (got ${cpRows})`);
+  const cpStates = await page.$$eval('#checkpoints-table tbody td[data-state]', tds => tds.map(t => t.textContent.trim()));
+  check(cpStates.join(',') === 'kept,kept,kept', `run: each checkpoint's file state is shown (got ${cpStates.join(',')})`);
   const override = await page.$$eval('#config-table tr.override td:first-child', tds => tds.map(t => t.textContent));
   check(override.includes('conf_loss') && override.includes('focal_loss_gamma'), `run: config overrides from parent highlighted (${override.join(', ')})`);
   await page.screenshot({path: path.join(SHOTS, 'run.png'), fullPage: true});
@@ -193,6 +195,14 @@ async function demoPhase(browser, useCoordinator) {
     check(denseDrawn > 3 * normalDrawn && normalDrawn > 0, `run: the re-scoring's images carry far more detections (${denseDrawn} vs ${normalDrawn})`);
   }
   await (await page.$('#gallery-card')).screenshot({path: path.join(SHOTS, 'run-gallery.png')});
+  // Retention (docs/retention.md "Galleries"): a deleted gallery, as /api/runs/{name} reports one
+  // (state "deleted", images without url), renders as a note naming the job, never as broken
+  // images; a single deleted image renders as a placeholder.
+  const deletedHtml = await page.evaluate(() => galleryHtml({id: 5, gallery: {count: 1, seed: 0, bytes: 10, dir: '/w/g',
+    state: 'deleted', deleted_by_job: 7, images: [{image_id: 12, detections: 1, bytes: 10, state: 'deleted', deleted_by_job: 7, url: null}]}}));
+  check(/deleted by retention job 7/.test(deletedHtml) && !/<img/.test(deletedHtml), `run: a deleted gallery names the job and shows no image (got ${deletedHtml})`);
+  const placeholder = await page.evaluate(() => galleryFigure({image_id: 12, detections: 1, url: null, deleted_by_job: 7}));
+  check(/deleted by retention job 7/.test(placeholder) && !/<img/.test(placeholder), `run: a deleted image is a placeholder (got ${placeholder})`);
 
   // Compare: deltas coloured by sign.
   await page.goto(`${base}/#/compare?runs=focal-g1.5-lr1e-3,focal-g2.0-lr1e-3`);
