@@ -36,6 +36,59 @@ WorkerInfo ReadWorker(const SqliteStatement& q) {
   return w;
 }
 
+// Applies a retention job's deletion report to the rows it holds in `table` (keyed by `key`):
+// deleted and missing files mark their rows deleted by `job`, failed ones release the hold.
+// Rows the job does not hold are counted as ignored and left unchanged. `bind_key(st, i, d)`
+// binds the report entry's key at parameter i; `on_failure(d)` records a failed entry.
+// Runs inside the caller's WithDb transaction.
+template <typename Entry, typename Tally, typename BindKey, typename OnFailure>
+Status ApplyDeletionReport(SqliteDb& db, const std::string& table, const std::string& key,
+                           int64_t now_unix_ms, JobId job, std::span<const Entry> report,
+                           Tally& tally, BindKey bind_key, OnFailure on_failure) {
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * mark,
+      db.Prepare(absl::StrCat("UPDATE ", table,
+                              " SET deleted_unix_ms = ?, deleted_by_job_id = ?, "
+                              "deleting_job_id = NULL WHERE ",
+                              key, " = ? AND deleting_job_id = ?")));
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * release,
+      db.Prepare(absl::StrCat("UPDATE ", table, " SET deleting_job_id = NULL WHERE ", key,
+                              " = ? AND deleting_job_id = ?")));
+  for (const Entry& d : report) {
+    const bool failed = d.result == CheckpointDeletion::Result::kFailed;
+    SqliteStatement* up = failed ? release : mark;
+    up->Reset();
+    if (failed) {
+      bind_key(*up, 1, d);
+      up->Bind(2, job.value);
+    } else {
+      up->Bind(1, now_unix_ms).Bind(2, job.value);
+      bind_key(*up, 3, d);
+      up->Bind(4, job.value);
+    }
+    ABLATE_RETURN_IF_ERROR(up->Run());
+    if (sqlite3_changes(db.raw()) == 0) {
+      ++tally.ignored;
+      continue;
+    }
+    switch (d.result) {
+      case CheckpointDeletion::Result::kDeleted:
+        ++tally.deleted;
+        tally.bytes_freed += d.bytes_freed;
+        break;
+      case CheckpointDeletion::Result::kMissing:
+        ++tally.missing;
+        break;
+      case CheckpointDeletion::Result::kFailed:
+        ++tally.failed;
+        ABLATE_RETURN_IF_ERROR(on_failure(d));
+        break;
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string_view JobKindName(JobKind kind) {
@@ -612,47 +665,16 @@ StatusOr<DeletionTally> SqliteJobStore::RecordCheckpointDeletions(
     JobId job, std::span<const CheckpointDeletion> report) {
   DeletionTally tally;
   ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
-    ABLATE_ASSIGN_OR_RETURN(
-        SqliteStatement * mark,
-        db.Prepare("UPDATE checkpoints SET deleted_unix_ms = ?, deleted_by_job_id = ?, "
-                   "deleting_job_id = NULL WHERE id = ? AND deleting_job_id = ?"));
-    ABLATE_ASSIGN_OR_RETURN(
-        SqliteStatement * release,
-        db.Prepare("UPDATE checkpoints SET deleting_job_id = NULL WHERE id = ? AND "
-                   "deleting_job_id = ?"));
-    const int64_t now = clock_.NowUnixMs();
-    for (const CheckpointDeletion& d : report) {
-      SqliteStatement* up = release;
-      if (d.result == CheckpointDeletion::Result::kFailed) {
-        release->Reset();
-        release->Bind(1, d.checkpoint.value).Bind(2, job.value);
-      } else {
-        up = mark;
-        mark->Reset();
-        mark->Bind(1, now).Bind(2, job.value).Bind(3, d.checkpoint.value).Bind(4, job.value);
-      }
-      ABLATE_RETURN_IF_ERROR(up->Run());
-      if (sqlite3_changes(db.raw()) == 0) {
-        ++tally.ignored;
-        continue;
-      }
-      switch (d.result) {
-        case CheckpointDeletion::Result::kDeleted:
-          ++tally.deleted;
-          tally.bytes_freed += d.bytes_freed;
-          break;
-        case CheckpointDeletion::Result::kMissing:
-          ++tally.missing;
-          break;
-        case CheckpointDeletion::Result::kFailed: {
-          ++tally.failed;
+    return ApplyDeletionReport(
+        db, "checkpoints", "id", clock_.NowUnixMs(), job, report, tally,
+        [](SqliteStatement& st, int index, const CheckpointDeletion& d) {
+          st.Bind(index, d.checkpoint.value);
+        },
+        [&](const CheckpointDeletion& d) -> Status {
           ABLATE_ASSIGN_OR_RETURN(Checkpoint c, runs_.GetCheckpoint(d.checkpoint));
           tally.failures.emplace_back(std::move(c), d.reason);
-          break;
-        }
-      }
-    }
-    return absl::OkStatus();
+          return absl::OkStatus();
+        });
   }));
   return tally;
 }
@@ -687,45 +709,13 @@ StatusOr<GalleryDeletionTally> SqliteJobStore::RecordGalleryDeletions(
     JobId job, std::span<const GalleryFileDeletion> report) {
   GalleryDeletionTally tally;
   ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
-    ABLATE_ASSIGN_OR_RETURN(
-        SqliteStatement * mark,
-        db.Prepare("UPDATE evaluation_gallery SET deleted_unix_ms = ?, deleted_by_job_id = ?, "
-                   "deleting_job_id = NULL WHERE uri = ? AND deleting_job_id = ?"));
-    ABLATE_ASSIGN_OR_RETURN(
-        SqliteStatement * release,
-        db.Prepare("UPDATE evaluation_gallery SET deleting_job_id = NULL WHERE uri = ? AND "
-                   "deleting_job_id = ?"));
-    const int64_t now = clock_.NowUnixMs();
-    for (const GalleryFileDeletion& d : report) {
-      SqliteStatement* up = release;
-      if (d.result == CheckpointDeletion::Result::kFailed) {
-        release->Reset();
-        release->Bind(1, d.uri).Bind(2, job.value);
-      } else {
-        up = mark;
-        mark->Reset();
-        mark->Bind(1, now).Bind(2, job.value).Bind(3, d.uri).Bind(4, job.value);
-      }
-      ABLATE_RETURN_IF_ERROR(up->Run());
-      if (sqlite3_changes(db.raw()) == 0) {
-        ++tally.ignored;
-        continue;
-      }
-      switch (d.result) {
-        case CheckpointDeletion::Result::kDeleted:
-          ++tally.deleted;
-          tally.bytes_freed += d.bytes_freed;
-          break;
-        case CheckpointDeletion::Result::kMissing:
-          ++tally.missing;
-          break;
-        case CheckpointDeletion::Result::kFailed:
-          ++tally.failed;
+    return ApplyDeletionReport(
+        db, "evaluation_gallery", "uri", clock_.NowUnixMs(), job, report, tally,
+        [](SqliteStatement& st, int index, const GalleryFileDeletion& d) { st.Bind(index, d.uri); },
+        [&](const GalleryFileDeletion& d) -> Status {
           tally.failures.emplace_back(d.uri, d.reason);
-          break;
-      }
-    }
-    return absl::OkStatus();
+          return absl::OkStatus();
+        });
   }));
   return tally;
 }

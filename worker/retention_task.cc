@@ -83,6 +83,34 @@ std::string Counts(int deleted, int64_t bytes, int missing, int failed) {
          std::to_string(missing) + ", failed " + std::to_string(failed);
 }
 
+// "deleted N (bytes), missing M, failed F (label: reason; ...)" for one list of outcomes;
+// `label(i, outcome)` names the file of a failure.
+template <typename Outcome, typename Label>
+std::string SummarizeOutcomes(const std::vector<Outcome>& done, Label label) {
+  int deleted = 0, missing = 0, failed = 0;
+  int64_t bytes = 0;
+  std::string failures;
+  for (size_t i = 0; i < done.size(); ++i) {
+    switch (done[i].result) {
+      case FileDeletion::Result::kDeleted:
+        ++deleted;
+        bytes += done[i].bytes_freed;
+        break;
+      case FileDeletion::Result::kMissing:
+        ++missing;
+        break;
+      case FileDeletion::Result::kFailed:
+        ++failed;
+        if (!failures.empty()) failures += "; ";
+        failures += label(i, done[i]) + ": " + done[i].reason;
+        break;
+    }
+  }
+  std::string out = Counts(deleted, bytes, missing, failed);
+  if (!failures.empty()) out += " (" + failures + ")";
+  return out;
+}
+
 }  // namespace
 
 StatusOr<RetentionTask> ParseRetentionTask(const json& spec) {
@@ -189,54 +217,17 @@ GalleryOutcome DeleteGalleryFiles(const RetentionTask& task,
 
 std::string SummarizeDeletions(const RetentionTask& task, const std::vector<FileDeletion>& done,
                                const GalleryOutcome* gallery) {
-  int deleted = 0, missing = 0, failed = 0;
-  int64_t bytes = 0;
-  std::string failures;
-  for (size_t i = 0; i < done.size(); ++i) {
-    switch (done[i].result) {
-      case FileDeletion::Result::kDeleted:
-        ++deleted;
-        bytes += done[i].bytes_freed;
-        break;
-      case FileDeletion::Result::kMissing:
-        ++missing;
-        break;
-      case FileDeletion::Result::kFailed:
-        ++failed;
-        if (!failures.empty()) failures += "; ";
-        failures += task.files[i].label + ": " + done[i].reason;
-        break;
-    }
-  }
-  std::string out = Counts(deleted, bytes, missing, failed);
-  if (!failures.empty()) out += " (" + failures + ")";
+  std::string out =
+      SummarizeOutcomes(done, [&](size_t i, const FileDeletion&) { return task.files[i].label; });
   if (done.size() < task.files.size()) {
     out += ", stopped before " + std::to_string(task.files.size() - done.size()) + " file(s)";
   }
   if (gallery == nullptr || task.gallery.empty()) return out;
   std::map<std::string, std::string> label_of;
   for (const GalleryFileEntry& g : task.gallery) label_of[g.uri] = g.label;
-  deleted = missing = failed = 0;
-  bytes = 0;
-  failures.clear();
-  for (const GalleryDeletion& d : gallery->done) {
-    switch (d.result) {
-      case FileDeletion::Result::kDeleted:
-        ++deleted;
-        bytes += d.bytes_freed;
-        break;
-      case FileDeletion::Result::kMissing:
-        ++missing;
-        break;
-      case FileDeletion::Result::kFailed:
-        ++failed;
-        if (!failures.empty()) failures += "; ";
-        failures += label_of[d.uri] + ": " + d.reason;
-        break;
-    }
-  }
-  out += "; gallery images: " + Counts(deleted, bytes, missing, failed);
-  if (!failures.empty()) out += " (" + failures + ")";
+  out += "; gallery images: " +
+         SummarizeOutcomes(gallery->done,
+                           [&](size_t, const GalleryDeletion& d) { return label_of[d.uri]; });
   if (gallery->done.size() < task.gallery.size()) {
     out += ", not reached " + std::to_string(task.gallery.size() - gallery->done.size());
   }
