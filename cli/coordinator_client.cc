@@ -8,19 +8,22 @@
 #include <chrono>
 #include <future>
 
+#include "proto/grpc_status.h"
+
 namespace ablate::cli {
 namespace {
 
+// The shared mapping, plus where to look when the coordinator cannot be reached.
 Status FromGrpc(const grpc::Status& st, const std::string& address) {
-  if (st.ok()) return absl::OkStatus();
-  std::string msg = st.error_message();
-  if (st.error_code() == grpc::StatusCode::UNAVAILABLE ||
-      st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    msg = "cannot reach the coordinator at " + address + ": " + msg +
-          " (start one with `ablate server --db PATH --listen HOST:PORT`, or set --server / "
-          "ABLATE_SERVER)";
+  Status status = rpc::FromGrpcStatus(st);
+  if (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) {
+    return Status(status.code(),
+                  "cannot reach the coordinator at " + address + ": " +
+                      std::string(status.message()) +
+                      " (start one with `ablate server --db PATH --listen HOST:PORT`, or set "
+                      "--server / ABLATE_SERVER)");
   }
-  return Status(static_cast<absl::StatusCode>(st.error_code()), msg);
+  return status;
 }
 
 std::chrono::system_clock::time_point Deadline(int timeout_ms) {

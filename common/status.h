@@ -2,7 +2,7 @@
 //
 // Every library returns Status or StatusOr<T> across its public boundary. Exceptions thrown by
 // third-party code (LibTorch, yaml-cpp, nlohmann-json) are caught where that code is called and
-// converted here. The mapping to gRPC status codes lives in one place: server/grpc_status.h.
+// converted here. The mapping to gRPC status codes lives in one place: proto/grpc_status.h.
 //
 // Code conventions: InvalidArgument = bad user input (names the field/line); NotFound = a named
 // thing does not exist; AlreadyExists / FailedPrecondition = state conflict; DataLoss = a corrupt

@@ -4,14 +4,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "proto/grpc_status.h"
 #include "server/diary_import.h"
-#include "server/grpc_status.h"
 #include "server/leaderboard.h"
 #include "server/proto_convert.h"
 #include "server/refs.h"
 #include "server/run_comparison.h"
 
 namespace ablate::server {
+
+using rpc::ToGrpcStatus;
 namespace {
 
 // ---- enums ----

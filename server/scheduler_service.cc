@@ -1,9 +1,11 @@
 #include "server/scheduler_service.h"
 
-#include "server/grpc_status.h"
+#include "proto/grpc_status.h"
 #include "server/proto_convert.h"
 
 namespace ablate::server {
+
+using rpc::ToGrpcStatus;
 namespace {
 
 void ToProto(const SweepStatus& s, v1::Sweep* p) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/status.h"
+#include "proto/grpc_status.h"
 
 namespace ablate::worker {
 
@@ -21,12 +22,6 @@ struct RetryPolicy {
   int64_t max_backoff_ms = 2'000;
   int64_t total_budget_ms = 120'000;  // how long a coordinator may be down before we give up
 };
-
-// absl and gRPC share status code numbers.
-inline Status StatusFromGrpc(const grpc::Status& s) {
-  if (s.ok()) return absl::OkStatus();
-  return Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-}
 
 // `call(context)` performs one attempt with a fresh context (deadline set here).
 inline Status CallWithRetry(const RetryPolicy& policy,
@@ -43,7 +38,7 @@ inline Status CallWithRetry(const RetryPolicy& policy,
     if (s.ok()) return absl::OkStatus();
     bool transient = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
                      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
-    if (!transient || std::chrono::steady_clock::now() > give_up) return StatusFromGrpc(s);
+    if (!transient || std::chrono::steady_clock::now() > give_up) return rpc::FromGrpcStatus(s);
     std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
     backoff_ms = std::min(backoff_ms * 2, policy.max_backoff_ms);
   }

@@ -1,6 +1,6 @@
-#include "server/grpc_status.h"
+#include "proto/grpc_status.h"
 
-namespace ablate::server {
+namespace ablate::rpc {
 
 grpc::Status ToGrpcStatus(const Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -12,4 +12,4 @@ Status FromGrpcStatus(const grpc::Status& status) {
   return Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
-}  // namespace ablate::server
+}  // namespace ablate::rpc
