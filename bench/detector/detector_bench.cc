@@ -44,7 +44,8 @@ nlohmann::json Measure(const std::string& preset, int size, int steps, int batch
   auto config = TrainPreset(preset);
   config->batch_size = batch;
   config->max_steps = steps;
-  config->warmup_steps = 0;
+  // The preset's warmup stays: it does not change the step time, and without it a random-init
+  // R50 can diverge within the measured steps (seen on CUDA), which ends the run early.
   config->checkpoint_every = 0;
   config->num_workers = 2;
   if (preset != "tiny") config->model.freeze_bn = false;  // no pretrained backbone here
@@ -57,6 +58,7 @@ nlohmann::json Measure(const std::string& preset, int size, int steps, int batch
     o.log_every = 0;
     auto r = Train(*config, o);
     if (!r.ok()) return {{"error", r.status().ToString()}};
+    if (r->status != "finished") return {{"error", "training " + r->status}};
     train_ips.push_back(r->images_per_s);
     wait.push_back(r->loader_wait_fraction);
     infer_ips.push_back(r->eval ? r->eval->images_per_s : 0.0);
