@@ -103,6 +103,7 @@ TEST(ModelShapeTest, BasicBlockBackboneNamesAndChannels) {
   ASSERT_TRUE(preset.ok());
   ModelConfig c = *preset;
   c.block = BlockType::kBasic;
+  c.base_width = 16;
   c.layers = {2, 2, 2, 2};  // ResNet-18 layout at width 16
   Yolact model(c);
   NamedTensors sd = StateDict(*model);
