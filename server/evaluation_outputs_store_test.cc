@@ -346,36 +346,47 @@ TEST_F(EvaluationOutputsStoreTest, ListGalleryFilesIsTheRetentionHook) {
   EXPECT_EQ(one->size(), 2u);
 }
 
-// A database from before 0004 (evaluations without the new columns) is migrated in place: its
-// evaluations read back without outputs or gallery.
-TEST(EvaluationOutputsMigrationTest, OlderDatabaseMigratesWithEmptyOutputs) {
-  const std::string path = (testing::FreshTempDir("outputs_migration") / "ablate.db").string();
-  FakeClock clock;
+// A store whose file was first migrated only up to `version` and given `seed_sql` (rows in that
+// version's schema), then opened normally, which migrates the rest in place.
+std::unique_ptr<SqliteRunStore> OpenMigratedFrom(int version, const std::string& name,
+                                                 const std::string& seed_sql, FakeClock& clock) {
+  const std::string path = (testing::FreshTempDir(name) / "ablate.db").string();
   {
     auto db = SqliteDb::Open(path);
-    ASSERT_TRUE(db.ok());
+    EXPECT_TRUE(db.ok());
+    if (!db.ok()) return nullptr;
+    EXPECT_TRUE((*db)->Exec("PRAGMA foreign_keys = ON").ok());
     auto all = migrations::EmbeddedMigrations();
-    ASSERT_GE(all.size(), 3u);
-    ASSERT_EQ(all[1].version, 2);
-    auto report = Migrate(**db, clock, all.subspan(0, 2));
-    ASSERT_TRUE(report.ok()) << report.status();
-    ASSERT_TRUE((*db)
-                    ->Exec("INSERT INTO runs (id, name, status, config_json, config_fingerprint, "
-                           "created_unix_ms, updated_unix_ms) VALUES (1, 'old', 'succeeded', "
-                           "'{}', 'sha256:x', 0, 0);"
-                           "INSERT INTO evaluations (run_id, iou_type, dataset_fingerprint, "
-                           "eval_key, AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, "
-                           "ARl, created_unix_ms) VALUES (1, 'bbox', 'diary:x', 'k', 0.2, 0, 0, "
-                           "0, 0, 0, 0, 0, 0, 0, 0, 0, 0)")
-                    .ok());
+    size_t upto = 0;
+    while (upto < all.size() && all[upto].version <= version) ++upto;
+    EXPECT_TRUE(upto > 0 && all[upto - 1].version == version);
+    EXPECT_TRUE(Migrate(**db, clock, all.subspan(0, upto)).ok());
+    EXPECT_TRUE((*db)->Exec(seed_sql).ok()) << seed_sql;
   }
   SqliteRunStoreOptions options;
   options.path = path;
   options.clock = &clock;
   auto store = SqliteRunStore::Open(options);
-  ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_EQ((*store)->migration_report().from_version, 2);
-  auto list = (*store)->ListEvaluations({});
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (!store.ok()) return nullptr;
+  EXPECT_EQ((*store)->migration_report().from_version, version);
+  return std::move(*store);
+}
+
+// A database from before 0004 (evaluations without the new columns) is migrated in place: its
+// evaluations read back without outputs or gallery.
+TEST(EvaluationOutputsMigrationTest, OlderDatabaseMigratesWithEmptyOutputs) {
+  FakeClock clock;
+  auto store = OpenMigratedFrom(
+      2, "outputs_migration",
+      "INSERT INTO runs (id, name, status, config_json, config_fingerprint, created_unix_ms, "
+      "updated_unix_ms) VALUES (1, 'old', 'succeeded', '{}', 'sha256:x', 0, 0);"
+      "INSERT INTO evaluations (run_id, iou_type, dataset_fingerprint, eval_key, AP, AP50, AP75, "
+      "APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl, created_unix_ms) VALUES (1, 'bbox', "
+      "'diary:x', 'k', 0.2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
+      clock);
+  ASSERT_NE(store, nullptr);
+  auto list = store->ListEvaluations({});
   ASSERT_TRUE(list.ok()) << list.status();
   ASSERT_EQ(list->size(), 1u);
   EXPECT_DOUBLE_EQ((*list)[0].stats[0], 0.2);
@@ -386,41 +397,22 @@ TEST(EvaluationOutputsMigrationTest, OlderDatabaseMigratesWithEmptyOutputs) {
 // 0005 rebuilds evaluation_gallery (new primary key with `pass`, retention columns): every row of
 // a version-4 database survives as pass 0, not deleted, and reads back as the same gallery.
 TEST(EvaluationOutputsMigrationTest, Migration0005KeepsTheGalleriesOfAVersion4Database) {
-  const std::string path = (testing::FreshTempDir("gallery_migration") / "ablate.db").string();
   FakeClock clock;
-  {
-    auto db = SqliteDb::Open(path);
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("PRAGMA foreign_keys = ON").ok());
-    auto all = migrations::EmbeddedMigrations();
-    size_t upto_4 = 0;
-    while (upto_4 < all.size() && all[upto_4].version <= 4) ++upto_4;
-    ASSERT_EQ(all[upto_4 - 1].version, 4);
-    ASSERT_TRUE(Migrate(**db, clock, all.subspan(0, upto_4)).ok());
-    ASSERT_TRUE(
-        (*db)
-            ->Exec("INSERT INTO runs (id, name, status, config_json, config_fingerprint, "
-                   "created_unix_ms, updated_unix_ms) VALUES (1, 'old', 'succeeded', '{}', "
-                   "'sha256:x', 0, 0);"
-                   "INSERT INTO checkpoints (id, run_id, name, step, uri, bytes, created_unix_ms) "
-                   "VALUES (3, 1, 'step0000600', 600, 'file:///w/a.pt', 10, 0);"
-                   "INSERT INTO evaluations (id, run_id, checkpoint_id, iou_type, "
-                   "dataset_fingerprint, eval_key, AP, AP50, AP75, APs, APm, APl, AR1, AR10, "
-                   "AR100, ARs, ARm, ARl, created_unix_ms, detections, images, gallery_uri, "
-                   "gallery_seed) VALUES (5, 1, 3, 'bbox', 'sha256:v', 'k', 0.2, 0, 0, 0, 0, 0, "
-                   "0, 0, 0, 0, 0, 0, 0, 7, 2, 'file:///w/g', 4);"
-                   "INSERT INTO evaluation_gallery (evaluation_id, image_id, uri, bytes, "
-                   "detections) VALUES (5, 139, 'file:///w/g/000139.jpg', 300, 4), "
-                   "(5, 12, 'file:///w/g/000012.jpg', 200, 3);")
-            .ok());
-  }
-  SqliteRunStoreOptions options;
-  options.path = path;
-  options.clock = &clock;
-  auto store = SqliteRunStore::Open(options);
-  ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_EQ((*store)->migration_report().from_version, 4);
-  auto list = (*store)->ListEvaluations({});
+  auto store = OpenMigratedFrom(
+      4, "gallery_migration",
+      "INSERT INTO runs (id, name, status, config_json, config_fingerprint, created_unix_ms, "
+      "updated_unix_ms) VALUES (1, 'old', 'succeeded', '{}', 'sha256:x', 0, 0);"
+      "INSERT INTO checkpoints (id, run_id, name, step, uri, bytes, created_unix_ms) "
+      "VALUES (3, 1, 'step0000600', 600, 'file:///w/a.pt', 10, 0);"
+      "INSERT INTO evaluations (id, run_id, checkpoint_id, iou_type, dataset_fingerprint, "
+      "eval_key, AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl, "
+      "created_unix_ms, detections, images, gallery_uri, gallery_seed) VALUES (5, 1, 3, 'bbox', "
+      "'sha256:v', 'k', 0.2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7, 2, 'file:///w/g', 4);"
+      "INSERT INTO evaluation_gallery (evaluation_id, image_id, uri, bytes, detections) VALUES "
+      "(5, 139, 'file:///w/g/000139.jpg', 300, 4), (5, 12, 'file:///w/g/000012.jpg', 200, 3);",
+      clock);
+  ASSERT_NE(store, nullptr);
+  auto list = store->ListEvaluations({});
   ASSERT_TRUE(list.ok()) << list.status();
   ASSERT_EQ(list->size(), 1u);
   ASSERT_TRUE((*list)[0].gallery.has_value());
@@ -430,7 +422,7 @@ TEST(EvaluationOutputsMigrationTest, Migration0005KeepsTheGalleriesOfAVersion4Da
                                            GalleryImage{139, "file:///w/g/000139.jpg", 300, 4}}}));
   EXPECT_FALSE((*list)[0].gallery->AllDeleted());
   EXPECT_EQ((*list)[0].gallery->DeletedByJob(), 0);
-  auto files = (*store)->ListGalleryFiles({});
+  auto files = store->ListGalleryFiles({});
   ASSERT_TRUE(files.ok()) << files.status();
   ASSERT_EQ(files->size(), 2u);
   for (const GalleryFile& f : *files) {
@@ -441,7 +433,7 @@ TEST(EvaluationOutputsMigrationTest, Migration0005KeepsTheGalleriesOfAVersion4Da
   }
   GalleryFileFilter live;
   live.include_deleted = false;
-  EXPECT_EQ((*store)->ListGalleryFiles(live)->size(), 2u);
+  EXPECT_EQ(store->ListGalleryFiles(live)->size(), 2u);
   // The rebuilt table takes a later pass of the migrated evaluation.
   NewEvaluation again;
   again.run = RunId{1};
@@ -450,7 +442,7 @@ TEST(EvaluationOutputsMigrationTest, Migration0005KeepsTheGalleriesOfAVersion4Da
   again.stats = (*list)[0].stats;
   ASSERT_EQ(EvalKey(again.settings), EvalKey((*list)[0].settings));
   // eval_key 'k' was written by hand above; give the row its real key so the record matches.
-  ASSERT_TRUE((*store)
+  ASSERT_TRUE(store
                   ->WithDb([&](SqliteDb& db) -> Status {
                     ABLATE_ASSIGN_OR_RETURN(
                         SqliteStatement * up,
@@ -460,10 +452,10 @@ TEST(EvaluationOutputsMigrationTest, Migration0005KeepsTheGalleriesOfAVersion4Da
                   })
                   .ok());
   again.gallery = Gallery{"file:///w/g2", 4, {GalleryImage{12, "file:///w/g2/000012.jpg", 210, 3}}};
-  auto recorded = (*store)->RecordEvaluation(again);
+  auto recorded = store->RecordEvaluation(again);
   ASSERT_TRUE(recorded.ok()) << recorded.status();
   EXPECT_FALSE(recorded->created);
-  files = (*store)->ListGalleryFiles({});
+  files = store->ListGalleryFiles({});
   ASSERT_EQ(files->size(), 3u);
   EXPECT_EQ(files->back().pass, 1);
   EXPECT_EQ(files->back().uri, "file:///w/g2/000012.jpg");
