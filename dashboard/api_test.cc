@@ -20,13 +20,8 @@ using nlohmann::json;
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = server::testing::FreshTempDir("dashboard_api");
-    server::SqliteRunStoreOptions o;
-    o.path = (dir_ / "runs.db").string();
-    o.clock = &clock_;
-    auto store = server::SqliteRunStore::Open(o);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
+    store_ = server::testing::OpenTestStore(&clock_);
+    ASSERT_NE(store_, nullptr);
     ASSERT_TRUE(demo::FillDemo(*store_).ok());
     DashboardApiOptions api_options;
     api_options.clock = &clock_;
@@ -36,7 +31,6 @@ class ApiTest : public ::testing::Test {
   void TearDown() override {
     api_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   ApiResponse Get(const std::string& path, std::multimap<std::string, std::string> params = {}) {
@@ -52,7 +46,6 @@ class ApiTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  std::filesystem::path dir_;
   std::unique_ptr<server::SqliteRunStore> store_;
   std::unique_ptr<DashboardApi> api_;
 };

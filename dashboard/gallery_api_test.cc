@@ -27,12 +27,8 @@ class GalleryApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = server::testing::FreshTempDir("dashboard_gallery");
-    server::SqliteRunStoreOptions o;
-    o.path = (dir_ / "runs.db").string();
-    o.clock = &clock_;
-    auto store = server::SqliteRunStore::Open(o);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
+    store_ = server::testing::OpenTestStore(&clock_);
+    ASSERT_NE(store_, nullptr);
     auto report = demo::FillDemo(*store_, dir_ / "gallery");
     ASSERT_TRUE(report.ok()) << report.status();
     DashboardApiOptions api_options;
