@@ -285,7 +285,7 @@ TEST_F(ApiTest, SchedulerGivesRunWorkerAndJobGauges) {
   ASSERT_TRUE(jobs.CreateJob(job).ok());
   auto worker = jobs.UpsertWorker("gpu-box-1", "gpu-box", 1, "cuda:0");
   ASSERT_TRUE(worker.ok()) << worker.status();
-  auto lease = jobs.LeaseNextJob(worker->id, 60'000);
+  auto lease = jobs.LeaseNextJob(worker->id, 60'000, /*retry_elsewhere_ms=*/0);
   ASSERT_TRUE(lease.ok() && lease->has_value()) << lease.status();
   ASSERT_EQ((*lease)->first.run_name, "focal-g3.0-lr1e-3");  // oldest pending job first
 

@@ -1,11 +1,15 @@
 #include "detector/train.h"
 
+#include <fcntl.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <numbers>
 #include <thread>
 
@@ -84,7 +88,33 @@ Status SaveCheckpoint(const std::filesystem::path& path, YolactImpl& model,
     archive.write("meta", JsonToTensor(j), /*is_buffer=*/true);
     std::filesystem::path temp = path;
     temp += ".tmp";
-    archive.save_to(temp.string());
+    // Written through our own descriptor: LibTorch's file writer throws from its destructor on
+    // a short write (a full disk), which ends the process. Here a failed write is remembered,
+    // the rest is swallowed, and the error (with errno's text) returned.
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return absl::FailedPreconditionError("writing checkpoint " + temp.string() + ": " +
+                                           std::strerror(errno));
+    }
+    int write_errno = 0;
+    archive.save_to([&](const void* data, size_t n) -> size_t {
+      const char* p = static_cast<const char*>(data);
+      for (size_t done = 0; write_errno == 0 && done < n;) {
+        const ssize_t w = ::write(fd, p + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) write_errno = w < 0 ? errno : EIO;
+        if (w > 0) done += static_cast<size_t>(w);
+      }
+      return n;
+    });
+    if (::close(fd) != 0 && write_errno == 0) write_errno = errno;
+    if (write_errno != 0) {
+      ::unlink(temp.c_str());
+      const std::string message =
+          "writing checkpoint " + path.string() + ": " + std::strerror(write_errno);
+      return write_errno == ENOSPC || write_errno == EDQUOT ? absl::ResourceExhaustedError(message)
+                                                            : absl::InternalError(message);
+    }
     return CommitFileAtomically(temp, path);
   } catch (const std::exception& e) {
     return absl::InternalError("writing checkpoint " + path.string() + ": " + e.what());

@@ -557,7 +557,10 @@ StatusOr<std::optional<LeasedJob>> JobScheduler::LeaseJob(WorkerId worker) {
   ABLATE_RETURN_IF_ERROR(jobs_.ExpireLeases().status());
   std::optional<LeasedJob> out;
   ABLATE_RETURN_IF_ERROR(runs_.Transact([&]() -> Status {
-    ABLATE_ASSIGN_OR_RETURN(auto leased, jobs_.LeaseNextJob(worker, options_.lease_ttl_ms));
+    ABLATE_ASSIGN_OR_RETURN(auto leased, jobs_.LeaseNextJob(worker, options_.lease_ttl_ms,
+                                                            options_.retry_elsewhere_ms >= 0
+                                                                ? options_.retry_elsewhere_ms
+                                                                : 2 * options_.lease_ttl_ms));
     if (!leased) return absl::OkStatus();
     out = LeasedJob{leased->first, leased->second, leased->first.spec_json};
     if (leased->first.kind == JobKind::kTrain) {

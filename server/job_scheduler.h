@@ -24,6 +24,10 @@ struct JobSchedulerOptions {
   int64_t lease_ttl_ms = 20'000;          // a lease not renewed for this long expires
   int64_t heartbeat_interval_ms = 3'000;  // what workers are told to use
   int max_attempts = 3;                   // per job, crashes and lease expiries included
+  // A job whose lease failed on a worker (a crash, a full or unwritable trial folder) is not
+  // leased back to that worker for this long, so another worker retries it first; a lone worker
+  // takes it again afterwards. Negative: twice lease_ttl_ms.
+  int64_t retry_elsewhere_ms = -1;
   // keep_last of a retention request that does not say (docs/retention.md).
   int retention_keep_last = kDefaultRetentionKeepLast;
   // Set: when the last unfinished job of a sweep completes, queue a retention job for that

@@ -183,6 +183,32 @@ TEST_F(JobSchedulerTest, CrashesAreRetriedUntilMaxAttemptsThenTheRunFails) {
   EXPECT_EQ(r->job.last_error, "killed by signal 9");
 }
 
+TEST_F(JobSchedulerTest, AFailedJobGoesToAnotherWorkerFirst) {
+  Submit();
+  LeasedJob a = Lease(w1_);
+  ASSERT_TRUE(
+      scheduler_->CompleteJob(a.lease.id, JobOutcome::kFailed, "No space left on device").ok());
+  // Within 2 x the lease TTL (20 s here) w1 gets the next trial, not the one it just failed ...
+  clock_.AdvanceMs(19'000);
+  LeasedJob b = Lease(w1_);
+  EXPECT_NE(b.job.id.value, a.job.id.value);
+  // ... while w2 takes the failed one at once.
+  LeasedJob c = Lease(w2_);
+  EXPECT_EQ(c.job.id.value, a.job.id.value);
+  EXPECT_EQ(c.job.attempts, 2);
+  EXPECT_EQ(c.job.last_error, "No space left on device");
+}
+
+TEST_F(JobSchedulerTest, ALoneWorkerRetriesItsFailedJobAfterTheHoldBack) {
+  Submit(kSpec, {"max_parallel=1"});
+  LeasedJob a = Lease(w1_);
+  ASSERT_TRUE(scheduler_->CompleteJob(a.lease.id, JobOutcome::kFailed, "crash").ok());
+  clock_.AdvanceMs(20'001);
+  LeasedJob b = Lease(w1_);
+  EXPECT_EQ(b.job.id.value, a.job.id.value);
+  EXPECT_EQ(b.job.attempts, 2);
+}
+
 TEST_F(JobSchedulerTest, ReleasedJobsDoNotSpendAnAttempt) {
   Submit(kSpec, {"max_parallel=1"});
   LeasedJob a = Lease(w1_);

@@ -174,8 +174,9 @@ class JobStore {
                                               const std::string& sweep) = 0;
 
   // nullopt when no job may be leased now. NotFound for an unknown worker.
-  virtual StatusOr<std::optional<std::pair<Job, Lease>>> LeaseNextJob(WorkerId worker,
-                                                                      int64_t ttl_ms) = 0;
+  // Skips jobs whose lease failed on this worker less than retry_elsewhere_ms ago.
+  virtual StatusOr<std::optional<std::pair<Job, Lease>>> LeaseNextJob(
+      WorkerId worker, int64_t ttl_ms, int64_t retry_elsewhere_ms) = 0;
   // Extends the worker's listed leases; returns those it no longer holds (expired, completed,
   // or whose job was cancelled) so the worker stops them. Also records the heartbeat.
   virtual StatusOr<std::vector<LeaseId>> RenewLeases(WorkerId worker,

@@ -12,6 +12,12 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
       std::string(what) + ": " + sqlite3_errmsg(db) + " (sqlite code " + std::to_string(rc) + ")";
   if ((rc & 0xff) == SQLITE_CONSTRAINT) return absl::AlreadyExistsError(msg);
   if ((rc & 0xff) == SQLITE_BUSY) return absl::UnavailableError(msg);
+  // The transaction was rolled back; nothing of it is stored. Said as such to the client.
+  if ((rc & 0xff) == SQLITE_FULL) {
+    return absl::ResourceExhaustedError("the coordinator's disk is full; nothing was stored (" +
+                                        msg + ")");
+  }
+  if ((rc & 0xff) == SQLITE_READONLY) return absl::FailedPreconditionError(msg);
   if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
     return absl::DataLossError(msg);
   }

@@ -353,19 +353,23 @@ Status SqliteJobStore::SetTrainRunStatus(const Job& job, RunStatus status) {
   return runs_.SetRunStatus(job.run, status).status();
 }
 
-StatusOr<std::optional<std::pair<Job, Lease>>> SqliteJobStore::LeaseNextJob(WorkerId worker,
-                                                                            int64_t ttl_ms) {
+StatusOr<std::optional<std::pair<Job, Lease>>> SqliteJobStore::LeaseNextJob(
+    WorkerId worker, int64_t ttl_ms, int64_t retry_elsewhere_ms) {
   std::optional<std::pair<Job, Lease>> result;
   ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
     ABLATE_RETURN_IF_ERROR(GetWorker(worker).status());
-    // Oldest highest-priority pending job whose sweep is below its max_parallel (0 = no limit).
+    // Oldest highest-priority pending job whose sweep is below its max_parallel (0 = no limit)
+    // and that did not fail on this worker within retry_elsewhere_ms.
     ABLATE_ASSIGN_OR_RETURN(
         SqliteStatement * pick,
         db.Prepare("SELECT j.id FROM jobs j LEFT JOIN sweeps s ON s.id = j.sweep_id "
                    "WHERE j.state = 'pending' AND (s.id IS NULL OR s.max_parallel <= 0 OR "
                    "  (SELECT COUNT(*) FROM jobs j2 WHERE j2.sweep_id = s.id "
                    "   AND j2.state = 'leased') < s.max_parallel) "
+                   "AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.job_id = j.id "
+                   "  AND l.worker_id = ? AND l.outcome = 'failed' AND l.released_unix_ms > ?) "
                    "ORDER BY j.priority DESC, j.id ASC LIMIT 1"));
+    pick->Bind(1, worker.value).Bind(2, clock_.NowUnixMs() - retry_elsewhere_ms);
     ABLATE_ASSIGN_OR_RETURN(bool row, pick->Step());
     if (!row) {
       pick->Reset();

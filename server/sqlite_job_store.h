@@ -29,8 +29,8 @@ class SqliteJobStore final : public JobStore {
   StatusOr<Job> CreateJob(const NewJob& job) override;
   StatusOr<Job> GetJob(JobId id) override;
   StatusOr<std::vector<Job>> ListJobs(std::optional<RunId> run, const std::string& sweep) override;
-  StatusOr<std::optional<std::pair<Job, Lease>>> LeaseNextJob(WorkerId worker,
-                                                              int64_t ttl_ms) override;
+  StatusOr<std::optional<std::pair<Job, Lease>>> LeaseNextJob(WorkerId worker, int64_t ttl_ms,
+                                                              int64_t retry_elsewhere_ms) override;
   StatusOr<std::vector<LeaseId>> RenewLeases(WorkerId worker, std::span<const LeaseId> leases,
                                              int64_t ttl_ms) override;
   StatusOr<CompletionResult> CompleteLease(LeaseId lease, JobOutcome outcome,

@@ -1,8 +1,11 @@
 #include "tests/process_util.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +15,8 @@
 #include <regex>
 #include <sstream>
 #include <thread>
+
+#include "worker/child_process.h"
 
 extern char** environ;
 
@@ -66,9 +71,32 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::map<std::string, st
 
 }  // namespace
 
-std::string AblateBinary() {
+std::string AblateBinDir() {
   const char* dir = std::getenv("ABLATE_BIN_DIR");
-  return std::string(dir ? dir : "build/bin") + "/ablate";
+  return dir ? dir : "build/bin";
+}
+
+std::string AblateBinary() { return AblateBinDir() + "/ablate"; }
+
+int FreeLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::unique_ptr<worker::ChildProcess> SpawnAblate(const std::vector<std::string>& args,
+                                                  const std::filesystem::path& log) {
+  std::vector<std::string> argv = {AblateBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto child = worker::ChildProcess::Start({argv, log, {}});
+  EXPECT_TRUE(child.ok()) << child.status();
+  return child.ok() ? std::move(*child) : nullptr;
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv,

@@ -6,13 +6,29 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+namespace ablate::worker {
+class ChildProcess;
+}
+
 namespace ablate::e2e {
 
-// $ABLATE_BIN_DIR/ablate (set by ctest; falls back to ./build/bin/ablate).
+// $ABLATE_BIN_DIR (set by ctest; falls back to ./build/bin).
+std::string AblateBinDir();
+// $ABLATE_BIN_DIR/ablate.
 std::string AblateBinary();
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound and released; a race is possible
+// but harmless in tests that bind it right away).
+int FreeLoopbackPort();
+
+// `ablate ARGS...` as a long-running child (a coordinator or a worker) whose stdout and stderr
+// go to `log`. Null (with a test failure added) when it cannot be started.
+std::unique_ptr<worker::ChildProcess> SpawnAblate(const std::vector<std::string>& args,
+                                                  const std::filesystem::path& log);
 
 struct CommandResult {
   int exit_code = -1;  // 128 + signal when killed by a signal

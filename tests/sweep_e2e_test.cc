@@ -4,10 +4,8 @@
 // still finish, the resumed one from its checkpoint, with no metric point stored twice, and the
 // leaderboard must rank all four with 12 stats per iou type. Then a fork and an eval-only job.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -25,33 +23,6 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string BinDir() {
-  const char* dir = std::getenv("ABLATE_BIN_DIR");
-  return dir ? dir : "build/bin";
-}
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// A long-running `ablate ...` process whose stderr/stdout go to a log file.
-std::unique_ptr<worker::ChildProcess> Spawn(const std::vector<std::string>& args,
-                                            const std::filesystem::path& log) {
-  std::vector<std::string> argv = {BinDir() + "/ablate"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  auto child = worker::ChildProcess::Start({argv, log, {}});
-  EXPECT_TRUE(child.ok()) << child.status();
-  return child.ok() ? std::move(*child) : nullptr;
-}
-
 class SweepE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -59,7 +30,7 @@ class SweepE2eTest : public ::testing::Test {
         std::filesystem::temp_directory_path() / ("ablate_sweep_e2e_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    address_ = "127.0.0.1:" + std::to_string(FreePort());
+    address_ = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
   }
   void TearDown() override {
     workers_.clear();
@@ -68,7 +39,7 @@ class SweepE2eTest : public ::testing::Test {
   }
 
   void StartCoordinator() {
-    coordinator_ = Spawn(
+    coordinator_ = SpawnAblate(
         {"server", "--db", (dir_ / "ablate.db").string(), "--listen", address_, "--lease-ttl", "3"},
         dir_ / "coordinator.log");
     // Ready when `ablate health` answers.
@@ -80,9 +51,9 @@ class SweepE2eTest : public ::testing::Test {
   }
 
   void StartWorker(const std::string& name) {
-    workers_[name] = Spawn(
+    workers_[name] = SpawnAblate(
         {"worker", "--server", address_, "--slots", "1", "--trial-threads", "1", "--name", name,
-         "--work-dir", (dir_ / "work").string(), "--trainer", BinDir() + "/ablate-train"},
+         "--work-dir", (dir_ / "work").string(), "--trainer", AblateBinDir() + "/ablate-train"},
         dir_ / (name + ".log"));
   }
 
@@ -105,7 +76,7 @@ class SweepE2eTest : public ::testing::Test {
 
 TEST_F(SweepE2eTest, SurvivesWorkerAndCoordinatorKills) {
   CommandResult shapes =
-      RunCommand({BinDir() + "/ablate-train", "shapes", "--out", (dir_ / "shapes").string(),
+      RunCommand({AblateBinDir() + "/ablate-train", "shapes", "--out", (dir_ / "shapes").string(),
                   "--train", "24", "--val", "8", "--seed", "3"});
   ASSERT_EQ(shapes.exit_code, 0) << shapes.err;
   const std::string spec = dir_ / "sweep.yaml";
@@ -126,7 +97,7 @@ parameters:
 
   // Relative data paths resolve against the submitting directory.
   CommandResult submit = RunCommand({"/bin/sh", "-c",
-                                     "cd " + dir_.string() + " && " + BinDir() +
+                                     "cd " + dir_.string() + " && " + AblateBinDir() +
                                          "/ablate submit sweep.yaml --json --server " + address_});
   ASSERT_EQ(submit.exit_code, 0) << submit.err;
   json submitted = json::parse(submit.out);

@@ -61,9 +61,15 @@ void RegisterWorkerCommand(CLI::App& app) {
                   "resume)")
       ->default_str("./ablate-work");
   cmd->add_option("--name", options->name, "Worker name (default host:pid)");
+  auto min_free_mb = std::make_shared<int64_t>(options->min_free_disk_bytes >> 20);
+  cmd->add_option("--min-free-disk-mb", *min_free_mb,
+                  "Lease no job while the work dir has less free space than this (MiB)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_flag("--exit-when-idle", options->exit_when_idle,
                 "Exit once no job has come for 30 s (batch schedulers)");
-  cmd->callback([options] {
+  cmd->callback([options, min_free_mb] {
+    options->min_free_disk_bytes = *min_free_mb << 20;
     if (options->trainer_path.empty()) options->trainer_path = DefaultTrainerPath();
     if (options->work_dir.empty()) options->work_dir = "ablate-work";
     if (options->device != "cpu" && options->device.rfind("cuda:", 0) != 0) {

@@ -12,6 +12,7 @@
 #include "worker/job_spec.h"
 #include "worker/retention_task.h"
 #include "worker/trial_runner.h"
+#include "worker/work_dir_check.h"
 
 namespace ablate::worker {
 namespace {
@@ -115,8 +116,23 @@ Status WorkerDaemon::Run() {
   return absl::OkStatus();
 }
 
+bool WorkerDaemon::WorkDirReady() {
+  const Status disk = CheckWorkDir(options_.work_dir, options_.min_free_disk_bytes);
+  const std::string problem(disk.message());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (problem != work_dir_problem_) {
+    Log(disk.ok() ? "work dir usable again; leasing jobs" : "not leasing jobs: " + problem);
+    work_dir_problem_ = problem;
+  }
+  return disk.ok();
+}
+
 void WorkerDaemon::SlotLoop(int slot) {
   while (!stop_) {
+    if (!WorkDirReady()) {
+      SleepUnlessStopped(stop_, options_.poll_interval_ms);
+      continue;
+    }
     v1::LeaseJobRequest request;
     request.set_worker_id(worker_id_);
     v1::LeaseJobResponse response;

@@ -10,6 +10,9 @@
 // - the coordinator unreachable: every RPC is retried with backoff (RetryPolicy), so a
 //   coordinator restart is ridden out; registration is retried until Stop();
 // - a lease the coordinator says is no longer ours (expired, cancelled): the trial is stopped;
+// - a work dir that is full (below min_free_disk_bytes) or not writable: no job is leased until
+//   it recovers; a trial that fails on it mid-way is retried by another worker first (the
+//   coordinator holds a failed job back from the worker it failed on);
 // - Stop() (SIGTERM/SIGINT in `ablate worker`): running trials are stopped and their jobs
 //   RELEASED, i.e. requeued without counting an attempt.
 // - a retention job deletes a file only while its lease is surely still held: until the lease
@@ -48,6 +51,8 @@ struct WorkerOptions {
   bool exit_when_idle = false;     // leave once no job came for idle_exit_ms
   int64_t idle_exit_ms = 30'000;
   int64_t poll_interval_ms = 1'000;  // between LeaseJob calls when there is nothing to do
+  // No job is leased while the work dir has less free space than this (or is not writable).
+  int64_t min_free_disk_bytes = int64_t{256} << 20;
   RetryPolicy retry;
 };
 
@@ -68,6 +73,8 @@ class WorkerDaemon {
   Status Register();
   void SlotLoop(int slot);
   void HeartbeatLoop();
+  // CheckWorkDir before a lease; logs when the verdict changes. False: do not lease now.
+  bool WorkDirReady();
   // Runs one leased job to its end and completes it. `leased_at_ms`: steady-clock ms when the
   // LeaseJob call that granted it was sent.
   void RunJob(const ablate::v1::Job& job, int64_t leased_at_ms);
@@ -87,6 +94,7 @@ class WorkerDaemon {
   std::atomic<int64_t> jobs_completed_{0};
   std::atomic<int64_t> last_activity_ms_{0};  // steady-clock ms of the last lease or job end
   std::atomic<int> busy_slots_{0};
+  std::string work_dir_problem_;  // the last CheckWorkDir verdict logged; guarded by mu_
 
   struct ActiveLease {
     std::shared_ptr<std::atomic<bool>> cancel;
