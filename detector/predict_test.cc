@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
+#include <sstream>
 
 #include "detector/shapes.h"
 #include "detector/tools/event_stream.h"
@@ -258,8 +259,11 @@ TEST_F(PredictTest, GalleryIsTheSameImagesForEveryEvaluationAndInTheEvents) {
   }
   EXPECT_EQ(ids[0], ids[1]);
 
-  const std::vector<nlohmann::json> events =
-      EvaluationEvents("step0000010", results[0], EvalSettingsForEvents{});
+  // The lines on the wire, as the worker reads them.
+  std::vector<nlohmann::json> events;
+  for (const auto& e : EvaluationEvents("step0000010", results[0], EvalSettingsForEvents{})) {
+    events.push_back(nlohmann::json::parse(protocol::FormatTrialEvent(e)));
+  }
   ASSERT_EQ(events.size(), 2u);
   for (const nlohmann::json& e : events) {
     EXPECT_EQ(e.at("detections"), results[0].num_detections);
@@ -282,8 +286,85 @@ TEST_F(PredictTest, GalleryIsTheSameImagesForEveryEvaluationAndInTheEvents) {
   auto r = Evaluate(*ck->model, ck->meta.config, *val, plain, torch::kCPU);
   ASSERT_TRUE(r.ok());
   const auto plain_events = EvaluationEvents("x", *r, EvalSettingsForEvents{});
-  EXPECT_FALSE(plain_events[0].contains("gallery"));
-  EXPECT_EQ(plain_events[0].at("results_bytes"), 0);
+  const auto plain_line = nlohmann::json::parse(protocol::FormatTrialEvent(plain_events[0]));
+  EXPECT_FALSE(plain_line.contains("gallery"));
+  EXPECT_EQ(plain_line.at("results_bytes"), 0);
+}
+
+// Issue 15: what `ablate-train run|eval --events` really prints is read by the worker's parser
+// (protocol/trial_events.h) without a single skipped line.
+TEST_F(PredictTest, ToolEventsParseWithTheWorkersParser) {
+  const fs::path out = *dir_ / "events_run";
+  CommandResult run = RunTool(
+      "run --train " + (*dir_ / "train.json").string() + " --val " + (*dir_ / "val.json").string() +
+          " --preset tiny --set image_size=64 --set batch_size=4 --set warmup_steps=1 --steps 10"
+          " --checkpoint-every 5 --gallery 2 --out " +
+          out.string() + " --events",
+      *dir_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::vector<protocol::TrialEvent> events;
+  std::istringstream lines(run.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto e = protocol::ParseTrialEvent(line);
+    ASSERT_TRUE(e.ok()) << e.status() << "\n" << line;
+    events.push_back(*e);
+  }
+  ASSERT_GE(events.size(), 5u);
+  const auto& started = std::get<protocol::StartedEvent>(events.front());
+  EXPECT_EQ(started.protocol, protocol::kTrialProtocolVersion);
+  EXPECT_EQ(started.step, 0);
+  EXPECT_EQ(started.total_steps, 10);
+  int metrics = 0, evaluations = 0;
+  std::vector<std::string> checkpoints;
+  for (const auto& e : events) {
+    if (const auto* m = std::get_if<protocol::MetricsEvent>(&e)) {
+      ++metrics;
+      EXPECT_TRUE(m->values.count("loss"));
+      EXPECT_TRUE(m->values.count("lr"));
+    }
+    if (const auto* c = std::get_if<protocol::CheckpointEvent>(&e)) {
+      checkpoints.push_back(c->name);
+      EXPECT_EQ(static_cast<int64_t>(fs::file_size(c->path)), c->bytes);
+      EXPECT_EQ(c->sha256.size(), 64u);
+    }
+    if (const auto* v = std::get_if<protocol::EvaluationEvent>(&e)) {
+      ++evaluations;
+      EXPECT_EQ(v->images, 6);
+      ASSERT_TRUE(v->gallery.has_value());
+      EXPECT_EQ(v->gallery->images.size(), 2u);
+      EXPECT_EQ(v->dataset_fingerprint.rfind("sha256:", 0), 0u);
+    }
+  }
+  EXPECT_GT(metrics, 0);              // under a worker ablate-train logs every 10 steps at most
+  ASSERT_GE(checkpoints.size(), 2u);  // steps 5 and 10 at least
+  EXPECT_EQ(evaluations, 2);          // bbox and segm of the final checkpoint
+  const auto& finished = std::get<protocol::FinishedEvent>(events.back());
+  EXPECT_EQ(finished.status, "succeeded");
+  EXPECT_EQ(finished.checkpoint, checkpoints.back());
+  EXPECT_TRUE(finished.images_per_s.has_value());
+
+  CommandResult eval =
+      RunTool("eval --checkpoint " + (out / (checkpoints.back() + ".pt")).string() + " --val " +
+                  (*dir_ / "val.json").string() + " --gallery 0 --out " +
+                  (*dir_ / "events_eval").string() + " --events",
+              *dir_);
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  std::vector<std::string> kinds;
+  std::istringstream eval_lines(eval.out);
+  for (std::string line; std::getline(eval_lines, line);) {
+    auto e = protocol::ParseTrialEvent(line);
+    ASSERT_TRUE(e.ok()) << e.status() << "\n" << line;
+    kinds.push_back(std::visit(
+        [](const auto& x) -> std::string {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, protocol::StartedEvent>) return "started";
+          if constexpr (std::is_same_v<T, protocol::EvaluationEvent>) return x.iou_type;
+          if constexpr (std::is_same_v<T, protocol::FinishedEvent>) return "finished";
+          return "other";
+        },
+        *e));
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"started", "bbox", "segm", "finished"}));
 }
 
 }  // namespace

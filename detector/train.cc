@@ -481,14 +481,15 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
     log("checkpoint " + name);
     if (options.on_event) {
       ABLATE_ASSIGN_OR_RETURN(std::string sha256, Sha256HexOfFile(path));
-      options.on_event({{"event", "checkpoint"},
-                        {"name", name},
-                        {"path", std::filesystem::absolute(path).string()},
-                        {"step", step},
-                        {"epoch", epoch},
-                        {"loss", loss},
-                        {"sha256", sha256},
-                        {"bytes", static_cast<int64_t>(std::filesystem::file_size(path))}});
+      protocol::CheckpointEvent event;
+      event.name = name;
+      event.path = std::filesystem::absolute(path).string();
+      event.step = step;
+      event.epoch = epoch;
+      event.loss = loss;
+      event.sha256 = sha256;
+      event.bytes = static_cast<int64_t>(std::filesystem::file_size(path));
+      options.on_event(event);
     }
     return absl::OkStatus();
   };
@@ -509,15 +510,17 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
     return er;
   };
   if (options.on_event) {
-    nlohmann::json restored = nlohmann::json::object();
-    for (const char* what : {"weights", "optimizer", "schedule"}) {
-      restored[what] =
-          std::find(result.restored.begin(), result.restored.end(), what) != result.restored.end();
-    }
-    options.on_event({{"event", "started"},
-                      {"step", step},
-                      {"total_steps", config.max_steps},
-                      {"restored", restored}});
+    auto restored = [&](const char* what) {
+      return std::find(result.restored.begin(), result.restored.end(), what) !=
+             result.restored.end();
+    };
+    protocol::StartedEvent event;
+    event.step = step;
+    event.total_steps = config.max_steps;
+    event.restored_weights = restored("weights");
+    event.restored_optimizer = restored("optimizer");
+    event.restored_schedule = restored("schedule");
+    options.on_event(event);
   }
   model->train(true);
   const bool with_segm = config.semantic_weight > 0;
@@ -560,12 +563,11 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
         log(absl::StrFormat("step %d: non-finite loss, stopping (diverged)", step));
         if (result.checkpoint.empty()) ABLATE_RETURN_IF_ERROR(checkpoint(last_finite));
         if (options.on_event) {
-          options.on_event(
-              {{"event", "diverged"},
-               {"step", step},
-               {"reason", absl::StrFormat("non-finite loss at step %d", step)},
-               {"last_checkpoint", result.checkpoint.empty() ? nlohmann::json(nullptr)
-                                                             : nlohmann::json(result.checkpoint)}});
+          protocol::DivergedEvent event;
+          event.step = step;
+          event.reason = absl::StrFormat("non-finite loss at step %d", step);
+          if (!result.checkpoint.empty()) event.last_checkpoint = result.checkpoint;
+          options.on_event(event);
         }
         break;
       }
@@ -587,13 +589,15 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
             terms, LearningRate(config, step - schedule_offset, config.max_steps - schedule_offset),
             images / Seconds(start, Clock::now())));
         if (options.on_event) {
-          nlohmann::json values = {{"loss", value},
-                                   {"loss_avg", ema},
-                                   {"lr", LearningRate(config, step - schedule_offset,
-                                                       config.max_steps - schedule_offset)},
-                                   {"images_per_s", images / Seconds(start, Clock::now())}};
-          for (const auto& [k, v] : loss.terms) values["loss_" + k] = v.item<double>();
-          options.on_event({{"event", "metrics"}, {"step", step}, {"values", values}});
+          protocol::MetricsEvent event;
+          event.step = step;
+          event.values = {{"loss", value},
+                          {"loss_avg", ema},
+                          {"lr", LearningRate(config, step - schedule_offset,
+                                              config.max_steps - schedule_offset)},
+                          {"images_per_s", images / Seconds(start, Clock::now())}};
+          for (const auto& [k, v] : loss.terms) event.values["loss_" + k] = v.item<double>();
+          options.on_event(event);
         }
       }
       const bool eval_now = options.eval_every > 0 && step % options.eval_every == 0 &&

@@ -21,6 +21,7 @@
 #include "detector/data.h"
 #include "detector/model.h"
 #include "nlohmann/json.hpp"
+#include "protocol/trial_events.h"
 
 namespace ablate::detector {
 
@@ -135,8 +136,8 @@ struct TrainOptions {
   // registered every checkpoint and owns retention.
   bool prune_checkpoints = true;
   // Structured progress for the worker protocol (docs/worker-protocol.md); each may be empty.
-  // on_event gets {"event": "started" | "metrics" | "checkpoint" | "diverged", ...}.
-  std::function<void(const nlohmann::json&)> on_event;
+  // on_event gets started, metrics, checkpoint and diverged events (protocol/trial_events.h).
+  std::function<void(const protocol::TrialEvent&)> on_event;
   std::function<void(const std::string& checkpoint, const EvalResult&)> on_evaluation;
 };
 

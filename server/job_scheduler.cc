@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "protocol/job_spec.h"
 #include "server/refs.h"
 #include "sweepspec/sweep_spec.h"
 #include "sweepspec/trial_expansion.h"
@@ -14,15 +15,28 @@ namespace {
 
 using nlohmann::json;
 
-json RefJson(const std::string& name, const std::string& uri) {
-  return {{"name", name}, {"uri", uri}};
+// Every job spec is built as a protocol::JobSpec and stored as JobSpecToJson (the worker reads it
+// with ParseJobSpec): one definition of the contract.
+void SetEval(protocol::JobSpec& job, double score_threshold, int top_k, double nms_iou,
+             int max_dets) {
+  job.score_threshold = score_threshold;
+  job.top_k = top_k;
+  job.nms_iou = nms_iou;
+  job.max_dets = max_dets;
 }
 
-json EvalJson(double score_threshold, int top_k, double nms_iou, int max_dets) {
-  return {{"score_threshold", score_threshold},
-          {"top_k", top_k},
-          {"nms_iou", nms_iou},
-          {"max_dets", max_dets}};
+void SetData(protocol::JobSpec& job, const json& data) {
+  if (!data.is_object()) return;
+  job.train_path = data.value("train", "");
+  job.val_path = data.value("val", "");
+}
+
+// A trainer with its command's `{key}`s replaced by `set`'s values (issue 14).
+StatusOr<protocol::TrainerSpec> TrainerForTrial(const protocol::TrainerSpec& trainer,
+                                                const json& set) {
+  protocol::TrainerSpec out = trainer;
+  ABLATE_ASSIGN_OR_RETURN(out.command, protocol::SubstituteTrainerCommand(trainer.command, set));
+  return out;
 }
 
 // "KEY=VALUE" with VALUE read as JSON when it parses (0.5, true, [1,2]) and as a string otherwise.
@@ -95,11 +109,17 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
   }
   ABLATE_ASSIGN_OR_RETURN(sweepspec::SweepSpec spec,
                           sweepspec::ParseSweepSpec(spec_yaml, source, spec_overrides));
-  spec.train_path = AbsolutePath(spec.train_path, base_dir);
-  spec.val_path = AbsolutePath(spec.val_path, base_dir);
+  if (!spec.train_path.empty()) spec.train_path = AbsolutePath(spec.train_path, base_dir);
+  if (!spec.val_path.empty()) spec.val_path = AbsolutePath(spec.val_path, base_dir);
 
+  if (spec.trainer && spec.budget.steps == 0) {
+    return absl::InvalidArgumentError(
+        source +
+        ": budget.steps: 0 (evaluate only) re-scores with ablate-train; a sweep with a "
+        "trainer needs steps > 0");
+  }
   // Where trials start: nothing, a registered checkpoint, or a weights file.
-  json init_checkpoint = nullptr;
+  std::optional<protocol::CheckpointRef> init_checkpoint;
   int64_t start_step = 0;
   std::optional<Checkpoint> start;
   if (spec.start_from.rfind("file:", 0) == 0) {
@@ -109,7 +129,8 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
                                         "checkpoint as start_from, not a file");
     }
     std::string path = AbsolutePath(spec.start_from.substr(5), base_dir);
-    init_checkpoint = RefJson(std::filesystem::path(path).filename().string(), "file://" + path);
+    init_checkpoint = protocol::CheckpointRef{std::filesystem::path(path).filename().string(),
+                                              protocol::UriFromPath(path)};
     spec.start_from = "file:" + path;
   } else if (!spec.start_from.empty()) {
     auto ck = ResolveCheckpointRef(runs_, spec.start_from);
@@ -120,11 +141,15 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
     ABLATE_RETURN_IF_ERROR(RequireStoredFile(*ck));
     start = *ck;
     start_step = ck->step;
-    init_checkpoint = RefJson(ck->name, ck->uri);
+    init_checkpoint = protocol::CheckpointRef{ck->name, ck->uri};
     spec.start_from = ck->run_name + "/" + ck->name;  // canonical, for the fingerprint
   }
 
-  auto validate = [&](const json& set) { return validator_(spec.preset, set); };
+  // A user's trainer owns its keys: the only check is that its command's `{key}`s exist.
+  auto validate = [&](const json& set) -> Status {
+    if (spec.trainer) return TrainerForTrial(*spec.trainer, set).status();
+    return validator_(spec.preset, set);
+  };
   ABLATE_ASSIGN_OR_RETURN(sweepspec::TrialExpansion expansion,
                           sweepspec::ExpandTrials(spec, validate));
 
@@ -142,6 +167,7 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
                       {"eval_every", spec.budget.eval_every}}},
                     {"max_parallel", spec.max_parallel},
                     {"trials", expansion.trials.size()}};
+  if (spec.trainer) spec_json["trainer"] = protocol::TrainerSpecToJson(*spec.trainer);
   result.spec_json = spec_json.dump();
 
   Status st = runs_.Transact([&]() -> Status {
@@ -163,22 +189,24 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
       char suffix[16];
       std::snprintf(suffix, sizeof(suffix), "-t%02d", trial.index);
       out.run_name = result.sweep + suffix;
-      const json eval = EvalJson(trial.eval.score_threshold, trial.eval.top_k, trial.eval.nms_iou,
-                                 trial.eval.max_dets);
+      protocol::JobSpec job_spec;
+      job_spec.preset = spec.preset;
+      job_spec.set = trial.set;
+      job_spec.train_path = spec.train_path;
+      job_spec.val_path = spec.val_path;
+      SetEval(job_spec, trial.eval.score_threshold, trial.eval.top_k, trial.eval.nms_iou,
+              trial.eval.max_dets);
+      job_spec.init_checkpoint = init_checkpoint;
       if (spec.budget.steps == 0) {
         // Re-scoring: an eval job on the start checkpoint's run, counted towards this sweep.
         out.run_name = start->run_name;
         if (!dry_run) {
-          json job_spec = {{"kind", "eval"},
-                           {"run", start->run_name},
-                           {"preset", spec.preset},
-                           {"set", trial.set},
-                           {"data", {{"train", spec.train_path}, {"val", spec.val_path}}},
-                           {"eval", eval},
-                           {"init_checkpoint", init_checkpoint}};
+          job_spec.kind = "eval";
+          job_spec.run = start->run_name;
           ABLATE_RETURN_IF_ERROR(jobs_
                                      .CreateJob(NewJob{start->run_id, result.sweep, JobKind::kEval,
-                                                       job_spec.dump(), options_.max_attempts})
+                                                       protocol::JobSpecToJson(job_spec).dump(),
+                                                       options_.max_attempts})
                                      .status());
         }
         result.trials.push_back(std::move(out));
@@ -207,21 +235,19 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
         run.status = RunStatus::kQueued;
         if (start) run.parent_checkpoint = start->id;
         ABLATE_ASSIGN_OR_RETURN(Created<Run> created, runs_.CreateRun(run));
-        json job_spec = {{"kind", "train"},
-                         {"run", out.run_name},
-                         {"preset", spec.preset},
-                         {"set", trial.set},
-                         {"data", {{"train", spec.train_path}, {"val", spec.val_path}}},
-                         {"steps", start_step + spec.budget.steps},
-                         {"checkpoint_every", spec.budget.checkpoint_every},
-                         {"eval_every", spec.budget.eval_every},
-                         {"eval", eval},
-                         {"init_checkpoint", init_checkpoint},
-                         {"reset_optimizer", false}};
+        job_spec.kind = "train";
+        job_spec.run = out.run_name;
+        job_spec.steps = start_step + spec.budget.steps;
+        job_spec.checkpoint_every = spec.budget.checkpoint_every;
+        job_spec.eval_every = spec.budget.eval_every;
+        job_spec.reset_optimizer = false;
+        if (spec.trainer) {
+          ABLATE_ASSIGN_OR_RETURN(job_spec.trainer, TrainerForTrial(*spec.trainer, trial.set));
+        }
         ABLATE_RETURN_IF_ERROR(
             jobs_
-                .CreateJob(NewJob{created.value.id, result.sweep, JobKind::kTrain, job_spec.dump(),
-                                  options_.max_attempts})
+                .CreateJob(NewJob{created.value.id, result.sweep, JobKind::kTrain,
+                                  protocol::JobSpecToJson(job_spec).dump(), options_.max_attempts})
                 .status());
       }
       result.trials.push_back(std::move(out));
@@ -251,7 +277,14 @@ StatusOr<std::pair<Run, Job>> JobScheduler::ForkRun(const std::string& checkpoin
     config["set"][kv.first] = kv.second;
   }
   const std::string preset = config.value("preset", "tiny");
-  ABLATE_RETURN_IF_ERROR(validator_(preset, config["set"]));
+  std::optional<protocol::TrainerSpec> trainer;
+  if (config.contains("trainer") && !config["trainer"].is_null()) {
+    // The parent ran the sweep's own trainer: the fork runs it too, with the new config.
+    ABLATE_ASSIGN_OR_RETURN(protocol::TrainerSpec t, protocol::ParseTrainerSpec(config["trainer"]));
+    ABLATE_ASSIGN_OR_RETURN(trainer, TrainerForTrial(t, config["set"]));
+  } else {
+    ABLATE_RETURN_IF_ERROR(validator_(preset, config["set"]));
+  }
   if (steps < 0) return absl::InvalidArgumentError("--steps must be >= 0");
   if (steps == 0) steps = config.value("steps", int64_t{0});
   if (steps <= 0) return absl::InvalidArgumentError("--steps is required (the parent has none)");
@@ -277,22 +310,24 @@ StatusOr<std::pair<Run, Job>> JobScheduler::ForkRun(const std::string& checkpoin
       return absl::AlreadyExistsError("run '" + run.name + "' already exists");
     }
     const json eval_cfg = config.value("eval", json::object());
-    json job_spec = {
-        {"kind", "train"},
-        {"run", run.name},
-        {"preset", preset},
-        {"set", config["set"]},
-        {"data", config["data"]},
-        {"steps", ck.step + steps},
-        {"checkpoint_every", config.value("checkpoint_every", int64_t{0})},
-        {"eval_every", config.value("eval_every", int64_t{0})},
-        {"eval", EvalJson(eval_cfg.value("score_threshold", 0.05), eval_cfg.value("top_k", 100),
-                          eval_cfg.value("nms_iou", 0.5), eval_cfg.value("max_dets", 100))},
-        {"init_checkpoint", RefJson(ck.name, ck.uri)},
-        {"reset_optimizer", reset_optimizer}};
+    protocol::JobSpec job_spec;
+    job_spec.kind = "train";
+    job_spec.run = run.name;
+    job_spec.preset = preset;
+    job_spec.set = config["set"];
+    SetData(job_spec, config["data"]);
+    job_spec.steps = ck.step + steps;
+    job_spec.checkpoint_every = config.value("checkpoint_every", int64_t{0});
+    job_spec.eval_every = config.value("eval_every", int64_t{0});
+    SetEval(job_spec, eval_cfg.value("score_threshold", 0.05), eval_cfg.value("top_k", 100),
+            eval_cfg.value("nms_iou", 0.5), eval_cfg.value("max_dets", 100));
+    job_spec.init_checkpoint = protocol::CheckpointRef{ck.name, ck.uri};
+    job_spec.reset_optimizer = reset_optimizer;
+    job_spec.trainer = trainer;
     ABLATE_ASSIGN_OR_RETURN(
-        Job job, jobs_.CreateJob(NewJob{created.value.id, "", JobKind::kTrain, job_spec.dump(),
-                                        options_.max_attempts}));
+        Job job,
+        jobs_.CreateJob(NewJob{created.value.id, "", JobKind::kTrain,
+                               protocol::JobSpecToJson(job_spec).dump(), options_.max_attempts}));
     result = {created.value, job};
     return absl::OkStatus();
   });
@@ -310,6 +345,12 @@ StatusOr<std::pair<Run, Job>> JobScheduler::EvaluateCheckpoint(const std::string
     return absl::FailedPreconditionError("run '" + run.name +
                                          "' records no validation dataset (config.data.val)");
   }
+  if (config.contains("trainer") && !config["trainer"].is_null()) {
+    return absl::FailedPreconditionError(
+        "run '" + run.name +
+        "' was trained by its sweep's own trainer; re-scoring runs ablate-train's evaluation, "
+        "which cannot load that program's checkpoints");
+  }
   const json e = config.value("eval", json::object());
   double score_threshold = o.score_threshold.value_or(e.value("score_threshold", 0.05));
   if (score_threshold < 0 || score_threshold >= 1) {
@@ -319,19 +360,21 @@ StatusOr<std::pair<Run, Job>> JobScheduler::EvaluateCheckpoint(const std::string
     return absl::InvalidArgumentError(
         "max_dets: only COCO's 100 is supported by ablate-train's evaluation");
   }
-  json job_spec = {{"kind", "eval"},
-                   {"run", run.name},
-                   {"preset", config.value("preset", "tiny")},
-                   {"set", config.value("set", json::object())},
-                   {"data", config["data"]},
-                   {"eval", EvalJson(score_threshold, o.top_k.value_or(e.value("top_k", 100)),
-                                     o.nms_iou.value_or(e.value("nms_iou", 0.5)),
-                                     o.max_dets.value_or(e.value("max_dets", 100)))},
-                   {"init_checkpoint", RefJson(ck.name, ck.uri)}};
+  protocol::JobSpec job_spec;
+  job_spec.kind = "eval";
+  job_spec.run = run.name;
+  job_spec.preset = config.value("preset", "tiny");
+  job_spec.set = config.value("set", json::object());
+  SetData(job_spec, config["data"]);
+  SetEval(job_spec, score_threshold, o.top_k.value_or(e.value("top_k", 100)),
+          o.nms_iou.value_or(e.value("nms_iou", 0.5)),
+          o.max_dets.value_or(e.value("max_dets", 100)));
+  job_spec.init_checkpoint = protocol::CheckpointRef{ck.name, ck.uri};
   Job job;
   ABLATE_RETURN_IF_ERROR(runs_.Transact([&]() -> Status {
     ABLATE_RETURN_IF_ERROR(RecheckStoredFile(runs_, ck.id));
-    ABLATE_ASSIGN_OR_RETURN(job, jobs_.CreateJob(NewJob{run.id, "", JobKind::kEval, job_spec.dump(),
+    ABLATE_ASSIGN_OR_RETURN(job, jobs_.CreateJob(NewJob{run.id, "", JobKind::kEval,
+                                                        protocol::JobSpecToJson(job_spec).dump(),
                                                         options_.max_attempts}));
     return absl::OkStatus();
   }));
@@ -577,8 +620,16 @@ StatusOr<std::optional<LeasedJob>> JobScheduler::LeaseJob(WorkerId worker) {
       }
       if (newest != nullptr) {
         json spec = json::parse(out->spec_json, nullptr, false);
-        spec["resume_checkpoint"] = RefJson(newest->name, newest->uri);
-        out->spec_json = spec.dump();
+        auto parsed = protocol::ParseJobSpec(spec);
+        if (parsed.ok()) {
+          parsed->resume_checkpoint = protocol::CheckpointRef{newest->name, newest->uri};
+          out->spec_json = protocol::JobSpecToJson(*parsed).dump();
+        } else {
+          // A spec this version cannot read: hand it out as stored plus the resume point; the
+          // worker reports what is wrong with it.
+          spec["resume_checkpoint"] = {{"name", newest->name}, {"uri", newest->uri}};
+          out->spec_json = spec.dump();
+        }
       }
     } else if (leased->first.kind == JobKind::kRetention) {
       ABLATE_ASSIGN_OR_RETURN(out->spec_json, PrepareRetentionLease(leased->first));

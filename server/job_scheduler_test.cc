@@ -329,5 +329,50 @@ TEST_F(JobSchedulerTest, LineageFollowsForks) {
   EXPECT_EQ(scheduler_->Lineage(std::string("nope")).status().code(), absl::StatusCode::kNotFound);
 }
 
+// Issue 14: a sweep with its own trainer. Its keys are the program's (not ablate-train's); its
+// command's {key}s are filled per trial, and an unknown one is refused before anything is stored.
+TEST_F(JobSchedulerTest, TrainerSweepFillsTheCommandPerTrialAndForksKeepIt) {
+  constexpr char kTrainer[] = R"(name: mine
+base: {set: {my_own_knob: 3}}
+trainer: {command: [python3, train.py, "--pos={pos_threshold}", "--knob={my_own_knob}"],
+          output: summaries, iou: segm}
+budget: {steps: 100}
+parameters:
+  pos_threshold: {values: [0.5, 0.6]}
+)";
+  SubmitResult r = Submit(kTrainer);
+  ASSERT_EQ(r.trials.size(), 2u);
+  LeasedJob job = Lease(w1_);
+  json spec = json::parse(job.spec_json);
+  EXPECT_EQ(spec["trainer"]["command"], json({"python3", "train.py", "--pos=0.5", "--knob=3"}));
+  EXPECT_EQ(spec["trainer"]["output"], "summaries");
+  EXPECT_EQ(spec["trainer"]["iou"], "segm");
+  EXPECT_EQ(spec["set"], json({{"my_own_knob", 3}, {"pos_threshold", 0.5}}));
+
+  auto bad = scheduler_->SubmitSweep(
+      std::string(kTrainer).replace(std::string(kTrainer).find("{my_own_knob}"), 13, "{nope}"),
+      "bad.yaml", {}, "", false);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(std::string(bad.status().message())
+                .find("trainer.command[3] '--knob={nope}': '{nope}' is not a key of the trial's "
+                      "config"),
+            std::string::npos)
+      << bad.status();
+  EXPECT_EQ(RunCount(), 2);
+
+  // A fork of a trainer run runs the trainer, with the new value in its command.
+  AddCheckpoint(job.job.run, "step0000100-ep001-loss2.000", 100, "file:///w/mine-t00/ck.pdparams");
+  auto fork = scheduler_->ForkRun("mine-t00/step0000100-ep001-loss2.000", {"pos_threshold=0.7"}, 50,
+                                  false, "");
+  ASSERT_TRUE(fork.ok()) << fork.status();
+  json fspec = json::parse(fork->second.spec_json);
+  EXPECT_EQ(fspec["trainer"]["command"], json({"python3", "train.py", "--pos=0.7", "--knob=3"}));
+  EXPECT_EQ(fspec["init_checkpoint"]["uri"], "file:///w/mine-t00/ck.pdparams");
+  // Re-scoring runs ablate-train, which cannot read the program's checkpoints.
+  auto eval = scheduler_->EvaluateCheckpoint("mine-t00/step0000100-ep001-loss2.000", {});
+  ASSERT_FALSE(eval.ok());
+  EXPECT_EQ(eval.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace ablate::server

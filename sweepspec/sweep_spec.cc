@@ -268,6 +268,44 @@ Status ApplyOverride(YAML::Node root, const SpecOverride& o, const ErrorContext&
   return absl::OkStatus();
 }
 
+// `trainer:` (issue 14). Types and choices are checked here; `{key}`s against each trial's config
+// when the coordinator expands the trials.
+StatusOr<protocol::TrainerSpec> ParseTrainer(const ErrorContext& ctx, const YAML::Node& node) {
+  if (!node.IsMap()) {
+    return ctx.Error(node, "trainer", "expected {command: [PROGRAM, ARG, ...], output: ...}");
+  }
+  ABLATE_RETURN_IF_ERROR(CheckKeys(ctx, node, "trainer", {"command", "output", "iou"}));
+  protocol::TrainerSpec t;
+  const YAML::Node command = node["command"];
+  if (!command.IsDefined()) return ctx.Error("trainer.command", "missing required key");
+  if (!command.IsSequence() || command.size() == 0) {
+    return ctx.Error(command, "trainer.command",
+                     "expected a non-empty list [PROGRAM, ARG, ...], got " + Describe(command));
+  }
+  for (size_t i = 0; i < command.size(); ++i) {
+    const std::string path = "trainer.command[" + std::to_string(i) + "]";
+    if (!command[i].IsScalar()) {
+      return ctx.Error(command[i], path, "expected a string, got " + Describe(command[i]));
+    }
+    t.command.push_back(command[i].Scalar());
+  }
+  if (t.command[0].empty()) return ctx.Error(command[0], "trainer.command[0]", "empty program");
+  if (node["output"].IsDefined()) {
+    ABLATE_ASSIGN_OR_RETURN(t.output, GetString(ctx, node["output"], "trainer.output"));
+    if (t.output != "summaries" && t.output != "events") {
+      return ctx.Error(node["output"], "trainer.output",
+                       "expected summaries or events, got '" + t.output + "'");
+    }
+  }
+  if (node["iou"].IsDefined()) {
+    ABLATE_ASSIGN_OR_RETURN(t.iou, GetString(ctx, node["iou"], "trainer.iou"));
+    if (t.iou != "bbox" && t.iou != "segm") {
+      return ctx.Error(node["iou"], "trainer.iou", "expected bbox or segm, got '" + t.iou + "'");
+    }
+  }
+  return t;
+}
+
 }  // namespace
 
 StatusOr<SpecOverride> ParseSpecOverride(const std::string& text) {
@@ -294,9 +332,13 @@ StatusOr<SweepSpec> ParseSweepSpec(const std::string& yaml_text, const std::stri
   ABLATE_RETURN_IF_ERROR(
       CheckKeys(ctx, root, "",
                 {"name", "base", "data", "start_from", "budget", "eval", "max_parallel", "search",
-                 "parameters", "constraints", "rerun_finished"}));
+                 "parameters", "constraints", "rerun_finished", "trainer"}));
   SweepSpec spec;
+  if (root["trainer"].IsDefined() && !root["trainer"].IsNull()) {
+    ABLATE_ASSIGN_OR_RETURN(spec.trainer, ParseTrainer(ctx, root["trainer"]));
+  }
   for (const char* required : {"name", "base", "data", "budget"}) {
+    if (spec.trainer && std::string(required) == "data") continue;  // the program has its own
     if (!root[required].IsDefined()) return ctx.Error(required, "missing required key");
   }
   ABLATE_ASSIGN_OR_RETURN(spec.name, GetString(ctx, root["name"], "name"));
@@ -322,10 +364,12 @@ StatusOr<SweepSpec> ParseSweepSpec(const std::string& yaml_text, const std::stri
   }
 
   const YAML::Node data = root["data"];
-  if (!data.IsMap()) return ctx.Error(data, "data", "expected {train: PATH, val: PATH}");
-  ABLATE_RETURN_IF_ERROR(CheckKeys(ctx, data, "data", {"train", "val"}));
-  ABLATE_ASSIGN_OR_RETURN(spec.train_path, GetString(ctx, data["train"], "data.train"));
-  ABLATE_ASSIGN_OR_RETURN(spec.val_path, GetString(ctx, data["val"], "data.val"));
+  if (data.IsDefined() || !spec.trainer) {
+    if (!data.IsMap()) return ctx.Error(data, "data", "expected {train: PATH, val: PATH}");
+    ABLATE_RETURN_IF_ERROR(CheckKeys(ctx, data, "data", {"train", "val"}));
+    ABLATE_ASSIGN_OR_RETURN(spec.train_path, GetString(ctx, data["train"], "data.train"));
+    ABLATE_ASSIGN_OR_RETURN(spec.val_path, GetString(ctx, data["val"], "data.val"));
+  }
 
   if (root["start_from"].IsDefined() && !root["start_from"].IsNull()) {
     ABLATE_ASSIGN_OR_RETURN(spec.start_from, GetString(ctx, root["start_from"], "start_from"));

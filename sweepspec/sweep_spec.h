@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "protocol/job_spec.h"
 
 namespace ablate::sweepspec {
 
@@ -85,6 +86,11 @@ struct SweepSpec {
   bool rerun_finished = false;  // run a trial even when an identical config already finished
   std::vector<ParameterSpec> parameters;
   std::vector<Constraint> constraints;
+  // `trainer: {command: [...], output: summaries|events, iou: bbox|segm}`: trials run this
+  // program instead of ablate-train (issue 14, docs/sweeps.md). The command keeps its `{key}`
+  // placeholders here; the coordinator fills them per trial. `data` may then be left out, and
+  // base.set/parameters are the program's keys (not checked against ablate-train's).
+  std::optional<protocol::TrainerSpec> trainer;
 };
 
 // One `--set KEY=VALUE` override of any spec key, e.g. `budget.steps=40` or `base.set.lr=0.01`.

@@ -158,5 +158,58 @@ TEST(SweepSpecTest, EveryShippedSpecParses) {
   EXPECT_GE(count, 6);
 }
 
+// Issue 14: a sweep that names its own training program.
+constexpr char kTrainerSpec[] = R"(name: paddle-yolact
+base: {set: {lr: 0.001}}
+trainer:
+  command: [python3, train.py, --epochs, "12", "--pos={pos_threshold}"]
+  output: summaries
+  iou: segm
+budget: {steps: 1000}
+parameters:
+  pos_threshold: {values: [0.5, 0.6]}
+)";
+
+TEST(SweepSpecTest, ParsesATrainerWithoutData) {
+  auto r = ParseSweepSpec(kTrainerSpec, "spec.yaml");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->trainer.has_value());
+  EXPECT_EQ(r->trainer->command, (std::vector<std::string>{"python3", "train.py", "--epochs", "12",
+                                                           "--pos={pos_threshold}"}));
+  EXPECT_EQ(r->trainer->output, "summaries");
+  EXPECT_EQ(r->trainer->iou, "segm");
+  EXPECT_EQ(r->train_path, "");
+  auto plain = ParseSweepSpec(kIssueExample, "spec.yaml");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->trainer.has_value());
+  // Defaults: events, bbox.
+  auto d = ParseSweepSpec(
+      Replace(Replace(kTrainerSpec, "  output: summaries\n", ""), "  iou: segm\n", ""),
+      "spec.yaml");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->trainer->output, "events");
+  EXPECT_EQ(d->trainer->iou, "bbox");
+}
+
+TEST(SweepSpecTest, RejectsMalformedTrainers) {
+  EXPECT_EQ(ErrorOf(Replace(kTrainerSpec, "output: summaries", "output: stdout")),
+            "spec.yaml:5: trainer.output: expected summaries or events, got 'stdout'");
+  EXPECT_EQ(ErrorOf(Replace(kTrainerSpec, "iou: segm", "iou: keypoints")),
+            "spec.yaml:6: trainer.iou: expected bbox or segm, got 'keypoints'");
+  EXPECT_EQ(ErrorOf(Replace(kTrainerSpec,
+                            "[python3, train.py, --epochs, \"12\", "
+                            "\"--pos={pos_threshold}\"]",
+                            "python3 train.py")),
+            "spec.yaml:4: trainer.command: expected a non-empty list [PROGRAM, ARG, ...], got "
+            "'python3 train.py'");
+  EXPECT_EQ(ErrorOf(Replace(kTrainerSpec, "  iou: segm", "  iou: segm\n  env: {A: 1}")),
+            "spec.yaml:7: trainer.env: unknown key (expected one of: command, iou, output)");
+  // Without a trainer, data stays required.
+  EXPECT_EQ(
+      ErrorOf(Replace(kIssueExample,
+                      "data: {train: data/shapes/train.json, val: data/shapes/val.json}\n", "")),
+      "spec.yaml: data: missing required key");
+}
+
 }  // namespace
 }  // namespace ablate::sweepspec

@@ -73,6 +73,8 @@ Trial MakeTrial(const SweepSpec& spec, int index, nlohmann::json params, nlohman
                           {"top_k", t.eval.top_k},
                           {"nms_iou", t.eval.nms_iou},
                           {"max_dets", t.eval.max_dets}}}};
+  // A user's program is part of the experiment (absent for ablate-train: fingerprints as before).
+  if (spec.trainer) t.effective_config["trainer"] = protocol::TrainerSpecToJson(*spec.trainer);
   t.fingerprint = ConfigFingerprint(t.effective_config);
   return t;
 }

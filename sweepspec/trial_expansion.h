@@ -26,7 +26,8 @@ struct Trial {
   nlohmann::json set = nlohmann::json::object();     // base.set merged with params
   EvalSettings eval;  // the spec's eval settings with any swept `eval.*` parameter applied
   // What identifies the trial's result: {"preset", "set", "data": {"train", "val"},
-  // "start_from", "steps", "eval"}. Two trials with equal effective configs are the same
+  // "start_from", "steps", "eval"} and, with a trainer, "trainer" (its command template, output
+  // and iou). Two trials with equal effective configs are the same
   // experiment.
   nlohmann::json effective_config;
   std::string fingerprint;  // ConfigFingerprint(effective_config)

@@ -10,10 +10,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "protocol/trial_events.h"
 #include "server/coordinator.h"
 #include "tests/process_util.h"
 #include "worker/coordinator_sink.h"
-#include "worker/trial_events.h"
 
 namespace ablate::e2e {
 namespace {

@@ -37,6 +37,9 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildProcessOp
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, options.stderr_path.c_str(),
                                      O_WRONLY | O_CREAT | O_APPEND, 0644);
   }
+  if (!options.working_dir.empty()) {
+    posix_spawn_file_actions_addchdir_np(&actions, options.working_dir.c_str());
+  }
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Own process group, so signals to the worker's terminal do not reach trials directly.

@@ -25,6 +25,7 @@ struct ChildProcessOptions {
   // Where the child's stderr goes (appended). Empty: inherit the parent's stderr.
   std::filesystem::path stderr_path;
   std::map<std::string, std::string> extra_env;  // added to (or replacing in) the parent's env
+  std::filesystem::path working_dir = {};  // the child's current directory; empty: the parent's
 };
 
 struct ExitStatus {

@@ -11,9 +11,12 @@
 #include <map>
 #include <set>
 
-#include "worker/job_spec.h"
+#include "protocol/job_spec.h"
 
 namespace ablate::worker {
+
+using protocol::PathFromUri;
+using protocol::UriFromPath;
 namespace {
 
 using nlohmann::json;

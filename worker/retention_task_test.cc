@@ -8,9 +8,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "worker/job_spec.h"
+#include "protocol/job_spec.h"
 
 namespace ablate::worker {
+
+using protocol::PathFromUri;
+using protocol::UriFromPath;
 namespace {
 
 namespace fs = std::filesystem;

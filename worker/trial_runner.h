@@ -1,4 +1,10 @@
-// Runs one job as a child `ablate-train` process and forwards its events.
+// Runs one job as a child process — `ablate-train`, or the job's own trainer (issue 14) — and
+// forwards its events. A trainer runs in the trial folder with the environment of
+// worker/trainer_command.h and its config in <trial folder>/ablate_trial_config.json; with
+// `output: summaries` its stdout is read by worker/summary_stream.h (a clean exit without a
+// summary table is a failure: "the trainer printed no COCO summarize() table ..."), with
+// `output: events` exactly as ablate-train's. A trainer that cannot be found on this worker ends
+// as kCrashed (retried), not as an error.
 //
 // The runner owns the child for the duration of RunTrial: it starts it, hands every parsed
 // event to the sink in order, and classifies how it ended. A malformed stdout line is logged to
@@ -15,11 +21,26 @@
 #include <string>
 
 #include "common/status.h"
+#include "protocol/job_spec.h"
+#include "protocol/trial_events.h"
 #include "worker/child_process.h"
-#include "worker/job_spec.h"
-#include "worker/trial_events.h"
 
 namespace ablate::worker {
+
+// The worker reads the contracts of protocol/ (job spec, trial events) under their own names.
+using protocol::CheckpointEvent;
+using protocol::DivergedEvent;
+using protocol::EvaluationEvent;
+using protocol::FinishedEvent;
+using protocol::GalleryImageEvent;
+using protocol::JobSpec;
+using protocol::MetricsEvent;
+using protocol::ParseJobSpec;
+using protocol::ParseTrialEvent;
+using protocol::PathFromUri;
+using protocol::StartedEvent;
+using protocol::TrialEvent;
+using protocol::UriFromPath;
 
 // Receives a trial's events as they arrive. A non-OK return stops the trial (the child is
 // killed) and RunTrial returns that status: e.g. the coordinator rejected a write permanently.

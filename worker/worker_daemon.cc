@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "worker/coordinator_sink.h"
-#include "worker/job_spec.h"
 #include "worker/retention_task.h"
 #include "worker/trial_runner.h"
 #include "worker/work_dir_check.h"

@@ -24,6 +24,7 @@
 namespace {
 
 using namespace ablate::detector;  // NOLINT: a tool's main
+namespace protocol = ablate::protocol;
 
 int Fail(const absl::Status& status) {
   std::cerr << "ablate-train: " << status.ToString() << "\n";
@@ -246,7 +247,7 @@ int main(int argc, char** argv) {
       }
       train.log_every = std::min(train.log_every, 10);
       train.prune_checkpoints = false;  // the coordinator owns retention
-      train.on_event = [](const nlohmann::json& e) { EmitEvent(e); };
+      train.on_event = [](const protocol::TrialEvent& e) { protocol::EmitTrialEvent(e); };
       train.on_evaluation = [settings](const std::string& ck, const EvalResult& r) {
         WarnGallery(r);
         EmitEvaluation(ck, r, settings);
@@ -255,11 +256,11 @@ int main(int argc, char** argv) {
     auto result = Train(*config, train);
     if (!result.ok()) return Fail(result.status());
     if (events) {
-      EmitEvent({{"event", "finished"},
-                 {"status", result->status == "diverged" ? "diverged" : "succeeded"},
-                 {"checkpoint", result->checkpoint.empty() ? nlohmann::json(nullptr)
-                                                           : nlohmann::json(result->checkpoint)},
-                 {"images_per_s", result->images_per_s}});
+      protocol::FinishedEvent finished;
+      finished.status = result->status == "diverged" ? "diverged" : "succeeded";
+      if (!result->checkpoint.empty()) finished.checkpoint = result->checkpoint;
+      finished.images_per_s = result->images_per_s;
+      protocol::EmitTrialEvent(finished);
       return 0;  // the outcome is in the event; non-zero means the process failed
     }
     if (run_json) {
@@ -297,10 +298,11 @@ int main(int argc, char** argv) {
         run_dir / "gallery" / (ckpt_name + "-st" + ShortNumber(config.score_threshold));
     eo.gallery.count = std::max(0, gallery);
     if (events) {
-      EmitEvent({{"event", "started"},
-                 {"step", ckpt->meta.step},
-                 {"total_steps", ckpt->meta.step},
-                 {"restored", {{"weights", true}, {"optimizer", false}, {"schedule", false}}}});
+      protocol::StartedEvent started;
+      started.step = ckpt->meta.step;
+      started.total_steps = ckpt->meta.step;
+      started.restored_weights = true;
+      protocol::EmitTrialEvent(started);
     }
     auto r = Evaluate(*ckpt->model, config, *val, eo, DefaultDevice());
     if (!r.ok()) return Fail(r.status());
@@ -310,7 +312,7 @@ int main(int argc, char** argv) {
       if (!fp.ok()) return Fail(fp.status());
       EmitEvaluation(ckpt_name, *r,
                      {*fp, config.score_threshold, config.max_detections, config.nms_iou, 100});
-      EmitEvent({{"event", "finished"}, {"status", "succeeded"}, {"checkpoint", ckpt_name}});
+      protocol::EmitTrialEvent(protocol::FinishedEvent{"succeeded", ckpt_name, std::nullopt});
       return 0;
     }
     if (eval_json) {

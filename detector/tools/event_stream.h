@@ -1,13 +1,14 @@
 // The `--events` output of ablate-train: one JSON object per line on stdout, the contract the
-// worker daemon reads (docs/worker-protocol.md, parsed by worker/trial_events.h). Everything
-// human-readable goes to stderr in this mode.
+// worker daemon reads (docs/worker-protocol.md). Events are built as protocol/trial_events.h
+// types and written with protocol::EmitTrialEvent, the same definition the worker parses with.
+// Everything human-readable goes to stderr in this mode.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "detector/train.h"
-#include "nlohmann/json.hpp"
+#include "protocol/trial_events.h"
 
 namespace ablate::detector {
 
@@ -19,15 +20,12 @@ struct EvalSettingsForEvents {
   int max_dets = 100;  // COCO maxDets of the summary
 };
 
-// Writes `event` as one line and flushes (the worker reads it as it comes).
-void EmitEvent(const nlohmann::json& event);
-
 // The two "evaluation" events (bbox, segm) of one evaluation. Both carry the same
 // `detections`, `images`, `detections_per_image_max`, `results_bytes` and, when a gallery was
-// written, `gallery` {"dir", "images": [{"image_id", "file", "bytes", "detections"}], "seed"}.
-std::vector<nlohmann::json> EvaluationEvents(const std::string& checkpoint,
-                                             const EvalResult& result,
-                                             const EvalSettingsForEvents& settings);
+// written, `gallery`.
+std::vector<protocol::EvaluationEvent> EvaluationEvents(const std::string& checkpoint,
+                                                        const EvalResult& result,
+                                                        const EvalSettingsForEvents& settings);
 
 // Writes EvaluationEvents(...).
 void EmitEvaluation(const std::string& checkpoint, const EvalResult& result,

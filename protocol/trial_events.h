@@ -1,8 +1,13 @@
-// The event stream a trial process (`ablate-train run|eval --events`) writes to its stdout, one
-// JSON object per line, and its parser. This is the contract between the LibTorch tool and the
-// LibTorch-free worker daemon; docs/worker-protocol.md describes it for humans.
+// The event stream a trial process (`ablate-train run|eval --events`, or a user's trainer with
+// `output: events`) writes to its stdout, one JSON object per line, its writer and its parser.
+// This is the contract between trial programs and the LibTorch-free worker daemon;
+// docs/worker-protocol.md describes it for humans, clients/python/ablate_events.py writes it.
 //
-//   {"event":"started","step":S,"total_steps":N,"restored":{"weights":b,"optimizer":b,"schedule":b}}
+// Protocol version 1 (kTrialProtocolVersion). "protocol" in "started" says which version a
+// program writes; a started event without it is version 1 (ablate-train before issue 14).
+//
+//   {"event":"started","protocol":1,"step":S,"total_steps":N,
+//    "restored":{"weights":b,"optimizer":b,"schedule":b}}
 //   {"event":"metrics","step":S,"values":{"loss":x,"loss_box":x,...,"lr":x,"images_per_s":x}}
 //   {"event":"checkpoint","name":"step0000200-ep003-loss4.123","path":P,"step":S,"epoch":E,
 //    "loss":x,"sha256":H,"bytes":B}
@@ -16,7 +21,8 @@
 //     all of them; "gallery" is absent when the gallery is disabled. Both iou-type events of one
 //     evaluation carry the same values.
 //   {"event":"diverged","step":S,"reason":TEXT,"last_checkpoint":NAME|null}
-//   {"event":"finished","status":"succeeded"|"diverged","checkpoint":NAME|null}
+//   {"event":"finished","status":"succeeded"|"diverged","checkpoint":NAME|null,
+//    "images_per_s":x}                                   // images_per_s optional
 //
 // Lines that are not JSON objects with a known "event" are reported as errors (the worker logs
 // and skips them; a trial's library may print to stdout by accident).
@@ -32,7 +38,9 @@
 #include "common/coco_stats.h"
 #include "common/status.h"
 
-namespace ablate::worker {
+namespace ablate::protocol {
+
+inline constexpr int64_t kTrialProtocolVersion = 1;
 
 struct StartedEvent {
   int64_t step = 0;
@@ -40,6 +48,7 @@ struct StartedEvent {
   bool restored_weights = false;
   bool restored_optimizer = false;
   bool restored_schedule = false;
+  int64_t protocol = kTrialProtocolVersion;  // a version above kTrialProtocolVersion is refused
 };
 
 struct MetricsEvent {
@@ -106,6 +115,7 @@ struct DivergedEvent {
 struct FinishedEvent {
   std::string status;  // "succeeded" or "diverged"
   std::optional<std::string> checkpoint;
+  std::optional<double> images_per_s = std::nullopt;  // training throughput, when measured
 };
 
 using TrialEvent = std::variant<StartedEvent, MetricsEvent, CheckpointEvent, EvaluationEvent,
@@ -113,11 +123,16 @@ using TrialEvent = std::variant<StartedEvent, MetricsEvent, CheckpointEvent, Eva
 
 // Parses one line. InvalidArgument naming the problem (not JSON, unknown event, missing or
 // mistyped field, a stat name missing from "stats", a non-finite metric value, a negative count,
-// a gallery dir that is not absolute or a gallery file name that is not a plain name).
+// a gallery dir that is not absolute or a gallery file name that is not a plain name, a
+// "protocol" newer than kTrialProtocolVersion).
 StatusOr<TrialEvent> ParseTrialEvent(const std::string& line);
 
 // Serialises an event as one line (no trailing newline); ParseTrialEvent(FormatTrialEvent(e))
 // gives e back.
 std::string FormatTrialEvent(const TrialEvent& event);
 
-}  // namespace ablate::worker
+// Writes FormatTrialEvent(event) and a newline to stdout and flushes (the worker reads events as
+// they come). For trial programs (ablate-train --events).
+void EmitTrialEvent(const TrialEvent& event);
+
+}  // namespace ablate::protocol

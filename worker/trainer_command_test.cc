@@ -1,11 +1,14 @@
-#include "worker/job_spec.h"
+#include "worker/trainer_command.h"
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
+#include <filesystem>
 
 namespace ablate::worker {
 namespace {
+
+using protocol::JobSpec;
+using protocol::ParseJobSpec;
 
 nlohmann::json TrainJson() {
   return nlohmann::json::parse(R"({
@@ -26,13 +29,9 @@ bool HasPair(const std::vector<std::string>& argv, const std::string& flag,
   return false;
 }
 
-TEST(JobSpecTest, RoundTripsAndBuildsTrainerArgv) {
+TEST(TrainerCommandTest, BuildsAblateTrainRunArgv) {
   auto spec = ParseJobSpec(TrainJson());
   ASSERT_TRUE(spec.ok()) << spec.status();
-  auto again = ParseJobSpec(JobSpecToJson(*spec));
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(JobSpecToJson(*again), JobSpecToJson(*spec));
-
   auto argv = TrainerArgv(*spec, "/bin/ablate-train", "/w/t1", "cpu");
   ASSERT_TRUE(argv.ok()) << argv.status();
   EXPECT_EQ((*argv)[1], "run");
@@ -45,14 +44,10 @@ TEST(JobSpecTest, RoundTripsAndBuildsTrainerArgv) {
   EXPECT_EQ(argv->back(), "--events");
 }
 
-TEST(JobSpecTest, EvalJobNeedsACheckpoint) {
+TEST(TrainerCommandTest, BuildsAblateTrainEvalArgv) {
   auto j = TrainJson();
   j["kind"] = "eval";
   j["resume_checkpoint"] = nullptr;
-  auto spec = ParseJobSpec(j);
-  ASSERT_FALSE(spec.ok());
-  EXPECT_NE(std::string(spec.status().message()).find("needs 'init_checkpoint'"),
-            std::string::npos);
   j["init_checkpoint"] = {{"name", "step0000600-ep010-loss2.000"}, {"uri", "file:///ck/b.pt"}};
   auto ok = ParseJobSpec(j);
   ASSERT_TRUE(ok.ok()) << ok.status();
@@ -67,23 +62,39 @@ TEST(JobSpecTest, EvalJobNeedsACheckpoint) {
   EXPECT_TRUE(HasPair(*argv, "--threads", "3"));
 }
 
-TEST(JobSpecTest, RejectsBadInput) {
-  auto j = TrainJson();
-  j["kind"] = "retrain";
-  EXPECT_NE(std::string(ParseJobSpec(j).status().message()).find("unknown kind 'retrain'"),
-            std::string::npos);
-  j = TrainJson();
-  j["resume_checkpoint"]["uri"] = "s3://bucket/a.pt";
-  EXPECT_NE(std::string(ParseJobSpec(j).status().message()).find("unsupported checkpoint URI"),
-            std::string::npos);
-  j = TrainJson();
-  j["steps"] = 0;
-  EXPECT_NE(std::string(ParseJobSpec(j).status().message()).find("'steps' > 0"), std::string::npos);
-  j = TrainJson();
-  j["steps"] = "many";
-  EXPECT_NE(std::string(ParseJobSpec(j).status().message()).find("wrong field type"),
-            std::string::npos);
-  EXPECT_FALSE(ParseJobSpec(nlohmann::json::array()).ok());
+TEST(TrainerCommandTest, EnvironmentNamesTheCheckpointToStartFrom) {
+  JobSpec spec;
+  spec.run = "s-t01";
+  spec.trainer = protocol::TrainerSpec{{"python3", "train.py"}, "summaries", "segm"};
+  auto fresh = TrainerEnvironment(spec, "/w/runs/s-t01", "/w/runs/s-t01/trial_config.json", "cpu");
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_EQ(fresh->at("ABLATE_TRIAL_CONFIG"), "/w/runs/s-t01/trial_config.json");
+  EXPECT_EQ(fresh->at("ABLATE_TRIAL_DIR"), "/w/runs/s-t01");
+  EXPECT_EQ(fresh->at("ABLATE_RUN"), "s-t01");
+  EXPECT_EQ(fresh->at("ABLATE_DEVICE"), "cpu");
+  EXPECT_EQ(fresh->count("ABLATE_RESUME_FROM"), 0u);
+
+  spec.init_checkpoint = protocol::CheckpointRef{"step0000100", "file:///w/runs/p/step0000100.pt"};
+  auto fork = TrainerEnvironment(spec, "/w", "/w/c.json", "cuda:1");
+  ASSERT_TRUE(fork.ok());
+  EXPECT_EQ(fork->at("ABLATE_RESUME_FROM"), "/w/runs/p/step0000100.pt");
+  spec.resume_checkpoint =
+      protocol::CheckpointRef{"step0000300", "file:///w/runs/s/step0000300.pt"};
+  auto retry = TrainerEnvironment(spec, "/w", "/w/c.json", "cuda:1");
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry->at("ABLATE_RESUME_FROM"),
+            "/w/runs/s/step0000300.pt");  // its own, not the fork's
+}
+
+TEST(TrainerCommandTest, ResolvesProgramsInPathAndRelativeToTheTrialFolder) {
+  auto sh = ResolveProgram("sh", "/");
+  ASSERT_TRUE(sh.ok()) << sh.status();
+  EXPECT_TRUE(std::filesystem::path(*sh).is_absolute());
+  EXPECT_EQ(std::filesystem::path(*sh).filename(), "sh");
+  EXPECT_EQ(ResolveProgram("no-such-program-ablate", "/").status().message(),
+            "trainer program 'no-such-program-ablate' not found in PATH on this worker");
+  EXPECT_EQ(ResolveProgram("./missing.sh", "/tmp").status().message(),
+            "trainer program '/tmp/./missing.sh' is not an executable file");
 }
 
 }  // namespace

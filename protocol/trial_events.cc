@@ -1,9 +1,10 @@
-#include "worker/trial_events.h"
+#include "protocol/trial_events.h"
 
 #include <cmath>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
-namespace ablate::worker {
+namespace ablate::protocol {
 namespace {
 
 using nlohmann::json;
@@ -145,6 +146,15 @@ StatusOr<TrialEvent> ParseTrialEvent(const std::string& line) {
   const std::string ev = j["event"];
   if (ev == "started") {
     StartedEvent e;
+    if (j.contains("protocol")) {
+      ABLATE_ASSIGN_OR_RETURN(e.protocol, Int(j, ev, "protocol"));
+      if (e.protocol < 1 || e.protocol > kTrialProtocolVersion) {
+        return absl::InvalidArgumentError("trial event 'started': protocol " +
+                                          std::to_string(e.protocol) +
+                                          " is not supported (this worker reads version 1 to " +
+                                          std::to_string(kTrialProtocolVersion) + ")");
+      }
+    }
     ABLATE_ASSIGN_OR_RETURN(e.step, Int(j, ev, "step"));
     ABLATE_ASSIGN_OR_RETURN(e.total_steps, Int(j, ev, "total_steps"));
     if (j.contains("restored") && j["restored"].is_object()) {
@@ -192,6 +202,9 @@ StatusOr<TrialEvent> ParseTrialEvent(const std::string& line) {
     FinishedEvent e;
     ABLATE_ASSIGN_OR_RETURN(e.status, String(j, ev, "status"));
     ABLATE_ASSIGN_OR_RETURN(e.checkpoint, OptionalString(j, ev, "checkpoint"));
+    if (j.contains("images_per_s") && !j["images_per_s"].is_null()) {
+      ABLATE_ASSIGN_OR_RETURN(e.images_per_s, Number(j, ev, "images_per_s"));
+    }
     return e;
   }
   return absl::InvalidArgumentError("unknown trial event '" + ev + "'");
@@ -204,6 +217,7 @@ std::string FormatTrialEvent(const TrialEvent& event) {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, StartedEvent>) {
           return {{"event", "started"},
+                  {"protocol", e.protocol},
                   {"step", e.step},
                   {"total_steps", e.total_steps},
                   {"restored",
@@ -259,11 +273,18 @@ std::string FormatTrialEvent(const TrialEvent& event) {
                   {"reason", e.reason},
                   {"last_checkpoint", opt(e.last_checkpoint)}};
         } else {
-          return {{"event", "finished"}, {"status", e.status}, {"checkpoint", opt(e.checkpoint)}};
+          json out = {
+              {"event", "finished"}, {"status", e.status}, {"checkpoint", opt(e.checkpoint)}};
+          if (e.images_per_s) out["images_per_s"] = *e.images_per_s;
+          return out;
         }
       },
       event);
   return j.dump();
 }
 
-}  // namespace ablate::worker
+void EmitTrialEvent(const TrialEvent& event) {
+  std::cout << FormatTrialEvent(event) << "\n" << std::flush;
+}
+
+}  // namespace ablate::protocol

@@ -1,8 +1,8 @@
-#include "worker/trial_events.h"
+#include "protocol/trial_events.h"
 
 #include <gtest/gtest.h>
 
-namespace ablate::worker {
+namespace ablate::protocol {
 namespace {
 
 TEST(TrialEventsTest, ParsesMetrics) {
@@ -165,6 +165,7 @@ TEST(TrialEventsTest, RoundTripsEveryKind) {
       CheckpointEvent{"step0000010-ep000-loss1.500", "/x", 10, 0, 1.5, "ff", 99},
       DivergedEvent{11, "non-finite loss", std::string("step0000010-ep000-loss1.500")},
       FinishedEvent{"succeeded", std::string("step0000010-ep000-loss1.500")},
+      FinishedEvent{"succeeded", std::nullopt, 12.5},
   };
   for (const auto& e : events) {
     auto back = ParseTrialEvent(FormatTrialEvent(e));
@@ -174,5 +175,22 @@ TEST(TrialEventsTest, RoundTripsEveryKind) {
   }
 }
 
+TEST(TrialEventsTest, StartedCarriesTheProtocolVersion) {
+  const std::string line = FormatTrialEvent(StartedEvent{0, 100, false, false, false});
+  EXPECT_NE(line.find("\"protocol\":1"), std::string::npos) << line;
+  // Without "protocol" (ablate-train before issue 14): version 1.
+  auto old = ParseTrialEvent(R"({"event":"started","step":0,"total_steps":5})");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(std::get<StartedEvent>(*old).protocol, 1);
+  auto newer = ParseTrialEvent(R"({"event":"started","protocol":2,"step":0,"total_steps":5})");
+  EXPECT_EQ(newer.status().message(),
+            "trial event 'started': protocol 2 is not supported (this worker reads version 1 to "
+            "1)");
+  auto finished = ParseTrialEvent(R"({"event":"finished","status":"succeeded","checkpoint":null,
+                                      "images_per_s":31.5})");
+  ASSERT_TRUE(finished.ok()) << finished.status();
+  EXPECT_EQ(std::get<FinishedEvent>(*finished).images_per_s, 31.5);
+}
+
 }  // namespace
-}  // namespace ablate::worker
+}  // namespace ablate::protocol

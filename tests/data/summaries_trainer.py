@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""A user's training script for tests/trainer_e2e_test (trainer.output: summaries).
+
+It prints what a PaddlePaddle YOLACT port prints: log lines with iter/loss/lr, the checkpoint it
+saves, and pycocotools' summarize() tables (bbox, then segm). Its numbers are simple functions of
+the trial's config so the test can check what was stored:
+  loss at step s: 6 - s/100; bbox AP = pos_threshold / 2; segm AP = pos_threshold / 3.
+Config key `mode`: ok | no_table (prints no table) | crash_once (the first attempt dies with
+exit code 3 right after saving step 100; a retry resumes from ABLATE_RESUME_FROM).
+Every attempt appends what it was given to attempts.jsonl in the trial folder.
+"""
+import json
+import os
+import re
+import sys
+
+config_path = os.environ["ABLATE_TRIAL_CONFIG"]
+with open(config_path) as f:
+    config = json.load(f)
+trial_dir = os.environ["ABLATE_TRIAL_DIR"]
+resume = os.environ.get("ABLATE_RESUME_FROM")
+with open("attempts.jsonl", "a") as f:  # relative: the trial folder is the working directory
+    f.write(json.dumps({"argv": sys.argv[1:], "config": config, "cwd": os.getcwd(),
+                        "trial_dir": trial_dir, "run": os.environ["ABLATE_RUN"],
+                        "device": os.environ["ABLATE_DEVICE"], "resume_from": resume}) + "\n")
+
+mode = config.get("mode", "ok")
+pos = float(config["pos_threshold"])
+start = int(re.search(r"step(\d+)", os.path.basename(resume)).group(1)) if resume else 0
+if resume:
+    print("resuming from " + resume, file=sys.stderr)
+
+STATS = [("Precision", "AP", "0.50:0.95", "all", 100), ("Precision", "AP", "0.50", "all", 100),
+         ("Precision", "AP", "0.75", "all", 100), ("Precision", "AP", "0.50:0.95", "small", 100),
+         ("Precision", "AP", "0.50:0.95", "medium", 100),
+         ("Precision", "AP", "0.50:0.95", "large", 100),
+         ("Recall", "AR", "0.50:0.95", "all", 1), ("Recall", "AR", "0.50:0.95", "all", 10),
+         ("Recall", "AR", "0.50:0.95", "all", 100), ("Recall", "AR", "0.50:0.95", "small", 100),
+         ("Recall", "AR", "0.50:0.95", "medium", 100), ("Recall", "AR", "0.50:0.95", "large", 100)]
+
+
+def summarize(ap):
+    # pycocotools' format: ' {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}'
+    for i, (title, kind, iou, area, dets) in enumerate(STATS):
+        value = ap if i == 0 else ap + 0.01 * i
+        print(" {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}".format(
+            "Average " + title, "(" + kind + ")", iou, area, dets, value))
+
+
+os.makedirs("weights", exist_ok=True)
+for step in (100, 200):
+    if step <= start:
+        continue
+    loss = 6.0 - step / 100.0
+    print("[train] epoch {} iter: {}/200 loss: {:.3f} lr: 0.001".format(step // 100, step, loss),
+          flush=True)
+    name = "step%07d-ep%03d-loss%.3f" % (step, step // 100, loss)
+    with open(os.path.join("weights", name + ".pdparams"), "wb") as f:
+        f.write(b"paddle weights at step %d" % step)
+    print("Saving weights/" + name + ".pdparams", flush=True)
+    if mode == "crash_once" and not resume:
+        print("Traceback: simulated CUDA error: out of memory", file=sys.stderr)
+        sys.exit(3)
+if mode != "no_table":
+    print("Evaluate annotation type *bbox*")
+    summarize(pos / 2)
+    print("Evaluate annotation type *segm*")
+    summarize(pos / 3)
+print("done", flush=True)
