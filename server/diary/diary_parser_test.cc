@@ -474,5 +474,23 @@ TEST(DiaryParserTest, ChangedValueAfterArrowOrTo) {
             nlohmann::json::parse(R"({"lr": 0.0005, "pos_threshold": 0.6, "neg_threshold": 0.3})"));
 }
 
+// Issue 14 regression: two tables after one checkpoint name, the second after "fork from that
+// checkpoint and change the loss", used to be read as two evaluations of that checkpoint and the
+// import aborted on the conflict. The second is a new run forked from it.
+TEST(DiaryParserTest, Issue14ForkFromThatCheckpointAfterItsTableIsANewRun) {
+  for (const std::string& again : {std::string(""), std::string("step1066300-ep073-loss5.715\n")}) {
+    std::string text = "step1066300-ep073-loss5.715\n" + Block(kA) +
+                       "fork from that checkpoint and change the loss\n" + again + Block(kB);
+    auto r = ParseDiary(text, "d.txt");
+    ASSERT_EQ(r.evaluations.size(), 2u) << again;
+    EXPECT_TRUE(r.skipped.empty());
+    EXPECT_EQ(r.evaluations[1].run_name, "d-2");
+    EXPECT_TRUE(r.evaluations[1].new_run);
+    EXPECT_EQ(r.evaluations[1].parent_checkpoint, "step1066300-ep073-loss5.715");
+    EXPECT_FALSE(r.evaluations[1].checkpoint.has_value());
+    EXPECT_EQ(r.evaluations[1].eval.iou_type, "bbox");
+  }
+}
+
 }  // namespace
 }  // namespace ablate::diary
