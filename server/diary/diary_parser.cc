@@ -188,20 +188,32 @@ std::vector<Mention> FindMentions(const std::vector<std::string>& context_lines)
       mention.file = m[2].str() + m[3].str();
       const size_t start = static_cast<size_t>(m.position(2));
       std::string prefix = Lower(line.substr(0, start));
+      // The directory glued to the name ("output/yolact_r50/") is not prose.
+      const size_t space = prefix.find_last_of(" \t");
+      const std::string glued = prefix.substr(space == std::string::npos ? 0 : space + 1);
+      if (glued.find_first_of("/\\") != std::string::npos) {
+        prefix.resize(prefix.size() - glued.size());
+      }
       if (prefix.size() > 48) prefix = prefix.substr(prefix.size() - 48);
       // What follows the name on its line ("X 的基础上", "X 继续训练", "X onwards").
       std::string suffix = Lower(line.substr(start + static_cast<size_t>(m.length(2))));
       if (suffix.size() > 24) suffix = suffix.substr(0, 24);
+      // "from"/"从"/"init" alone is a parent only when the line is not an eval script loading
+      // the checkpoint it evaluates ("Loading weights from X", "从 X 加载权重评估").
+      const bool strong_parent =
+          ContainsAny(prefix, {"back to", "rollback", "roll back", "resum", "fork", "based on",
+                               "on top of", "continu", "revert", "restart", "branch", "warm",
+                               "基于", "回滚", "回到", "回退", "退回", "恢复", "接着"}) ||
+          ContainsAny(suffix, {"基础上", "继续", "接着", "开始训", "为起点", "起步", "onward",
+                               "as the start", "as start"});
+      const bool weak_parent = ContainsAny(prefix, {"from", "从", "init"});
+      const bool loading = ContainsAny(prefix, {"load", "restor", "eval", "test", "加载", "载入",
+                                                "读取", "评估", "测试"}) ||
+                           ContainsAny(suffix, {"加载", "载入", "评估", "测试"});
       if (ContainsAny(prefix, {"same checkpoint", "same ckpt", "re-scor", "rescor", "re-eval",
                                "reeval", "re-ran eval", "同一", "同样的"})) {
         mention.kind = MentionKind::kSameAs;
-      } else if (ContainsAny(prefix,
-                             {"back to", "rollback", "roll back", "from", "从",      "resum",
-                              "fork",    "based on", "on top of", "init", "continu", "revert",
-                              "restart", "branch",   "warm",      "基于", "回滚",    "回到",
-                              "回退",    "退回",     "恢复",      "接着"}) ||
-                 ContainsAny(suffix, {"基础上", "继续", "接着", "开始训", "为起点", "起步",
-                                      "onward", "as the start", "as start"})) {
+      } else if (strong_parent || (weak_parent && !loading)) {
         mention.kind = MentionKind::kParent;
       }
       out.push_back(std::move(mention));
@@ -250,7 +262,7 @@ std::optional<std::string> SaidIouType(const std::string& lower_normalised) {
 // wrote, so a table there continues the previous one.
 bool IsEvalOutputOnly(const std::vector<std::string>& context_lines) {
   static const std::regex kNoise(
-      R"(^\s*(?:\[?info\]?\s*)?(?:done\b.*|accumulating evaluation results.*|running per image evaluation.*|loading and preparing results.*|creating index.*|index created.*|evaluate annotation type.*|useSegm.*|(?:loading|loaded|load|evaluating|eval|evaluate|checkpoint|ckpt|weights)?\s*:?\s*(?:[\w./-]*/)?step\d+[\w.-]*\s*:?)\s*$)",
+      R"(^\s*(?:\[?info\]?\s*)?(?:done\b.*|accumulating evaluation results.*|running per image evaluation.*|loading and preparing results.*|creating index.*|index created.*|evaluate annotation type.*|useSegm.*|```.*|~~~.*|(?:\[?(?:loading|loaded|load|evaluating|evaluate|eval|checkpoint|ckpt|weights|model|from)\]?\s*:?\s*)*(?:[\w./-]*/)?step\d+[\w.-]*\s*:?)\s*$)",
       std::regex::icase);
   for (const std::string& raw : context_lines) {
     if (IsBlank(raw)) continue;
@@ -327,7 +339,7 @@ std::optional<std::string> ConfLossName(std::string v) {
   if (v == "ce" || v == "cross_entropy" || v == "softmax") return "ce";
   if (v == "ohem") return "ohem";
   if (v == "focal") return "focal";
-  if (v == "ghm_c" || v == "ghmc" || v == "ghm-c") return "ghm_c";
+  if (v == "ghm_c" || v == "ghmc" || v == "ghm-c" || v == "ghm") return "ghm_c";
   return std::nullopt;
 }
 
@@ -484,7 +496,7 @@ RecognisedSettings RecogniseSettings(std::string_view raw_text) {
 
   // Loss names in prose.
   static const std::regex kConfLoss(
-      R"((^|[^a-z0-9_])(ohem|focal|ghm[-_]?c|ce|cross[- ]entropy)([ _]loss)?(?![a-z0-9_]))");
+      R"((^|[^a-z0-9_])(ohem|focal|ghm(?:[-_]?c)?|ce|cross[- ]entropy)([ _]loss)?(?![a-z0-9_]))");
   for (auto it = std::sregex_iterator(lower.begin(), lower.end(), kConfLoss);
        it != std::sregex_iterator(); ++it) {
     const std::string word = (*it)[2].str();

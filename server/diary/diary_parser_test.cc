@@ -492,5 +492,40 @@ TEST(DiaryParserTest, Issue14ForkFromThatCheckpointAfterItsTableIsANewRun) {
   }
 }
 
+TEST(DiaryParserTest, EvalScriptLoadingLineNamesTheEvaluatedCheckpointNotAParent) {
+  std::string text = "Loading weights from output/yolact/step0000100-ep001-loss2.000.pdparams\n" +
+                     Block(kA) + "Loading weights from step0000200-ep002-loss1.900.pdparams\n" +
+                     Block(kB) + "从 step0000300-ep003-loss1.800 加载权重评估\n" + Block(kC);
+  auto r = ParseDiary(text, "n.txt");
+  ASSERT_EQ(r.evaluations.size(), 3u);
+  EXPECT_EQ(r.evaluations[0].checkpoint, "step0000100-ep001-loss2.000");
+  EXPECT_FALSE(r.evaluations[0].parent_checkpoint.has_value());
+  EXPECT_EQ(r.evaluations[1].checkpoint, "step0000200-ep002-loss1.900");
+  EXPECT_FALSE(r.evaluations[1].parent_checkpoint.has_value());
+  EXPECT_EQ(r.evaluations[2].checkpoint, "step0000300-ep003-loss1.800");
+  EXPECT_FALSE(r.evaluations[2].parent_checkpoint.has_value());
+  // A directory before the name is not prose: "init_from/" is not "init ... from".
+  auto dir = ParseDiary("checkpoint: init_from/step0000100-ep001-loss2.000.pt\n" + Block(kA), "n");
+  ASSERT_EQ(dir.evaluations.size(), 1u);
+  EXPECT_EQ(dir.evaluations[0].checkpoint, "step0000100-ep001-loss2.000");
+  // "start from X" (no loading words) is still a fork; "ghm" alone is ghm_c.
+  auto fork = ParseDiary("step0000100-ep001-loss2.000\n" + Block(kA) +
+                             "start from step0000100-ep001-loss2.000 with ghm\n" + Block(kB),
+                         "n");
+  ASSERT_EQ(fork.evaluations.size(), 2u);
+  EXPECT_EQ(fork.evaluations[1].parent_checkpoint, "step0000100-ep001-loss2.000");
+  EXPECT_EQ(fork.evaluations[1].config["conf_loss"], "ghm_c");
+}
+
+TEST(DiaryParserTest, SegmTableAfterBboxTableInsideMarkdownFencesAndScriptLines) {
+  std::string text = "```\n[eval] checkpoint: output/step0000100-ep001-loss2.000.pdparams\n" +
+                     Block(kA) + "```\n\n```\n" + Block(kB) + "```\n";
+  auto r = ParseDiary(text, "n.md");
+  ASSERT_EQ(r.evaluations.size(), 2u);
+  EXPECT_EQ(r.evaluations[1].run_name, r.evaluations[0].run_name);
+  EXPECT_EQ(r.evaluations[1].checkpoint, "step0000100-ep001-loss2.000");
+  EXPECT_EQ(r.evaluations[1].eval.iou_type, "segm");
+}
+
 }  // namespace
 }  // namespace ablate::diary
