@@ -100,7 +100,8 @@ void RegisterReplayCommand(CLI::App& app) {
       "write sweep YAML that re-runs the recorded runs of a sweep or an imported diary (its "
       "sweep is the diary's file stem), with their configs and fork points");
   AddClientFlags(cmd, f->client);
-  cmd->add_option("SWEEP", f->sweep, "the sweep (or imported diary) whose runs to replay");
+  cmd->add_option("SWEEP", f->sweep,
+                  "the sweep whose runs to replay (an imported diary's: its file stem or name)");
   cmd->add_option("--run", f->runs, "a run to replay (repeatable; with or without SWEEP)");
   cmd->add_option("--out", f->out, "write the YAML to FILE instead of stdout (one sweep only)");
   cmd->add_option("--out-dir", f->out_dir, "write one FILE per sweep into DIR (NAME.yaml)");
@@ -124,9 +125,17 @@ void RegisterReplayCommand(CLI::App& app) {
     }
     CoordinatorClient client(f->client.server);
     std::vector<std::string> names;
-    if (!f->sweep.empty()) {
-      for (const auto& r : RunsOfSweep(client, f->sweep)) names.push_back(r.name());
-      if (names.empty()) Fail(absl::NotFoundError("no runs in sweep '" + f->sweep + "'"));
+    std::string sweep = f->sweep;  // the sweep found (a diary file name becomes its stem)
+    if (!sweep.empty()) {
+      auto runs = RunsOfSweep(client, sweep);
+      // A diary's file name stands for its sweep (the stem, as import-log names it).
+      const std::string stem = std::filesystem::path(sweep).stem().string();
+      if (runs.empty() && stem != sweep) {
+        runs = RunsOfSweep(client, stem);
+        if (!runs.empty()) sweep = stem;
+      }
+      for (const auto& r : runs) names.push_back(r.name());
+      if (names.empty()) Fail(absl::NotFoundError("no runs in sweep '" + sweep + "'"));
     }
     for (const auto& r : f->runs) {
       if (std::find(names.begin(), names.end(), r) == names.end()) names.push_back(r);
@@ -140,7 +149,7 @@ void RegisterReplayCommand(CLI::App& app) {
     }
     ReplayOptions options = f->options;
     options.default_steps = f->steps;
-    options.name = f->name.value_or((f->sweep.empty() ? names.front() : f->sweep) + "-replay");
+    options.name = f->name.value_or((sweep.empty() ? names.front() : sweep) + "-replay");
     const ReplayPlan plan = OrFail(BuildReplayPlan(runs, options));
     if (!f->out.empty() && plan.documents.size() > 1) {
       Fail(absl::InvalidArgumentError(

@@ -351,6 +351,11 @@ TEST_F(CliE2eTest, ReplayOfAnImportedDiaryWritesSubmittableSweeps) {
   EXPECT_EQ(spec->base_set["ohem_neg_pos_ratio"], 3);
   EXPECT_EQ(spec->base_set["neg_threshold"], 0.4);
 
+  // The diary's file name stands for its sweep.
+  nlohmann::json by_file = AblateJson({"replay", kChineseDiary, "--steps", "5000"});
+  ASSERT_EQ(by_file["sweeps"].size(), 3u) << by_file.dump(2);
+  EXPECT_EQ(by_file["sweeps"][0]["yaml"], j["sweeps"][0]["yaml"]);
+
   // One sweep on stdout: the YAML itself; several with --out: an error naming --out-dir.
   CommandResult one = Ablate({"replay", "--run", "paddle-diary-zh-4"});
   EXPECT_EQ(one.exit_code, 0) << one.err;
