@@ -672,8 +672,9 @@ DiaryParseResult ParseDiary(std::string_view text, std::string_view source_name,
     const bool says_run_change =
         own != nullptr || parent_ref.has_value() || fork_of_previous || !settings.config.empty();
 
-    // A table pasted twice: the same numbers, nothing new said.
-    if (same == nullptr && !says_run_change && settings.eval.empty()) {
+    // A table pasted twice (with or without its checkpoint name again): the same numbers,
+    // nothing new said.
+    if (!says_run_change && settings.eval.empty()) {
       const DiaryEvaluation* twin = nullptr;
       for (const DiaryEvaluation& e : result.evaluations) {
         if (e.stats == ev.stats) twin = &e;

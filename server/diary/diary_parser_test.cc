@@ -527,5 +527,15 @@ TEST(DiaryParserTest, SegmTableAfterBboxTableInsideMarkdownFencesAndScriptLines)
   EXPECT_EQ(r.evaluations[1].eval.iou_type, "segm");
 }
 
+TEST(DiaryParserTest, TablePastedTwiceUnderItsNameAgainIsADuplicateNotItsSegmTable) {
+  std::string text =
+      "step0000100-ep001-loss2.000\n" + Block(kA) + "\nstep0000100-ep001-loss2.000\n" + Block(kA);
+  auto r = ParseDiary(text, "n.txt");
+  ASSERT_EQ(r.evaluations.size(), 1u);
+  ASSERT_EQ(r.skipped.size(), 1u);
+  EXPECT_EQ(r.skipped[0].line, 16);
+  EXPECT_EQ(r.skipped[0].reason, "the same table as line 2 (pasted twice); nothing new stored");
+}
+
 }  // namespace
 }  // namespace ablate::diary
