@@ -12,6 +12,7 @@ void RegisterRunCommands(CLI::App& app);         // run_commands.cc
 void RegisterLeaderboardCommand(CLI::App& app);  // leaderboard_command.cc
 void RegisterCompareCommand(CLI::App& app);      // compare_command.cc
 void RegisterImportLogCommand(CLI::App& app);    // import_log_command.cc
+void RegisterReplayCommand(CLI::App& app);       // replay_command.cc
 // submit, sweeps, watch, cancel, fork, eval, lineage
 void RegisterSweepCommands(CLI::App& app);  // sweep_commands.cc
 // retention, jobs

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   ablate::cli::RegisterLeaderboardCommand(app);
   ablate::cli::RegisterCompareCommand(app);
   ablate::cli::RegisterImportLogCommand(app);
+  ablate::cli::RegisterReplayCommand(app);
   ablate::cli::RegisterSweepCommands(app);
   ablate::cli::RegisterRetentionCommands(app);
   ablate::worker::RegisterWorkerCommand(app);

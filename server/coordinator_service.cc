@@ -1,5 +1,6 @@
 #include "server/coordinator_service.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -482,6 +483,8 @@ grpc::Status CoordinatorService::ImportDiary(grpc::ServerContext*,
     DiaryImport import;
     import.source = req->source();
     import.sweep = req->sweep();
+    // An entry that cannot be read is skipped like one the store refuses; the others go on.
+    std::vector<DiaryImportSkipped> unreadable;
     for (const auto& pe : req->entries()) {
       DiaryImportEntry e;
       e.line = pe.line();
@@ -491,8 +494,8 @@ grpc::Status CoordinatorService::ImportDiary(grpc::ServerContext*,
         try {
           e.config = nlohmann::json::parse(pe.config_json());
         } catch (const nlohmann::json::parse_error& err) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("line ", pe.line(), ": config_json is not JSON: ", err.what()));
+          unreadable.push_back({pe.line(), absl::StrCat("config_json is not JSON: ", err.what())});
+          continue;
         }
       }
       e.checkpoint = pe.checkpoint_name();
@@ -502,14 +505,22 @@ grpc::Status CoordinatorService::ImportDiary(grpc::ServerContext*,
       auto stats = FromProto(pe.stats());
       if (!settings.ok() || !stats.ok()) {
         const Status& bad = settings.ok() ? stats.status() : settings.status();
-        return absl::InvalidArgumentError(
-            absl::StrCat("line ", pe.line(), ": ", std::string(bad.message())));
+        unreadable.push_back({pe.line(), std::string(bad.message())});
+        continue;
       }
       e.settings = *settings;
       e.stats = *stats;
       import.entries.push_back(std::move(e));
     }
     ABLATE_ASSIGN_OR_RETURN(DiaryImportResult result, server::ImportDiary(store_, import));
+    result.skipped.insert(result.skipped.end(), unreadable.begin(), unreadable.end());
+    std::stable_sort(result.skipped.begin(), result.skipped.end(),
+                     [](const auto& a, const auto& b) { return a.line < b.line; });
+    for (const auto& s : result.skipped) {
+      auto* p = resp->add_skipped();
+      p->set_line(s.line);
+      p->set_reason(s.reason);
+    }
     for (const auto& e : result.entries) {
       auto* p = resp->add_entries();
       p->set_line(e.line);

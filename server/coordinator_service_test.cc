@@ -596,7 +596,7 @@ TEST_F(CoordinatorServiceTest, CompareRunsAndErrors) {
             "run b is required");
 }
 
-TEST_F(CoordinatorServiceTest, ImportDiaryAtomicAndIdempotent) {
+TEST_F(CoordinatorServiceTest, ImportDiarySkipsBadEntriesAndIsIdempotent) {
   v1::ImportDiaryRequest req;
   req.set_source("notes.txt");
   req.set_sweep("notes");
@@ -622,11 +622,32 @@ TEST_F(CoordinatorServiceTest, ImportDiaryAtomicAndIdempotent) {
   bad->set_line(30);
   bad->set_run_name("notes-2");
   bad->set_parent_checkpoint("step0999999");
-  grpc::Status st = Call(&v1::Coordinator::Stub::ImportDiary, req, &resp);
-  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(st.error_message(), "line 30: no checkpoint matches 'step0999999'");
+  auto* unreadable = req.add_entries();
+  *unreadable = req.entries(0);
+  unreadable->set_line(20);
+  unreadable->set_run_name("notes-3");
+  unreadable->set_config_json("{not json");
+  auto* good = req.add_entries();
+  *good = req.entries(0);
+  good->set_line(40);
+  good->set_run_name("notes-4");
+  good->set_parent_checkpoint("step0000100");
+  good->set_checkpoint_name("step0000200-ep002-loss1.000");
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::ImportDiary, req, &resp).ok());
+  ASSERT_EQ(resp.skipped_size(), 2);
+  EXPECT_EQ(resp.skipped(0).line(), 20);
+  EXPECT_EQ(resp.skipped(0).reason().rfind("config_json is not JSON: ", 0), 0u)
+      << resp.skipped(0).reason();
+  EXPECT_EQ(resp.skipped(1).line(), 30);
+  EXPECT_EQ(resp.skipped(1).reason(), "no checkpoint matches 'step0999999'");
+  EXPECT_EQ(resp.runs_created(), 1);  // notes-4, forked from notes-1's checkpoint
+  ASSERT_EQ(resp.entries_size(), 2);
+  EXPECT_EQ(resp.entries(1).line(), 40);
   EXPECT_EQ(coordinator_->store().FindRunByName("notes-2").status().code(),
             absl::StatusCode::kNotFound);
+  auto fork = coordinator_->store().FindRunByName("notes-4");
+  ASSERT_TRUE(fork.ok()) << fork.status();
+  EXPECT_EQ(fork->parent_run_name, "notes-1");
 }
 
 TEST_F(CoordinatorServiceTest, ConcurrentWritersAllLand) {

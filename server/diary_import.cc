@@ -7,6 +7,21 @@
 namespace ablate::server {
 namespace {
 
+// An error of the entry's content (conflict, unknown reference, bad value): skip the entry. Any
+// other code is the store failing, which ends the import.
+bool IsEntryError(const Status& st) {
+  switch (st.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Status AtLine(int line, const Status& st) {
   return Status(st.code(), absl::StrCat("line ", line, ": ", std::string(st.message())));
 }
@@ -84,14 +99,20 @@ Status ImportEntry(RunStore& store, const DiaryImport& import, const DiaryImport
 
 StatusOr<DiaryImportResult> ImportDiary(RunStore& store, const DiaryImport& import) {
   DiaryImportResult result;
-  Status st = store.Transact([&]() -> Status {
-    for (const DiaryImportEntry& entry : import.entries) {
-      Status s = ImportEntry(store, import, entry, result);
-      if (!s.ok()) return AtLine(entry.line, s);
+  for (const DiaryImportEntry& entry : import.entries) {
+    DiaryImportResult staged;  // this entry's rows and counts; kept only when it commits
+    Status st =
+        store.Transact([&]() -> Status { return ImportEntry(store, import, entry, staged); });
+    if (IsEntryError(st)) {
+      result.skipped.push_back(DiaryImportSkipped{entry.line, std::string(st.message())});
+      continue;
     }
-    return absl::OkStatus();
-  });
-  ABLATE_RETURN_IF_ERROR(st);
+    if (!st.ok()) return AtLine(entry.line, st);
+    result.runs_created += staged.runs_created;
+    result.checkpoints_created += staged.checkpoints_created;
+    result.evaluations_created += staged.evaluations_created;
+    for (auto& e : staged.entries) result.entries.push_back(std::move(e));
+  }
   return result;
 }
 

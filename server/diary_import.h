@@ -1,9 +1,10 @@
-// Stores the evaluations parsed from a tuning diary (server/diary/diary_parser.h) in ONE
-// transaction with natural keys, so that re-importing the same file changes nothing and a
-// failure stores nothing.
+// Stores the evaluations parsed from a tuning diary (server/diary/diary_parser.h), each entry in
+// its OWN transaction with natural keys: an entry is stored completely or not at all, an entry
+// that fails (a conflict with what is stored, a parent checkpoint that cannot be found) is listed
+// in `skipped` with its line and reason, and the import goes on with the next entry. Re-importing
+// the same file changes nothing.
 //
-// Natural keys: run name; (run, checkpoint name); (run, checkpoint, eval key). Errors name the
-// diary line of the entry that failed ("line 53: ...").
+// Natural keys: run name; (run, checkpoint name); (run, checkpoint, eval key).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -40,13 +41,21 @@ struct DiaryImportedEntry {
   bool evaluation_created = false;
 };
 
+struct DiaryImportSkipped {
+  int line = 0;
+  std::string reason;  // the store's error message, e.g. "no checkpoint matches 'step0777777'"
+};
+
 struct DiaryImportResult {
-  std::vector<DiaryImportedEntry> entries;  // same order as the input
+  std::vector<DiaryImportedEntry> entries;  // stored entries, in input order
+  std::vector<DiaryImportSkipped> skipped;  // entries not stored, in input order
   int runs_created = 0;
   int checkpoints_created = 0;
   int evaluations_created = 0;
 };
 
+// Never fails as a whole because of one entry: per-entry errors go to `skipped`. An error is
+// returned only when the store itself fails (e.g. the disk is full), with the entry's line.
 StatusOr<DiaryImportResult> ImportDiary(RunStore& store, const DiaryImport& import);
 
 }  // namespace ablate::server

@@ -90,29 +90,84 @@ TEST_F(DiaryImportTest, ReimportDuplicatesNothing) {
   EXPECT_EQ(store_->ListEvaluations(EvaluationFilter{})->size(), 5u);
 }
 
-TEST_F(DiaryImportTest, FailureInALaterEntryStoresNothing) {
-  // The last entry re-scores a checkpoint nobody has: NotFound at its line, and the earlier
-  // entries of the same import must be rolled back.
+TEST_F(DiaryImportTest, FailingEntryIsSkippedWithItsLineAndTheRestIsStored) {
+  // An entry re-scores a checkpoint nobody has: it is skipped with its line and reason; every
+  // other entry of the same import is stored.
   DiaryImportEntry bad = import_.entries.back();
   bad.line = 999;
   bad.run_name.clear();
   bad.new_run = false;
   bad.checkpoint = "step0777777";
-  import_.entries.push_back(bad);
+  import_.entries.insert(import_.entries.begin() + 2, bad);
   auto r = ImportDiary(*store_, import_);
-  ASSERT_EQ(r.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(std::string(r.status().message()), "line 999: no checkpoint matches 'step0777777'");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->skipped.size(), 1u);
+  EXPECT_EQ(r->skipped[0].line, 999);
+  EXPECT_EQ(r->skipped[0].reason, "no checkpoint matches 'step0777777'");
+  EXPECT_EQ(r->entries.size(), 5u);
+  EXPECT_EQ(r->runs_created, 4);
+  EXPECT_EQ(store_->ListRuns(RunFilter{})->size(), 4u);
+  EXPECT_EQ(store_->ListEvaluations(EvaluationFilter{})->size(), 5u);
+}
+
+TEST_F(DiaryImportTest, AnEntryIsAllOrNothing) {
+  // A new run whose parent cannot be resolved: neither the run nor its checkpoint is stored.
+  DiaryImportEntry orphan = import_.entries[1];
+  orphan.line = 500;
+  orphan.run_name = "orphan";
+  orphan.checkpoint = "step0300000-ep020-loss3.000";
+  orphan.parent_checkpoint = "step0999999";
+  import_.entries = {orphan};
+  auto r = ImportDiary(*store_, import_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->skipped.size(), 1u);
+  EXPECT_EQ(r->skipped[0].reason, "no checkpoint matches 'step0999999'");
   EXPECT_TRUE(store_->ListRuns(RunFilter{})->empty());
   EXPECT_TRUE(store_->ListCheckpoints(std::nullopt)->empty());
   EXPECT_TRUE(store_->ListEvaluations(EvaluationFilter{})->empty());
 }
 
-TEST_F(DiaryImportTest, ChangedNumbersOnReimportAreRefusedWithLine) {
+TEST_F(DiaryImportTest, ChangedNumbersOnReimportAreSkippedWithLine) {
   ASSERT_TRUE(ImportDiary(*store_, import_).ok());
   import_.entries[1].stats[0] = 0.999;
   auto r = ImportDiary(*store_, import_);
-  ASSERT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(std::string(r.status().message()).rfind("line 19: ", 0), 0u) << r.status();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->skipped.size(), 1u);
+  EXPECT_EQ(r->skipped[0].line, 19);
+  EXPECT_NE(
+      r->skipped[0].reason.find("is already recorded with different stats (AP 0.262 vs 0.999)"),
+      std::string::npos)
+      << r->skipped[0].reason;
+  EXPECT_EQ(r->evaluations_created, 0);
+  // What was stored is unchanged.
+  auto evals = store_->ListEvaluations(EvaluationFilter{});
+  ASSERT_EQ(evals->size(), 5u);
+  for (const auto& e : *evals) EXPECT_NE(e.stats[0], 0.999);
+}
+
+// The diary that used to abort: a fork right after the checkpoint it forks (server/diary/testdata).
+TEST(DiaryImportFixtureTest, ChineseDiaryStoresForksWithLineageAndIsIdempotent) {
+  auto store = testing::OpenTestStore();
+  auto text = ReadFile("server/diary/testdata/paddle-diary-zh.txt");
+  ASSERT_TRUE(text.ok()) << text.status();
+  DiaryImport import =
+      FromParse(diary::ParseDiary(*text, "paddle-diary-zh.txt"), "diary:paddle-diary-zh.txt");
+  import.sweep = "paddle-diary-zh";
+  auto r = ImportDiary(*store, import);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->skipped.empty());
+  EXPECT_EQ(r->runs_created, 3);         // -1 baseline, -3 focal fork, -4 lr fork
+  EXPECT_EQ(r->checkpoints_created, 2);  // step1066300, step1150000
+  EXPECT_EQ(r->evaluations_created, 6);
+  auto fork = store->FindRunByName("paddle-diary-zh-3");
+  ASSERT_TRUE(fork.ok()) << fork.status();
+  EXPECT_EQ(fork->parent_run_name, "paddle-diary-zh-1");
+  EXPECT_EQ(fork->parent_checkpoint_name, "step1066300-ep073-loss5.715");
+  auto again = ImportDiary(*store, import);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->skipped.empty());
+  EXPECT_EQ(again->runs_created + again->checkpoints_created + again->evaluations_created, 0);
+  EXPECT_EQ(store->ListEvaluations(EvaluationFilter{})->size(), 6u);
 }
 
 }  // namespace

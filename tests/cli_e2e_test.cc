@@ -9,6 +9,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "sweepspec/sweep_spec.h"
+#include "sweepspec/trial_expansion.h"
 #include "tests/process_util.h"
 
 namespace ablate::e2e {
@@ -16,6 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr char kDiary[] = "../shared/samples/tuning-diary.txt";
+// Hand-made diaries (server/diary/testdata); expected values read from them by hand.
+constexpr char kChineseDiary[] = "server/diary/testdata/paddle-diary-zh.txt";
+constexpr char kUnlabelled[] = "server/diary/testdata/unlabelled-tables.txt";
 
 fs::path FreshDir(const std::string& name) {
   fs::path dir =
@@ -225,6 +230,144 @@ TEST_F(CliE2eTest, DiaryWithBrokenBlocksReportsThemAndStoresTheRest) {
   nlohmann::json runs = AblateJson({"runs"});
   EXPECT_EQ(runs["runs"].size(), 3u);
   EXPECT_EQ(runs["runs"][0]["config"]["conf_loss"], "ohem");
+}
+
+// Issue 14: a Chinese diary (CRLF, full-width punctuation, .pdparams) whose fork follows the
+// checkpoint it forks used to abort the import; now every block is stored or skipped.
+TEST_F(CliE2eTest, ChineseDiaryWithForksIsStoredAndBadBlocksAreListed) {
+  nlohmann::json j = AblateJson({"import-log", kChineseDiary});
+  std::vector<int> lines;
+  for (const auto& e : j["evaluations"]) lines.push_back(e["line"]);
+  EXPECT_EQ(lines, (std::vector<int>{17, 34, 48, 63, 76, 106})) << j.dump(2);
+  ASSERT_EQ(j["skipped"].size(), 2u);
+  EXPECT_EQ(j["skipped"][0]["line"], 91);
+  EXPECT_EQ(j["skipped"][0]["reason"], "line 95: cannot read the value '0.3l2' of APm");
+  EXPECT_EQ(j["skipped"][1]["line"], 119);
+  EXPECT_EQ(j["created"]["runs"], 3);
+  EXPECT_EQ(j["created"]["evaluations"], 6);
+  nlohmann::json fork = AblateJson({"runs", "--prefix", "paddle-diary-zh-3"});
+  ASSERT_EQ(fork["runs"].size(), 1u);
+  EXPECT_EQ(fork["runs"][0]["parent_run"], "paddle-diary-zh-1");
+  EXPECT_EQ(fork["runs"][0]["parent_checkpoint"], "step1066300-ep073-loss5.715");
+  EXPECT_EQ(fork["runs"][0]["config"]["conf_loss"], "focal");
+  EXPECT_EQ(fork["runs"][0]["config"]["ohem_negpos_ratio"], 3);  // inherited from the parent
+  // The human output lists the skipped blocks too.
+  CommandResult text = Ablate({"import-log", kChineseDiary});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("paddle-diary-zh.txt: 6 evaluations stored, 2 blocks skipped\n"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("skipped line 119: the same table as line 106 (pasted twice); nothing "
+                          "new stored\n"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("stored: 0 new runs, 0 new checkpoints, 0 new evaluations\n"),
+            std::string::npos)
+      << text.out;
+}
+
+TEST_F(CliE2eTest, BlockConflictingWithStoredNumbersIsSkippedAndTheRestStored) {
+  AblateJson({"import-log", kDiary});
+  // The same diary with the second block's AP changed: that block conflicts with what is stored.
+  std::ifstream in(kDiary);
+  std::string sample((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string needle = "maxDets=100 ] = 0.262";
+  ASSERT_NE(sample.find(needle), std::string::npos);
+  sample.replace(sample.find(needle), needle.size(), "maxDets=100 ] = 0.999");
+  fs::create_directories(dir_ / "edited");
+  const fs::path copy = dir_ / "edited" / "tuning-diary.txt";
+  std::ofstream(copy) << sample;
+  nlohmann::json j = AblateJson({"import-log", copy.string()});
+  ASSERT_EQ(j["skipped"].size(), 2u) << j.dump(2);
+  EXPECT_EQ(j["skipped"][0]["line"], 19);
+  EXPECT_NE(j["skipped"][0]["reason"].get<std::string>().find(
+                "is already recorded with different stats (AP 0.262 vs 0.999)"),
+            std::string::npos)
+      << j["skipped"][0]["reason"];
+  EXPECT_EQ(j["skipped"][1]["line"], 81);
+  EXPECT_EQ(j["evaluations"].size(), 4u);
+  for (const auto& e : j["evaluations"]) EXPECT_EQ(e["created"], false) << e.dump();
+  nlohmann::json lb = AblateJson({"leaderboard"});
+  for (const auto& r : lb["rows"]) EXPECT_NE(r["stats"]["AP"], 0.999);
+}
+
+TEST_F(CliE2eTest, IouOptionSetsTheKindOfUnlabelledTables) {
+  nlohmann::json j = AblateJson({"import-log", kUnlabelled, "--iou", "segm"});
+  ASSERT_EQ(j["evaluations"].size(), 2u);
+  for (const auto& e : j["evaluations"]) EXPECT_EQ(e["eval_settings"]["iou_type"], "segm");
+  EXPECT_EQ(AblateJson({"leaderboard", "--iou", "segm"})["rows"].size(), 2u);
+  EXPECT_EQ(AblateJson({"leaderboard", "--iou", "bbox"})["rows"].size(), 0u);
+  CommandResult bad = Ablate({"import-log", kUnlabelled, "--iou", "mask"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--iou"), std::string::npos) << bad.err;
+}
+
+// `ablate replay`: sweep files for the imported runs, parsed by the real sweep parser and
+// accepted by `ablate submit --dry-run` on the real coordinator.
+TEST_F(CliE2eTest, ReplayOfAnImportedDiaryWritesSubmittableSweeps) {
+  AblateJson({"import-log", kChineseDiary});
+  const fs::path out = dir_ / "replay";
+  nlohmann::json j = AblateJson({"replay", "paddle-diary-zh", "--out-dir", out.string(), "--train",
+                                 "data/train.json", "--val", "data/val.json", "--steps", "5000"});
+  ASSERT_EQ(j["sweeps"].size(), 3u) << j.dump(2);
+  EXPECT_TRUE(j["skipped"].empty());
+  struct Expected {
+    std::string run;
+    std::string start_from;
+    int64_t steps;
+    std::string conf_loss;
+    double lr;
+  };
+  const std::vector<Expected> expected = {
+      {"paddle-diary-zh-1", "", 1066300, "ohem", 0.001},
+      {"paddle-diary-zh-3", "file:step1066300-ep073-loss5.715.pdparams", 5000, "focal", 0.001},
+      {"paddle-diary-zh-4", "file:step1066300-ep073-loss5.715.pdparams", 83700, "ohem", 0.0005},
+  };
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const auto& doc = j["sweeps"][i];
+    EXPECT_EQ(doc["runs"], nlohmann::json::array({expected[i].run}));
+    const std::string file = doc["file"];
+    std::ifstream f(file);
+    std::string yaml((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto spec = sweepspec::ParseSweepSpec(yaml, file);
+    ASSERT_TRUE(spec.ok()) << spec.status() << "\n" << yaml;
+    EXPECT_EQ(spec->start_from, expected[i].start_from);
+    EXPECT_EQ(spec->budget.steps, expected[i].steps);
+    auto trials = sweepspec::ExpandTrials(*spec);
+    ASSERT_TRUE(trials.ok()) << trials.status();
+    ASSERT_EQ(trials->trials.size(), 1u);
+    EXPECT_EQ(trials->trials[0].set["conf_loss"], expected[i].conf_loss);
+    EXPECT_EQ(trials->trials[0].set["lr"], expected[i].lr);
+    EXPECT_EQ(trials->trials[0].eval.top_k, 200);
+    nlohmann::json submitted = AblateJson({"submit", file, "--dry-run"});
+    EXPECT_EQ(submitted["trials"].size(), 1u) << submitted.dump(2);
+  }
+  // The focal fork keeps what it inherited, in the detector's key names.
+  std::ifstream f(j["sweeps"][1]["file"].get<std::string>());
+  std::string focal((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto spec = sweepspec::ParseSweepSpec(focal, "focal.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->base_set["focal_alpha"], 0.25);
+  EXPECT_EQ(spec->base_set["ohem_neg_pos_ratio"], 3);
+  EXPECT_EQ(spec->base_set["neg_threshold"], 0.4);
+
+  // The diary's file name stands for its sweep.
+  nlohmann::json by_file = AblateJson({"replay", kChineseDiary, "--steps", "5000"});
+  ASSERT_EQ(by_file["sweeps"].size(), 3u) << by_file.dump(2);
+  EXPECT_EQ(by_file["sweeps"][0]["yaml"], j["sweeps"][0]["yaml"]);
+
+  // One sweep on stdout: the YAML itself; several with --out: an error naming --out-dir.
+  CommandResult one = Ablate({"replay", "--run", "paddle-diary-zh-4"});
+  EXPECT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.out.find("start_from: \"file:step1066300-ep073-loss5.715.pdparams\"\n"),
+            std::string::npos)
+      << one.out;
+  CommandResult several = Ablate({"replay", "paddle-diary-zh", "--out", (out / "x.yaml").string()});
+  EXPECT_EQ(several.exit_code, 1);
+  EXPECT_NE(several.err.find("write them with --out-dir DIR"), std::string::npos) << several.err;
+  CommandResult none = Ablate({"replay", "no-such-sweep"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_EQ(none.err, "error: no runs in sweep 'no-such-sweep'\n");
 }
 
 TEST(ServerStartE2eTest, NewerSchemaIsRefusedWithClearMessage) {

@@ -21,17 +21,25 @@ std::string Lower(std::string_view s) {
 
 // Full-width punctuation and spaces (common in Chinese notes) to ASCII.
 std::string NormalisePunctuation(std::string_view s) {
-  static const std::array<std::pair<std::string_view, std::string_view>, 10> kMap = {{
-      {"\xEF\xBC\x88", "("},  // （
-      {"\xEF\xBC\x89", ")"},  // ）
-      {"\xEF\xBC\x8C", ","},  // ，
-      {"\xEF\xBC\x9A", ":"},  // ：
-      {"\xEF\xBC\x9D", "="},  // ＝
-      {"\xEF\xBC\x9B", ";"},  // ；
-      {"\xE3\x80\x81", ","},  // 、
-      {"\xE3\x80\x82", "."},  // 。
-      {"\xE3\x80\x80", " "},  // ideographic space
-      {"\xEF\xBC\x8E", "."},  // ．
+  static const std::array<std::pair<std::string_view, std::string_view>, 18> kMap = {{
+      {"\xEF\xBC\x88", "("},   // （
+      {"\xEF\xBC\x89", ")"},   // ）
+      {"\xEF\xBC\x8C", ","},   // ，
+      {"\xEF\xBC\x9A", ":"},   // ：
+      {"\xEF\xBC\x9D", "="},   // ＝
+      {"\xEF\xBC\x9B", ";"},   // ；
+      {"\xE3\x80\x81", ","},   // 、
+      {"\xE3\x80\x82", "."},   // 。
+      {"\xE3\x80\x80", " "},   // ideographic space
+      {"\xEF\xBC\x8E", "."},   // ．
+      {"\xEF\xBC\x81", "!"},   // ！
+      {"\xEF\xBC\x9F", "?"},   // ？
+      {"\xE3\x80\x90", "["},   // 【
+      {"\xE3\x80\x91", "]"},   // 】
+      {"\xE2\x80\x9C", "\""},  // “
+      {"\xE2\x80\x9D", "\""},  // ”
+      {"\xEF\xBD\x9E", "~"},   // ～
+      {"\xEF\xBC\x8D", "-"},   // －
   }};
   std::string out;
   out.reserve(s.size());
@@ -157,7 +165,7 @@ struct Mention {
 
 const std::regex& CheckpointRegex() {
   static const std::regex kRe(
-      R"((^|[^A-Za-z0-9_])(step\d+(?:-ep\d+)?(?:-loss\d+(?:\.\d+)?)?)((?:\.(?:pth|pt|ckpt|bin|safetensors))?)(?![A-Za-z0-9_]))");
+      R"((^|[^A-Za-z0-9_])(step\d+(?:-ep\d+)?(?:-loss\d+(?:\.\d+)?)?)((?:\.(?:pth|pt|ckpt|bin|safetensors|pdparams|pdopt|pdmodel|pkl))?)(?![A-Za-z0-9_]))");
   return kRe;
 }
 
@@ -180,18 +188,87 @@ std::vector<Mention> FindMentions(const std::vector<std::string>& context_lines)
       mention.file = m[2].str() + m[3].str();
       const size_t start = static_cast<size_t>(m.position(2));
       std::string prefix = Lower(line.substr(0, start));
+      // The directory glued to the name ("output/yolact_r50/") is not prose.
+      const size_t space = prefix.find_last_of(" \t");
+      const std::string glued = prefix.substr(space == std::string::npos ? 0 : space + 1);
+      if (glued.find_first_of("/\\") != std::string::npos) {
+        prefix.resize(prefix.size() - glued.size());
+      }
       if (prefix.size() > 48) prefix = prefix.substr(prefix.size() - 48);
+      // What follows the name on its line ("X 的基础上", "X 继续训练", "X onwards").
+      std::string suffix = Lower(line.substr(start + static_cast<size_t>(m.length(2))));
+      if (suffix.size() > 24) suffix = suffix.substr(0, 24);
+      // "from"/"从"/"init" alone is a parent only when the line is not an eval script loading
+      // the checkpoint it evaluates ("Loading weights from X", "从 X 加载权重评估").
+      const bool strong_parent =
+          ContainsAny(prefix, {"back to", "rollback", "roll back", "resum", "fork", "based on",
+                               "on top of", "continu", "revert", "restart", "branch", "warm",
+                               "基于", "回滚", "回到", "回退", "退回", "恢复", "接着"}) ||
+          ContainsAny(suffix, {"基础上", "继续", "接着", "开始训", "为起点", "起步", "onward",
+                               "as the start", "as start"});
+      const bool weak_parent = ContainsAny(prefix, {"from", "从", "init"});
+      const bool loading = ContainsAny(prefix, {"load", "restor", "eval", "test", "加载", "载入",
+                                                "读取", "评估", "测试"}) ||
+                           ContainsAny(suffix, {"加载", "载入", "评估", "测试"});
       if (ContainsAny(prefix, {"same checkpoint", "same ckpt", "re-scor", "rescor", "re-eval",
                                "reeval", "re-ran eval", "同一", "同样的"})) {
         mention.kind = MentionKind::kSameAs;
-      } else if (ContainsAny(prefix, {"back to", "rollback", "from", "从", "resum", "fork",
-                                      "based on", "init", "continu", "基于", "回滚", "回到"})) {
+      } else if (strong_parent || (weak_parent && !loading)) {
         mention.kind = MentionKind::kParent;
       }
       out.push_back(std::move(mention));
     }
   }
   return out;
+}
+
+// "fork from that checkpoint", "从这个checkpoint继续", "在此基础上": a fork of the last evaluated
+// checkpoint that does not name it.
+bool SaysForkOfPrevious(const std::string& lower_normalised) {
+  static const std::regex kEnglish(
+      R"((roll(?:ed|ing)?\s*back|revert(?:ed|ing)?|fork(?:ed|ing)?|continu(?:e|ed|ing)|resum(?:e|ed|ing)|restart(?:ed|ing)?|start(?:ed|ing)?|branch(?:ed|ing)?|fine-?tun(?:e|ed|ing)|init(?:ialized|ialised)?)\s+(?:training\s+|it\s+)?(?:from|to|off|on|at)\s+(?:that|this|the same|the last|the previous|the above|the best|the)\s+(?:checkpoint|ckpt|weights|snapshot|model))");
+  static const std::regex kForkIt(R"(\bfork(?:ed)?\s+(?:it|that|this)\b)");
+  static const std::regex kChinese(
+      "(回滚|回到|回退|退回|基于|从|继续|接着|恢复|加载)\\s*(这个|那个|该|上一个|上面(?:的)?|"
+      "同一个|此|这|那)\\s*(checkpoint|ckpt|模型|权重|快照|点)|(在|从|基于)\\s*(此|这里|这个|这|"
+      "那里|那个|该)\\s*(?:checkpoint|ckpt|模型|权重)?\\s*(?:的)?\\s*(基础上|继续|开始)");
+  return std::regex_search(lower_normalised, kEnglish) ||
+         std::regex_search(lower_normalised, kForkIt) ||
+         std::regex_search(lower_normalised, kChinese);
+}
+
+// The table kind the context says, the last mention winning ("Evaluate annotation type *segm*",
+// "iou_type=bbox", "mask AP", "box AP", "分割", ...); nullopt when it says none.
+std::optional<std::string> SaidIouType(const std::string& lower_normalised) {
+  // Group 1: segm, group 2: bbox. A line that is only the word ("segm", "== mask ==") counts.
+  static const std::regex kSaid(
+      "(\\*segm\\*|iou_?type\\s*[=:]\\s*['\"]?segm|\\bsegm(?:entation)?\\s*(?::|ap\\b|map\\b|"
+      "results?\\b|结果|指标)|\\bmask\\s*(?::|ap\\b|map\\b|results?\\b)|"
+      "(?:mask|分割|掩码|掩膜)\\s*(?:的)?\\s*(?:ap|map|结果|指标|精度)|"
+      "(?:^|\\n)[ \\t#=*\\[-]*(?:segm|mask)[ \\t#=*\\]:-]*(?=\\n|$))|"
+      "(\\*bbox\\*|iou_?type\\s*[=:]\\s*['\"]?bbox|\\bb?box\\s*(?::|ap\\b|map\\b|results?\\b|"
+      "结果|指标)|(?:b?box|检测框|框)\\s*(?:的)?\\s*(?:ap|map|结果|指标|精度)|(?:^|\\n)[ "
+      "\\t#=*\\[-]*b?box[ \\t#=*\\]:-]*(?=\\n|$))");
+  std::optional<std::string> out;
+  for (auto it = std::sregex_iterator(lower_normalised.begin(), lower_normalised.end(), kSaid);
+       it != std::sregex_iterator(); ++it) {
+    out = (*it)[1].matched ? "segm" : "bbox";
+  }
+  return out;
+}
+
+// True when every line of a context is blank, a bare checkpoint name, or what an eval script
+// prints around a summary (pycocotools progress lines, "Loading checkpoint X"): nothing a person
+// wrote, so a table there continues the previous one.
+bool IsEvalOutputOnly(const std::vector<std::string>& context_lines) {
+  static const std::regex kNoise(
+      R"(^\s*(?:\[?info\]?\s*)?(?:done\b.*|accumulating evaluation results.*|running per image evaluation.*|loading and preparing results.*|creating index.*|index created.*|evaluate annotation type.*|useSegm.*|```.*|~~~.*|(?:\[?(?:loading|loaded|load|evaluating|evaluate|eval|checkpoint|ckpt|weights|model|from)\]?\s*:?\s*)*(?:[\w./-]*/)?step\d+[\w.-]*\s*:?)\s*$)",
+      std::regex::icase);
+  for (const std::string& raw : context_lines) {
+    if (IsBlank(raw)) continue;
+    if (!std::regex_match(raw, kNoise)) return false;
+  }
+  return true;
 }
 
 // ---- settings ----
@@ -262,7 +339,7 @@ std::optional<std::string> ConfLossName(std::string v) {
   if (v == "ce" || v == "cross_entropy" || v == "softmax") return "ce";
   if (v == "ohem") return "ohem";
   if (v == "focal") return "focal";
-  if (v == "ghm_c" || v == "ghmc" || v == "ghm-c") return "ghm_c";
+  if (v == "ghm_c" || v == "ghmc" || v == "ghm-c" || v == "ghm") return "ghm_c";
   return std::nullopt;
 }
 
@@ -276,18 +353,56 @@ std::optional<std::string> BoxLossName(std::string v) {
   return std::nullopt;
 }
 
+// A loss name right after "from", "instead of", "not", "no", "从", "不用", "去掉", "代替" is the
+// value being replaced, not the new one.
 bool PrecededByFromOrInsteadOf(const std::string& lower, size_t pos) {
   std::string prefix = lower.substr(0, pos);
-  if (prefix.size() > 16) prefix = prefix.substr(prefix.size() - 16);
-  return prefix.ends_with("from ") || prefix.ends_with("instead of ") || prefix.ends_with("not ") ||
-         prefix.ends_with("no ");
+  while (!prefix.empty() && std::isspace(static_cast<unsigned char>(prefix.back()))) {
+    prefix.pop_back();
+  }
+  for (std::string_view word : {"from", "instead of", "not", "no"}) {
+    if (prefix.ends_with(word) &&
+        (prefix.size() == word.size() ||
+         !std::isalnum(static_cast<unsigned char>(prefix[prefix.size() - word.size() - 1])))) {
+      return true;
+    }
+  }
+  for (std::string_view word : {"从", "不用", "去掉", "代替", "而不是"}) {
+    if (prefix.ends_with(word)) return true;
+  }
+  return false;
+}
+
+// "0.001 -> 0.0005", "0.001 改成 0.0005": the number after an arrow or "to" that follows the
+// value ending at `end`; nullopt when none follows.
+std::optional<std::string> NewValueAfter(const std::string& lower, size_t end) {
+  static const std::regex kChange(std::string("^\\s*(?:->|=>|\xE2\x86\x92|to|改成|改为|改到|变成|"
+                                              "调到|调成|调为|换成|降到|升到|提高到|降低到)\\s*") +
+                                  kNum);
+  std::smatch m;
+  const std::string rest = lower.substr(end, 40);
+  if (!std::regex_search(rest, m, kChange)) return std::nullopt;
+  return m[1].str();
+}
+
+// True when `recognised` sets a training-config key to a value `current` does not have.
+bool ChangesConfig(const nlohmann::json& recognised, const nlohmann::json& current) {
+  for (const auto& [key, value] : recognised.items()) {
+    if (!current.is_object() || !current.contains(key) || current[key] != value) return true;
+  }
+  return false;
+}
+
+bool SameEvalSettings(const DiaryEvalSettings& a, const DiaryEvalSettings& b) {
+  return a.iou_type == b.iou_type && a.score_threshold == b.score_threshold && a.top_k == b.top_k &&
+         a.nms_iou == b.nms_iou && a.max_dets == b.max_dets;
 }
 
 }  // namespace
 
 std::optional<CheckpointName> ParseCheckpointName(std::string_view text) {
   static const std::regex kRe(
-      R"(^(step(\d+)(?:-ep(\d+))?(?:-loss(\d+(?:\.\d+)?))?)(?:\.(?:pth|pt|ckpt|bin|safetensors))?$)");
+      R"(^(step(\d+)(?:-ep(\d+))?(?:-loss(\d+(?:\.\d+)?))?)(?:\.(?:pth|pt|ckpt|bin|safetensors|pdparams|pdopt|pdmodel|pkl))?$)");
   std::string s(text);
   std::smatch m;
   if (!std::regex_match(s, m, kRe)) return std::nullopt;
@@ -312,9 +427,14 @@ RecognisedSettings RecogniseSettings(std::string_view raw_text) {
   for (auto it = std::sregex_iterator(lower.begin(), lower.end(), kAssign);
        it != std::sregex_iterator(); ++it) {
     const std::string key = (*it)[1].str();
-    const std::string value = (*it)[2].str();
+    std::string value = (*it)[2].str();
     const size_t pos = static_cast<size_t>(it->position(0));
     const bool numeric = std::isdigit(static_cast<unsigned char>(value.back())) != 0;
+    if (numeric) {
+      // "lr: 0.001 -> 0.0005": the new value.
+      if (auto changed = NewValueAfter(lower, static_cast<size_t>(it->position(0) + it->length(0))))
+        value = *changed;
+    }
     if (auto k = ConfigKeyAlias(key)) {
       if (*k == "conf_loss") {
         if (auto v = ConfLossName(value)) found.emplace_back(pos, false, *k, *v);
@@ -351,6 +471,12 @@ RecognisedSettings RecogniseSettings(std::string_view raw_text) {
         {R"(\btop[ _-]?k\b[^0-9\n=:]{0,12}?)", true, "top_k"},
         {R"(\bnms(?:[ _]iou)?(?:[ _]thresh(?:old)?)?\b[^0-9\n=:]{0,12}?)", true, "nms_iou"},
         {R"(\bmax[ _](?:dets|detections)\b[^0-9\n=:]{0,12}?)", true, "max_dets"},
+        // Chinese notes: 学习率 0.001, 批大小 16, 正样本阈值 0.6, 负样本阈值 0.3, 分数阈值 0.05.
+        {"学习率[^0-9\n=:]{0,12}?", false, "lr"},
+        {"(?:批大小|批量大小|批次大小|批量)[^0-9\n=:]{0,12}?", false, "batch_size"},
+        {"正样本(?:iou)?\\s*阈值[^0-9\n=:]{0,12}?", false, "pos_threshold"},
+        {"负样本(?:iou)?\\s*阈值[^0-9\n=:]{0,12}?", false, "neg_threshold"},
+        {"(?:分数|置信度|得分)阈值[^0-9\n=:]{0,12}?", true, "score_threshold"},
     };
     std::vector<std::pair<std::regex, Prose>> compiled;
     for (const Prose& p : list) {
@@ -361,7 +487,8 @@ RecognisedSettings RecogniseSettings(std::string_view raw_text) {
   for (const auto& [re, prose] : kProse) {
     for (auto it = std::sregex_iterator(lower.begin(), lower.end(), re);
          it != std::sregex_iterator(); ++it) {
-      const std::string num = (*it)[1].str();
+      const size_t end = static_cast<size_t>(it->position(0) + it->length(0));
+      const std::string num = NewValueAfter(lower, end).value_or((*it)[1].str());
       found.emplace_back(static_cast<size_t>(it->position(0)), prose.eval, prose.key,
                          NumberJson(num));
     }
@@ -369,7 +496,7 @@ RecognisedSettings RecogniseSettings(std::string_view raw_text) {
 
   // Loss names in prose.
   static const std::regex kConfLoss(
-      R"((^|[^a-z0-9_])(ohem|focal|ghm[-_]?c|ce|cross[- ]entropy)([ _]loss)?(?![a-z0-9_]))");
+      R"((^|[^a-z0-9_])(ohem|focal|ghm(?:[-_]?c)?|ce|cross[- ]entropy)([ _]loss)?(?![a-z0-9_]))");
   for (auto it = std::sregex_iterator(lower.begin(), lower.end(), kConfLoss);
        it != std::sregex_iterator(); ++it) {
     const std::string word = (*it)[2].str();
@@ -400,7 +527,8 @@ RecognisedSettings RecogniseSettings(std::string_view raw_text) {
   return out;
 }
 
-DiaryParseResult ParseDiary(std::string_view text, std::string_view source_name) {
+DiaryParseResult ParseDiary(std::string_view text, std::string_view source_name,
+                            const DiaryParseOptions& options) {
   DiaryParseResult result;
   const std::vector<std::string> lines = SplitLines(text);
   const std::string stem = std::filesystem::path(std::string(source_name)).stem().string();
@@ -501,12 +629,9 @@ DiaryParseResult ParseDiary(std::string_view text, std::string_view source_name)
     }
     ev.eval = eval_state;
     ev.eval.max_dets = stat_lines[0].second.max_dets;
-    const std::string lower_context = Lower(context_text);
-    ev.eval.iou_type =
-        ContainsAny(lower_context, {"*segm*", "iou_type=segm", "iou_type = segm", "iou_type: segm",
-                                    "ioutype=segm", "segm:", "mask ap", "mask map", "mask results"})
-            ? "segm"
-            : "bbox";
+    const std::string lower_context = Lower(NormalisePunctuation(context_text));
+    const std::optional<std::string> said_iou = SaidIouType(lower_context);
+    const bool context_is_output = IsEvalOutputOnly(context);
 
     const std::vector<Mention> mentions = FindMentions(context);
     const Mention* own = nullptr;
@@ -517,47 +642,137 @@ DiaryParseResult ParseDiary(std::string_view text, std::string_view source_name)
       if (m.kind == MentionKind::kParent && parent == nullptr) parent = &m;
       if (m.kind == MentionKind::kSameAs && same == nullptr) same = &m;
     }
-    // An own mention of a checkpoint seen before is an extra evaluation of it.
-    if (same == nullptr && own != nullptr && resolve_known(own->ref) != nullptr &&
-        resolve_known(own->ref)->name == own->ref) {
-      same = own;
-      own = nullptr;
+    const bool fork_of_previous = SaysForkOfPrevious(lower_context);
+    // The parent named by "fork from that checkpoint" (no name): the last evaluated checkpoint.
+    std::optional<std::string> parent_ref;
+    if (parent != nullptr) parent_ref = parent->ref;
+    // An own mention of a checkpoint seen before: another evaluation of it, unless the context
+    // forks it (fork words, or a training-config change a re-evaluation cannot have).
+    if (same == nullptr && own != nullptr) {
+      const KnownCheckpoint* k = resolve_known(own->ref);
+      if (k != nullptr && k->name == own->ref) {
+        if (parent_ref.has_value() || fork_of_previous ||
+            ChangesConfig(settings.config, run_configs[k->run_name])) {
+          if (!parent_ref.has_value()) parent_ref = own->ref;
+          own = nullptr;  // the forked run's evaluated checkpoint is not named
+        } else {
+          same = own;
+          own = nullptr;
+        }
+      }
+    }
+    if (!parent_ref.has_value() && same == nullptr && fork_of_previous) {
+      for (auto e = result.evaluations.rbegin(); e != result.evaluations.rend(); ++e) {
+        if (e->checkpoint.has_value()) {
+          parent_ref = *e->checkpoint;
+          break;
+        }
+      }
+    }
+    const bool says_run_change =
+        own != nullptr || parent_ref.has_value() || fork_of_previous || !settings.config.empty();
+
+    // A table pasted twice (with or without its checkpoint name again): the same numbers,
+    // nothing new said.
+    if (!says_run_change && settings.eval.empty()) {
+      const DiaryEvaluation* twin = nullptr;
+      for (const DiaryEvaluation& e : result.evaluations) {
+        if (e.stats == ev.stats) twin = &e;
+      }
+      if (twin != nullptr) {
+        result.skipped.push_back(DiarySkip{ev.line, "the same table as line " +
+                                                        std::to_string(twin->line) +
+                                                        " (pasted twice); nothing new stored"});
+        continue;
+      }
+    }
+
+    std::string subject_run;
+    std::optional<std::string> subject_checkpoint;
+    std::string subject_file;
+    if (same != nullptr) {
+      if (const KnownCheckpoint* k = resolve_known(same->ref)) {
+        subject_run = k->run_name;
+        subject_checkpoint = k->name;
+      } else {
+        subject_checkpoint = same->ref;  // resolved by the coordinator
+      }
+      subject_file = same->file;
+    } else if (!says_run_change && !result.evaluations.empty() &&
+               !result.evaluations.back().run_name.empty()) {
+      // No checkpoint and no settings: possibly another table kind of the previous subject.
+      const DiaryEvaluation& prev = result.evaluations.back();
+      subject_run = prev.run_name;
+      subject_checkpoint = prev.checkpoint;
+      subject_file = prev.checkpoint_file;
+    }
+    const std::string subject_key = subject_run + "|" + subject_checkpoint.value_or("");
+    const std::vector<std::string>& subject_types = run_iou_types[subject_key];
+    auto has_type = [&](const std::string& t) {
+      return std::find(subject_types.begin(), subject_types.end(), t) != subject_types.end();
+    };
+    if (said_iou.has_value()) {
+      ev.eval.iou_type = *said_iou;
+    } else if (options.default_iou_type.has_value()) {
+      ev.eval.iou_type = *options.default_iou_type;
+    } else if ((same != nullptr || !subject_run.empty()) && context_is_output &&
+               settings.eval.empty() && has_type("bbox") && !has_type("segm") &&
+               !result.evaluations.empty() && result.evaluations.back().run_name == subject_run &&
+               result.evaluations.back().checkpoint == subject_checkpoint) {
+      ev.eval.iou_type = "segm";  // the segm table printed right after the bbox one
+    } else {
+      ev.eval.iou_type = "bbox";
     }
 
     if (same != nullptr) {
-      if (const KnownCheckpoint* k = resolve_known(same->ref)) {
-        ev.run_name = k->run_name;
-        ev.checkpoint = k->name;
-        ev.config = run_configs[k->run_name];
-      } else {
-        ev.checkpoint = same->ref;  // resolved by the coordinator
+      ev.run_name = subject_run;
+      ev.checkpoint = subject_checkpoint;
+      ev.checkpoint_file = subject_file;
+      if (!subject_run.empty()) ev.config = run_configs[subject_run];
+    } else if (!subject_run.empty() && !has_type(ev.eval.iou_type)) {
+      ev.run_name = subject_run;
+      ev.checkpoint = subject_checkpoint;
+      ev.checkpoint_file = subject_file;
+      ev.config = run_configs[subject_run];
+    }
+
+    // An evaluation of an existing subject that repeats one already read.
+    if (!ev.run_name.empty() || ev.checkpoint.has_value()) {
+      const DiaryEvaluation* clash = nullptr;
+      for (const DiaryEvaluation& e : result.evaluations) {
+        if (e.run_name == ev.run_name && e.checkpoint == ev.checkpoint &&
+            SameEvalSettings(e.eval, ev.eval)) {
+          clash = &e;
+        }
       }
-      ev.checkpoint_file = same->file;
-    } else if (own == nullptr && parent == nullptr && settings.config.empty() &&
-               !result.evaluations.empty()) {
-      // No checkpoint and no settings: another iou type of the previous subject, if that
-      // subject has none of this type yet; otherwise a new run (below).
-      const DiaryEvaluation& prev = result.evaluations.back();
-      const std::string subject = prev.run_name + "|" + prev.checkpoint.value_or("");
-      auto& types = run_iou_types[subject];
-      if (!prev.run_name.empty() &&
-          std::find(types.begin(), types.end(), ev.eval.iou_type) == types.end()) {
-        ev.run_name = prev.run_name;
-        ev.checkpoint = prev.checkpoint;
-        ev.checkpoint_file = prev.checkpoint_file;
-        ev.config = run_configs[prev.run_name];
+      if (clash != nullptr) {
+        const std::string what = ev.checkpoint.value_or(ev.run_name);
+        if (clash->stats == ev.stats) {
+          result.skipped.push_back(DiarySkip{
+              ev.line, "the same " + ev.eval.iou_type + " evaluation of " + what + " as line " +
+                           std::to_string(clash->line) + " (pasted twice); nothing new stored"});
+        } else {
+          result.skipped.push_back(
+              DiarySkip{ev.line, "conflicts with line " + std::to_string(clash->line) +
+                                     ": another " + ev.eval.iou_type + " table of " + what +
+                                     " with the same eval settings and different numbers; say what "
+                                     "changed before it (\"roll back to " +
+                                     what + ", change ...\", a setting, or segm/bbox)"});
+        }
+        continue;
       }
     }
+
     if (ev.run_name.empty() && !ev.checkpoint.has_value()) {
       ev.new_run = true;
       ev.run_name = stem + "-" + std::to_string(block_ordinal);
       nlohmann::json config = nlohmann::json::object();
-      if (parent != nullptr) {
-        if (const KnownCheckpoint* k = resolve_known(parent->ref)) {
+      if (parent_ref.has_value()) {
+        if (const KnownCheckpoint* k = resolve_known(*parent_ref)) {
           ev.parent_checkpoint = k->name;
           config = run_configs[k->run_name];
         } else {
-          ev.parent_checkpoint = parent->ref;
+          ev.parent_checkpoint = *parent_ref;
         }
       }
       config.update(settings.config);

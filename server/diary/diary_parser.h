@@ -10,9 +10,17 @@
 //   becomes a DiarySkip naming its line; nothing of it is kept.
 // - The "context" of a block: the lines between the previous block (or the file start) and it.
 //   A checkpoint name there (stepNNN-epNNN-lossN.NNN, file suffix optional) is the evaluated
-//   checkpoint; one after "rolled back to", "from", "从", "resume", ... is the parent checkpoint;
-//   one after "same checkpoint", "re-score", ... means an extra evaluation of an earlier
-//   checkpoint. Settings (key = value or prose) become the run config / eval settings.
+//   checkpoint; one after "rolled back to", "from", "从", "resume", ... (or before "基础上",
+//   "继续训练", ...) is the parent checkpoint; one after "same checkpoint", "re-score", ... means
+//   an extra evaluation of an earlier checkpoint. "fork from that checkpoint" / "从这个checkpoint
+//   继续" without a name forks the last evaluated checkpoint. Settings (key = value or prose)
+//   become the run config / eval settings.
+// - A checkpoint seen before is re-evaluated only when nothing says otherwise: with fork words
+//   or a training-config change in its context, the block is a NEW run forked from it (a
+//   re-evaluation cannot change the training config), whose own checkpoint is not named.
+// - A block that repeats an earlier evaluation (same run, checkpoint, settings, table kind) is a
+//   DiarySkip: "the same evaluation as line N" when its numbers are equal (pasted twice),
+//   "conflicts with line N" when they differ. Nothing of it is kept; the rest of the file is.
 // - Runs: every block that is not an extra evaluation of an earlier checkpoint starts a new run
 //   named "<stem>-<n>": stem = file name without extension, n = the block's position among all
 //   summary blocks of the file (skipped ones included, so fixing a broken block later does not
@@ -43,8 +51,9 @@ struct CheckpointName {
   bool complete() const { return epoch.has_value() && loss.has_value(); }
 };
 
-// Parses a whole token like "step0200000-ep014-loss4.902.pt" or "step0200000". nullopt when the
-// text is not a checkpoint name.
+// Parses a whole token like "step0200000-ep014-loss4.902.pt" or "step0200000" (file suffixes:
+// .pt .pth .ckpt .bin .safetensors .pdparams .pdopt .pdmodel .pkl). nullopt when the text is not
+// a checkpoint name.
 std::optional<CheckpointName> ParseCheckpointName(std::string_view text);
 
 struct DiaryEvalSettings {
@@ -77,8 +86,17 @@ struct DiaryParseResult {
   std::vector<DiarySkip> skipped;            // file order
 };
 
+struct DiaryParseOptions {
+  // The table kind ("bbox" or "segm") of a block whose context does not say it (`import-log
+  // --iou`). nullopt: "bbox", except that another table of the same subject right after its
+  // bbox table, with no settings between them, is its "segm" table (the order pycocotools-based
+  // eval scripts print them in).
+  std::optional<std::string> default_iou_type;
+};
+
 // `source_name` is the diary's file name (its stem names the runs).
-DiaryParseResult ParseDiary(std::string_view text, std::string_view source_name);
+DiaryParseResult ParseDiary(std::string_view text, std::string_view source_name,
+                            const DiaryParseOptions& options = {});
 
 // Settings recognised in a piece of prose: training config keys (conf_loss, box_loss,
 // pos_threshold, neg_threshold, focal_loss_alpha, focal_loss_gamma, ohem_negpos_ratio, lr,

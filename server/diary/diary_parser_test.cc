@@ -32,6 +32,8 @@ std::string Block(const CocoStats& v, const std::string& indent = " ") {
 }
 
 constexpr CocoStats kA = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.11, 0.12, 0.13};
+constexpr CocoStats kB = {0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.1, 0.21, 0.22, 0.23};
+constexpr CocoStats kC = {0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.1, 0.2, 0.31, 0.32, 0.33};
 
 class SharedSampleTest : public ::testing::Test {
  protected:
@@ -128,20 +130,21 @@ TEST_F(SharedSampleTest, SameCheckpointIsAReScoringOfTheFocalRun) {
 }
 
 TEST(DiaryParserTest, AnySpacingAndNoHeading) {
-  std::string text = Block(kA, "") + "\n" + Block(kA, "\t   ");
-  // Squeeze spaces in the second block.
+  std::string text = Block(kA, "") + "\nstep0000200\n" + Block(kB, "\t   ");
+  // Squeeze spaces in the third block.
   std::string squeezed;
-  for (char c : Block(kA, "")) {
+  for (char c : Block(kC, "")) {
     if (c != ' ' || (squeezed.size() > 0 && squeezed.back() != ' ')) squeezed += c;
   }
-  auto r = ParseDiary(text + "\n" + squeezed, "x.txt");
+  auto r = ParseDiary(text + "\nstep0000300\n" + squeezed, "x.txt");
   ASSERT_EQ(r.evaluations.size(), 3u);
   EXPECT_TRUE(r.skipped.empty());
-  EXPECT_DOUBLE_EQ(r.evaluations[2].stats[7], 0.8);
+  EXPECT_DOUBLE_EQ(r.evaluations[1].stats[7], 0.9);
+  EXPECT_DOUBLE_EQ(r.evaluations[2].stats[7], 0.1);
 }
 
 TEST(DiaryParserTest, BackToBackBlocksSplitAtTheAPLine) {
-  auto r = ParseDiary(Block(kA) + Block(kA), "x.txt");
+  auto r = ParseDiary(Block(kA) + Block(kB), "x.txt");
   ASSERT_EQ(r.evaluations.size(), 2u);
   EXPECT_EQ(r.evaluations[1].line, 13);
 }
@@ -226,7 +229,7 @@ TEST(DiaryParserTest, UnknownParentIsLeftForTheServer) {
 
 TEST(DiaryParserTest, SegmBlockAfterBboxBlockIsSameCheckpoint) {
   std::string text = "step0000100-ep001-loss2.000.pt\nEvaluate annotation type *bbox*\n" +
-                     Block(kA) + "Evaluate annotation type *segm*\n" + Block(kA);
+                     Block(kA) + "Evaluate annotation type *segm*\n" + Block(kB);
   auto r = ParseDiary(text, "n.txt");
   ASSERT_EQ(r.evaluations.size(), 2u);
   EXPECT_EQ(r.evaluations[0].eval.iou_type, "bbox");
@@ -263,6 +266,275 @@ TEST(DiaryParserTest, CrLfAndEmptyInput) {
   auto empty = ParseDiary("", "x.txt");
   EXPECT_TRUE(empty.evaluations.empty());
   EXPECT_TRUE(empty.skipped.empty());
+}
+
+// ---- Diaries written the way users write them (server/diary/testdata, hand-made) ----
+// Line numbers and values below were read from the fixture files by hand (grep -n).
+
+DiaryParseResult ParseFixture(const std::string& name, const DiaryParseOptions& options = {}) {
+  auto text = ReadFile("server/diary/testdata/" + name);
+  EXPECT_TRUE(text.ok()) << text.status();
+  return ParseDiary(text.ok() ? *text : "", name, options);
+}
+
+std::vector<int> Lines(const DiaryParseResult& r) {
+  std::vector<int> out;
+  for (const auto& e : r.evaluations) out.push_back(e.line);
+  return out;
+}
+
+std::vector<int> SkippedLines(const DiaryParseResult& r) {
+  std::vector<int> out;
+  for (const auto& s : r.skipped) out.push_back(s.line);
+  return out;
+}
+
+// Chinese prose, CRLF, full-width punctuation, tabs, .pdparams names, a fork right after the
+// checkpoint it forks (the import used to abort on this), a malformed table, a table pasted twice.
+TEST(ChineseDiaryTest, EveryBlockIsStoredOrSkippedWithItsLine) {
+  auto r = ParseFixture("paddle-diary-zh.txt");
+  EXPECT_EQ(Lines(r), (std::vector<int>{17, 34, 48, 63, 76, 106}));
+  ASSERT_EQ(SkippedLines(r), (std::vector<int>{91, 119}));
+  EXPECT_EQ(r.skipped[0].reason, "line 95: cannot read the value '0.3l2' of APm");
+  EXPECT_EQ(r.skipped[1].reason, "the same table as line 106 (pasted twice); nothing new stored");
+}
+
+TEST(ChineseDiaryTest, BaselineBboxAndSegmOfOneCheckpoint) {
+  auto r = ParseFixture("paddle-diary-zh.txt");
+  ASSERT_EQ(r.evaluations.size(), 6u);
+  const auto& bbox = r.evaluations[0];
+  EXPECT_EQ(bbox.run_name, "paddle-diary-zh-1");
+  EXPECT_TRUE(bbox.new_run);
+  EXPECT_EQ(bbox.checkpoint, "step1066300-ep073-loss5.715");
+  EXPECT_EQ(bbox.checkpoint_file, "step1066300-ep073-loss5.715.pdparams");
+  EXPECT_EQ(bbox.eval.iou_type, "bbox");
+  EXPECT_EQ(bbox.eval.score_threshold, 0.05);
+  EXPECT_EQ(bbox.eval.top_k, 200);
+  EXPECT_EQ(bbox.config, nlohmann::json::parse(R"({"conf_loss": "ohem", "ohem_negpos_ratio": 3,
+      "lr": 0.001, "batch_size": 8, "pos_threshold": 0.5, "neg_threshold": 0.4})"));
+  EXPECT_DOUBLE_EQ(bbox.stats[0], 0.298);
+  const auto& segm = r.evaluations[1];
+  EXPECT_EQ(segm.run_name, "paddle-diary-zh-1");
+  EXPECT_FALSE(segm.new_run);
+  EXPECT_EQ(segm.checkpoint, "step1066300-ep073-loss5.715");
+  EXPECT_EQ(segm.eval.iou_type, "segm");
+  EXPECT_DOUBLE_EQ(segm.stats[0], 0.281);
+}
+
+TEST(ChineseDiaryTest, RollbackRightAfterTheCheckpointIsAForkWithTheChangedLoss) {
+  auto r = ParseFixture("paddle-diary-zh.txt");
+  ASSERT_EQ(r.evaluations.size(), 6u);
+  const auto& e = r.evaluations[2];
+  EXPECT_EQ(e.run_name, "paddle-diary-zh-3");
+  EXPECT_TRUE(e.new_run);
+  EXPECT_EQ(e.parent_checkpoint, "step1066300-ep073-loss5.715");
+  EXPECT_FALSE(e.checkpoint.has_value());
+  EXPECT_EQ(e.eval.iou_type, "bbox");
+  EXPECT_EQ(e.config, nlohmann::json::parse(R"({"conf_loss": "focal", "ohem_negpos_ratio": 3,
+      "focal_loss_alpha": 0.25, "focal_loss_gamma": 2, "lr": 0.001, "batch_size": 8,
+      "pos_threshold": 0.5, "neg_threshold": 0.4})"));
+  EXPECT_DOUBLE_EQ(e.stats[0], 0.305);
+}
+
+TEST(ChineseDiaryTest, ContinueTrainingWithChangedLrAndUnlabelledSegmTable) {
+  auto r = ParseFixture("paddle-diary-zh.txt");
+  ASSERT_EQ(r.evaluations.size(), 6u);
+  const auto& e = r.evaluations[3];
+  EXPECT_EQ(e.run_name, "paddle-diary-zh-4");
+  EXPECT_EQ(e.parent_checkpoint, "step1066300-ep073-loss5.715");
+  EXPECT_EQ(e.checkpoint, "step1150000-ep079-loss5.102");
+  EXPECT_EQ(e.config["lr"], 0.0005);  // "学习率 0.001 改成 0.0005": the new value
+  EXPECT_EQ(e.config["conf_loss"], "ohem");
+  EXPECT_EQ(e.eval.iou_type, "bbox");
+  // The table pasted right after it with nothing between: its segm table.
+  const auto& segm = r.evaluations[4];
+  EXPECT_EQ(segm.run_name, "paddle-diary-zh-4");
+  EXPECT_EQ(segm.checkpoint, "step1150000-ep079-loss5.102");
+  EXPECT_EQ(segm.eval.iou_type, "segm");
+  // "同一个 checkpoint ...，分数阈值降到 0.01": a re-scoring of that run.
+  const auto& rescored = r.evaluations[5];
+  EXPECT_EQ(rescored.run_name, "paddle-diary-zh-4");
+  EXPECT_FALSE(rescored.new_run);
+  EXPECT_EQ(rescored.checkpoint, "step1150000-ep079-loss5.102");
+  EXPECT_EQ(rescored.eval.score_threshold, 0.01);
+  EXPECT_EQ(rescored.eval.iou_type, "bbox");
+}
+
+// English prose in markdown: "fork from that checkpoint" after the same checkpoint name,
+// "continue from", "start from", "roll back to", a conflicting table and a broken one.
+TEST(EnglishDiaryTest, EveryBlockIsStoredOrSkippedWithItsLine) {
+  auto r = ParseFixture("paddle-notes-en.md");
+  EXPECT_EQ(Lines(r), (std::vector<int>{9, 22, 38, 54, 68, 84, 112}));
+  ASSERT_EQ(SkippedLines(r), (std::vector<int>{97, 126, 140}));
+  EXPECT_EQ(r.skipped[0].reason, "the same table as line 84 (pasted twice); nothing new stored");
+  EXPECT_NE(r.skipped[1].reason.find("conflicts with line 84: another bbox table of "
+                                     "step0530000-ep037-loss5.990 with the same eval settings"),
+            std::string::npos)
+      << r.skipped[1].reason;
+  EXPECT_EQ(r.skipped[2].reason, "line 147: cannot read the value 'n/a' of AR10");
+}
+
+TEST(EnglishDiaryTest, ForkFromThatCheckpointIsANewRunNotAnotherEvaluation) {
+  auto r = ParseFixture("paddle-notes-en.md");
+  ASSERT_EQ(r.evaluations.size(), 7u);
+  const auto& base = r.evaluations[0];
+  EXPECT_EQ(base.config, nlohmann::json::parse(R"({"conf_loss": "ohem", "box_loss": "smooth_l1",
+      "lr": 0.001, "batch_size": 16, "pos_threshold": 0.5, "neg_threshold": 0.4})"));
+  EXPECT_EQ(r.evaluations[1].eval.iou_type, "segm");  // "mask AP:"
+  EXPECT_EQ(r.evaluations[1].run_name, "paddle-notes-en-1");
+  const auto& fork = r.evaluations[2];
+  EXPECT_EQ(fork.run_name, "paddle-notes-en-3");
+  EXPECT_TRUE(fork.new_run);
+  EXPECT_EQ(fork.parent_checkpoint, "step0500000-ep035-loss6.120");
+  EXPECT_FALSE(fork.checkpoint.has_value());
+  EXPECT_EQ(fork.config["conf_loss"], "focal");
+  EXPECT_EQ(fork.config["focal_loss_alpha"], 0.25);
+  EXPECT_EQ(fork.config["focal_loss_gamma"], 2.0);
+  EXPECT_EQ(fork.config["box_loss"], "smooth_l1");
+}
+
+TEST(EnglishDiaryTest, ContinueStartAndRollBackFork) {
+  auto r = ParseFixture("paddle-notes-en.md");
+  ASSERT_EQ(r.evaluations.size(), 7u);
+  const auto& cont = r.evaluations[3];
+  EXPECT_EQ(cont.run_name, "paddle-notes-en-4");
+  EXPECT_EQ(cont.parent_checkpoint, "step0500000-ep035-loss6.120");
+  EXPECT_EQ(cont.checkpoint, "step0560000-ep039-loss5.880");
+  EXPECT_EQ(cont.config["lr"], 0.0005);
+  EXPECT_EQ(cont.config["batch_size"], 32);
+  EXPECT_EQ(cont.config["conf_loss"], "ohem");
+  const auto& start = r.evaluations[4];
+  EXPECT_EQ(start.run_name, "paddle-notes-en-5");
+  EXPECT_EQ(start.parent_checkpoint, "step0560000-ep039-loss5.880");
+  EXPECT_EQ(start.config["neg_threshold"], 0.3);
+  EXPECT_EQ(start.config["lr"], 0.0005);
+  EXPECT_EQ(start.eval.iou_type, "bbox");
+  const auto& ghm = r.evaluations[5];
+  EXPECT_EQ(ghm.run_name, "paddle-notes-en-6");
+  EXPECT_EQ(ghm.parent_checkpoint, "step0500000-ep035-loss6.120");
+  EXPECT_EQ(ghm.checkpoint, "step0530000-ep037-loss5.990");
+  EXPECT_EQ(ghm.config["conf_loss"], "ghm_c");
+  EXPECT_EQ(ghm.config["lr"], 0.001);
+  const auto& segm = r.evaluations[6];
+  EXPECT_EQ(segm.run_name, "paddle-notes-en-6");
+  EXPECT_EQ(segm.checkpoint, "step0530000-ep037-loss5.990");
+  EXPECT_EQ(segm.eval.iou_type, "segm");
+  EXPECT_DOUBLE_EQ(segm.stats[0], 0.251);
+}
+
+TEST(DiaryParserTest, IouOptionSetsUnlabelledTables) {
+  auto plain = ParseFixture("unlabelled-tables.txt");
+  ASSERT_EQ(plain.evaluations.size(), 2u);
+  EXPECT_EQ(plain.evaluations[0].eval.iou_type, "bbox");
+  EXPECT_EQ(plain.evaluations[1].eval.iou_type, "bbox");
+  DiaryParseOptions segm;
+  segm.default_iou_type = "segm";
+  auto r = ParseFixture("unlabelled-tables.txt", segm);
+  ASSERT_EQ(r.evaluations.size(), 2u);
+  EXPECT_EQ(r.evaluations[0].eval.iou_type, "segm");
+  EXPECT_EQ(r.evaluations[1].eval.iou_type, "segm");
+  EXPECT_EQ(r.evaluations[1].checkpoint, "step0001600-ep002-loss2.900");
+  // The text wins over the option.
+  auto said = ParseDiary("Evaluate annotation type *bbox*\n" + Block(kA), "x.txt", segm);
+  ASSERT_EQ(said.evaluations.size(), 1u);
+  EXPECT_EQ(said.evaluations[0].eval.iou_type, "bbox");
+}
+
+TEST(DiaryParserTest, SameNameAgainWithATrainingChangeIsAFork) {
+  // No fork words, but a re-evaluation cannot change the loss.
+  std::string text = "step0000100-ep001-loss2.000.pt\n" + Block(kA) +
+                     "\nconf_loss 改成 focal\nstep0000100-ep001-loss2.000.pt\n" + Block(kB);
+  auto r = ParseDiary(text, "n.txt");
+  ASSERT_EQ(r.evaluations.size(), 2u);
+  EXPECT_TRUE(r.evaluations[1].new_run);
+  EXPECT_EQ(r.evaluations[1].run_name, "n-2");
+  EXPECT_EQ(r.evaluations[1].parent_checkpoint, "step0000100-ep001-loss2.000");
+  EXPECT_EQ(r.evaluations[1].config, nlohmann::json::parse(R"({"conf_loss": "focal"})"));
+}
+
+TEST(DiaryParserTest, ChineseForkOfThisCheckpointWithoutName) {
+  std::string text =
+      "step0000100-ep001-loss2.000\n" + Block(kA) +
+      "\n在这个checkpoint的基础上把 box loss 换成 giou\nstep0000300-ep003-loss1.200\n" + Block(kB) +
+      "\n基于 step0000300-ep003-loss1.200 继续，从 ohem 改成 focal\n" + Block(kC);
+  auto r = ParseDiary(text, "n.txt");
+  ASSERT_EQ(r.evaluations.size(), 3u);
+  EXPECT_EQ(r.evaluations[1].parent_checkpoint, "step0000100-ep001-loss2.000");
+  EXPECT_EQ(r.evaluations[1].checkpoint, "step0000300-ep003-loss1.200");
+  EXPECT_EQ(r.evaluations[1].config["box_loss"], "giou");
+  EXPECT_EQ(r.evaluations[2].parent_checkpoint, "step0000300-ep003-loss1.200");
+  EXPECT_EQ(r.evaluations[2].config["conf_loss"], "focal");
+  EXPECT_EQ(r.evaluations[2].config["box_loss"], "giou");
+}
+
+TEST(DiaryParserTest, ChangedValueAfterArrowOrTo) {
+  auto s =
+      RecogniseSettings("lr 0.001 -> 0.0005, pos_threshold: 0.5 → 0.6, 负样本阈值 0.4 改为 0.3");
+  EXPECT_EQ(s.config,
+            nlohmann::json::parse(R"({"lr": 0.0005, "pos_threshold": 0.6, "neg_threshold": 0.3})"));
+}
+
+// Issue 14 regression: two tables after one checkpoint name, the second after "fork from that
+// checkpoint and change the loss", used to be read as two evaluations of that checkpoint and the
+// import aborted on the conflict. The second is a new run forked from it.
+TEST(DiaryParserTest, Issue14ForkFromThatCheckpointAfterItsTableIsANewRun) {
+  for (const std::string& again : {std::string(""), std::string("step1066300-ep073-loss5.715\n")}) {
+    std::string text = "step1066300-ep073-loss5.715\n" + Block(kA) +
+                       "fork from that checkpoint and change the loss\n" + again + Block(kB);
+    auto r = ParseDiary(text, "d.txt");
+    ASSERT_EQ(r.evaluations.size(), 2u) << again;
+    EXPECT_TRUE(r.skipped.empty());
+    EXPECT_EQ(r.evaluations[1].run_name, "d-2");
+    EXPECT_TRUE(r.evaluations[1].new_run);
+    EXPECT_EQ(r.evaluations[1].parent_checkpoint, "step1066300-ep073-loss5.715");
+    EXPECT_FALSE(r.evaluations[1].checkpoint.has_value());
+    EXPECT_EQ(r.evaluations[1].eval.iou_type, "bbox");
+  }
+}
+
+TEST(DiaryParserTest, EvalScriptLoadingLineNamesTheEvaluatedCheckpointNotAParent) {
+  std::string text = "Loading weights from output/yolact/step0000100-ep001-loss2.000.pdparams\n" +
+                     Block(kA) + "Loading weights from step0000200-ep002-loss1.900.pdparams\n" +
+                     Block(kB) + "从 step0000300-ep003-loss1.800 加载权重评估\n" + Block(kC);
+  auto r = ParseDiary(text, "n.txt");
+  ASSERT_EQ(r.evaluations.size(), 3u);
+  EXPECT_EQ(r.evaluations[0].checkpoint, "step0000100-ep001-loss2.000");
+  EXPECT_FALSE(r.evaluations[0].parent_checkpoint.has_value());
+  EXPECT_EQ(r.evaluations[1].checkpoint, "step0000200-ep002-loss1.900");
+  EXPECT_FALSE(r.evaluations[1].parent_checkpoint.has_value());
+  EXPECT_EQ(r.evaluations[2].checkpoint, "step0000300-ep003-loss1.800");
+  EXPECT_FALSE(r.evaluations[2].parent_checkpoint.has_value());
+  // A directory before the name is not prose: "init_from/" is not "init ... from".
+  auto dir = ParseDiary("checkpoint: init_from/step0000100-ep001-loss2.000.pt\n" + Block(kA), "n");
+  ASSERT_EQ(dir.evaluations.size(), 1u);
+  EXPECT_EQ(dir.evaluations[0].checkpoint, "step0000100-ep001-loss2.000");
+  // "start from X" (no loading words) is still a fork; "ghm" alone is ghm_c.
+  auto fork = ParseDiary("step0000100-ep001-loss2.000\n" + Block(kA) +
+                             "start from step0000100-ep001-loss2.000 with ghm\n" + Block(kB),
+                         "n");
+  ASSERT_EQ(fork.evaluations.size(), 2u);
+  EXPECT_EQ(fork.evaluations[1].parent_checkpoint, "step0000100-ep001-loss2.000");
+  EXPECT_EQ(fork.evaluations[1].config["conf_loss"], "ghm_c");
+}
+
+TEST(DiaryParserTest, SegmTableAfterBboxTableInsideMarkdownFencesAndScriptLines) {
+  std::string text = "```\n[eval] checkpoint: output/step0000100-ep001-loss2.000.pdparams\n" +
+                     Block(kA) + "```\n\n```\n" + Block(kB) + "```\n";
+  auto r = ParseDiary(text, "n.md");
+  ASSERT_EQ(r.evaluations.size(), 2u);
+  EXPECT_EQ(r.evaluations[1].run_name, r.evaluations[0].run_name);
+  EXPECT_EQ(r.evaluations[1].checkpoint, "step0000100-ep001-loss2.000");
+  EXPECT_EQ(r.evaluations[1].eval.iou_type, "segm");
+}
+
+TEST(DiaryParserTest, TablePastedTwiceUnderItsNameAgainIsADuplicateNotItsSegmTable) {
+  std::string text =
+      "step0000100-ep001-loss2.000\n" + Block(kA) + "\nstep0000100-ep001-loss2.000\n" + Block(kA);
+  auto r = ParseDiary(text, "n.txt");
+  ASSERT_EQ(r.evaluations.size(), 1u);
+  ASSERT_EQ(r.skipped.size(), 1u);
+  EXPECT_EQ(r.skipped[0].line, 16);
+  EXPECT_EQ(r.skipped[0].reason, "the same table as line 2 (pasted twice); nothing new stored");
 }
 
 }  // namespace
