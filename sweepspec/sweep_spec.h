@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "sweepspec/early_stop_spec.h"
 
 namespace ablate::sweepspec {
 
@@ -85,6 +86,8 @@ struct SweepSpec {
   bool rerun_finished = false;  // run a trial even when an identical config already finished
   std::vector<ParameterSpec> parameters;
   std::vector<Constraint> constraints;
+  // nullopt: every trial runs its full budget (docs/sweeps.md "Early stopping").
+  std::optional<EarlyStopSpec> early_stop;
 };
 
 // One `--set KEY=VALUE` override of any spec key, e.g. `budget.steps=40` or `base.set.lr=0.01`.
