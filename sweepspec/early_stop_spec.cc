@@ -24,8 +24,8 @@ Status ParseEarlyStopMetric(const std::string& text, std::string* iou_type, int*
   if (!index) {
     std::string names;
     for (std::string_view n : kCocoStatNames) names += (names.empty() ? "" : ", ") + std::string(n);
-    return absl::InvalidArgumentError("'" + stat + "' is not a COCO stat (expected one of: " +
-                                      names + ")");
+    return absl::InvalidArgumentError("'" + stat +
+                                      "' is not a COCO stat (expected one of: " + names + ")");
   }
   *iou_type = iou;
   *stat_index = *index;

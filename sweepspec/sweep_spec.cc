@@ -280,9 +280,9 @@ StatusOr<EarlyStopSpec> ParseEarlyStop(const ErrorContext& ctx, const YAML::Node
                      "...}, got " +
                          Describe(node));
   }
-  ABLATE_RETURN_IF_ERROR(CheckKeys(
-      ctx, node, path,
-      {"method", "metric", "mode", "grace_steps", "reduction_factor", "min_trials"}));
+  ABLATE_RETURN_IF_ERROR(
+      CheckKeys(ctx, node, path,
+                {"method", "metric", "mode", "grace_steps", "reduction_factor", "min_trials"}));
   EarlyStopSpec es;
   ABLATE_ASSIGN_OR_RETURN(std::string method, GetString(ctx, node["method"], path + ".method"));
   if (method == "asha") {
@@ -311,8 +311,8 @@ StatusOr<EarlyStopSpec> ParseEarlyStop(const ErrorContext& ctx, const YAML::Node
       return ctx.Error(node["reduction_factor"], path + ".reduction_factor",
                        "applies to method asha only");
     }
-    ABLATE_ASSIGN_OR_RETURN(
-        int64_t rf, GetInt(ctx, node["reduction_factor"], path + ".reduction_factor", 2));
+    ABLATE_ASSIGN_OR_RETURN(int64_t rf,
+                            GetInt(ctx, node["reduction_factor"], path + ".reduction_factor", 2));
     es.reduction_factor = static_cast<int>(rf);
   }
   if (node["min_trials"].IsDefined()) {
@@ -324,8 +324,9 @@ StatusOr<EarlyStopSpec> ParseEarlyStop(const ErrorContext& ctx, const YAML::Node
   }
   const Budget& b = spec.budget;
   if (b.steps == 0) {
-    return ctx.Error(node, path, "needs training (budget.steps > 0); an evaluate-only sweep has "
-                                 "nothing to stop");
+    return ctx.Error(node, path,
+                     "needs training (budget.steps > 0); an evaluate-only sweep has "
+                     "nothing to stop");
   }
   if (b.eval_every <= 0) {
     return ctx.Error(node, path,
@@ -380,8 +381,7 @@ StatusOr<SweepSpec> ParseSweepSpec(const std::string& yaml_text, const std::stri
   ABLATE_RETURN_IF_ERROR(
       CheckKeys(ctx, root, "",
                 {"name", "base", "data", "start_from", "budget", "eval", "max_parallel", "search",
-                 "parameters", "constraints", "rerun_finished",
-                 "early_stop"}));
+                 "parameters", "constraints", "rerun_finished", "early_stop"}));
   SweepSpec spec;
   for (const char* required : {"name", "base", "data", "budget"}) {
     if (!root[required].IsDefined()) return ctx.Error(required, "missing required key");
