@@ -233,8 +233,10 @@ void RegisterWatch(CLI::App& app) {
       }
       if (done || !f->until_done) {
         if (!f->client.json && done) PrintLeaderboard(client, resp.sweep().name());
-        if (done && p.succeeded() < p.total()) {
-          std::cerr << "note: " << (p.total() - p.succeeded()) << " trial(s) did not succeed\n";
+        // Early-stopped trials ended as the sweep's rule intended: not counted as failures.
+        if (done && p.succeeded() + p.stopped() < p.total()) {
+          std::cerr << "note: " << (p.total() - p.succeeded() - p.stopped())
+                    << " trial(s) did not succeed\n";
         }
         return;
       }
