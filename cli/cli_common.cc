@@ -63,9 +63,18 @@ std::string StatusName(v1::RunStatus s) {
       return "cancelled";
     case v1::RUN_STATUS_DIVERGED:
       return "diverged";
+    case v1::RUN_STATUS_STOPPED:
+      return "stopped";
     default:
       return "unspecified";
   }
+}
+
+std::string RunStatusText(const v1::Run& r) {
+  if (r.status() == v1::RUN_STATUS_STOPPED && r.has_stopped_at_step()) {
+    return "stopped@" + std::to_string(r.stopped_at_step());
+  }
+  return StatusName(r.status());
 }
 
 nlohmann::json SettingsJson(const v1::EvalSettings& s) {
@@ -103,6 +112,10 @@ nlohmann::json RunJson(const v1::Run& r) {
                                ? nlohmann::json(nullptr)
                                : nlohmann::json(r.parent_checkpoint_name());
   j["created_unix_ms"] = r.created_unix_ms();
+  const bool stopped = r.status() == v1::RUN_STATUS_STOPPED;
+  j["stopped_at_step"] = stopped && r.has_stopped_at_step() ? nlohmann::json(r.stopped_at_step())
+                                                            : nlohmann::json(nullptr);
+  j["stop_reason"] = stopped ? nlohmann::json(r.stop_reason()) : nlohmann::json(nullptr);
   return j;
 }
 

@@ -39,9 +39,12 @@ CocoStats StatsFromProto(const v1::CocoStats& p);
 void StatsToProto(const CocoStats& s, v1::CocoStats* p);
 nlohmann::json StatsJson(const v1::CocoStats& p);  // {"AP": ..., ..., "ARl": ...}
 std::string IouName(v1::IouType t);                // "bbox" / "segm"
-std::string StatusName(v1::RunStatus s);           // "queued", ...
+std::string StatusName(v1::RunStatus s);           // "queued", ..., "stopped"
+// StatusName, with the step for a stopped run: "stopped@300".
+std::string RunStatusText(const v1::Run& r);
 nlohmann::json SettingsJson(const v1::EvalSettings& s);
 std::string SettingsText(const v1::EvalSettings& s);  // "score_threshold=0.05 top_k=100 ..."
+// Includes "stopped_at_step" and "stop_reason" (null unless the run is stopped).
 nlohmann::json RunJson(const v1::Run& r);
 // {"id", "run", "name", ..., "pinned", "state": "kept"|"deleting"|"deleted", "deleted_unix_ms",
 //  "deleted_by_job", "deleting_job"} (the last three null when not set).

@@ -91,6 +91,9 @@ void RegisterLeaderboardCommand(CLI::App& app) {
                {"run", row.run().name()},
                {"run_id", row.run().id()},
                {"status", StatusName(row.run().status())},
+               {"stopped_at_step", row.run().has_stopped_at_step()
+                                       ? nlohmann::json(row.run().stopped_at_step())
+                                       : nlohmann::json(nullptr)},
                {"checkpoint", e.checkpoint_name().empty() ? nlohmann::json(nullptr)
                                                           : nlohmann::json(e.checkpoint_name())},
                {"evaluation_id", e.id()},
@@ -121,7 +124,7 @@ void RegisterLeaderboardCommand(CLI::App& app) {
       for (const auto& row : g.rows()) {
         const auto& e = row.evaluation();
         std::vector<std::string> cells = {std::to_string(row.rank()), row.run().name(),
-                                          StatusName(row.run().status()),
+                                          RunStatusText(row.run()),
                                           e.checkpoint_name().empty() ? "-" : e.checkpoint_name()};
         for (double v : StatsFromProto(e.stats())) cells.push_back(Fixed(v));
         t.AddRow(cells);

@@ -48,7 +48,7 @@ void RegisterRuns(CLI::App& app) {
   cmd->add_option("--sweep", flags->sweep, "only runs of this sweep");
   cmd->add_option("--status", flags->statuses,
                   "only runs with this status (queued, running, succeeded, failed, cancelled, "
-                  "diverged); repeatable");
+                  "diverged, stopped); repeatable");
   cmd->add_option("--prefix", flags->prefix, "only runs whose name starts with this");
   cmd->add_option("--limit", flags->limit, "at most this many runs (0: all)");
   cmd->callback([flags] {
@@ -70,7 +70,7 @@ void RegisterRuns(CLI::App& app) {
           st == v1::RUN_STATUS_UNSPECIFIED) {
         Fail(absl::InvalidArgumentError("unknown status '" + s +
                                         "'; expected queued, running, succeeded, failed, "
-                                        "cancelled or diverged"));
+                                        "cancelled, diverged or stopped"));
       }
       req.add_statuses(st);
     }
@@ -98,7 +98,7 @@ void RegisterRuns(CLI::App& app) {
                                ? "-"
                                : r.parent_run_name() + "/" + r.parent_checkpoint_name();
       t.AddRow({std::to_string(r.id()), r.name(), r.sweep().empty() ? "-" : r.sweep(),
-                StatusName(r.status()), parent, r.config_json()});
+                RunStatusText(r), parent, r.config_json()});
     }
     std::cout << (t.empty() ? "no runs\n" : t.Render());
   });
@@ -134,7 +134,8 @@ void RegisterShow(CLI::App& app) {
     }
     const v1::Run& r = resp.run();
     std::cout << "run " << r.name() << " (id " << r.id() << ")\n"
-              << "  status:  " << StatusName(r.status()) << "\n"
+              << "  status:  " << RunStatusText(r)
+              << (r.status() == v1::RUN_STATUS_STOPPED ? "  (" + r.stop_reason() + ")" : "") << "\n"
               << "  sweep:   " << (r.sweep().empty() ? "-" : r.sweep()) << "\n"
               << "  parent:  "
               << (r.parent_checkpoint_name().empty()

@@ -27,13 +27,13 @@ std::string ReadFileOrFail(const std::string& path) {
 }
 
 json ProgressJson(const v1::SweepProgress& p) {
-  return {{"total", p.total()},         {"queued", p.queued()}, {"running", p.running()},
-          {"succeeded", p.succeeded()}, {"failed", p.failed()}, {"cancelled", p.cancelled()},
-          {"diverged", p.diverged()}};
+  return {{"total", p.total()},         {"queued", p.queued()},  {"running", p.running()},
+          {"succeeded", p.succeeded()}, {"failed", p.failed()},  {"cancelled", p.cancelled()},
+          {"diverged", p.diverged()},   {"stopped", p.stopped()}};
 }
 
 int Finished(const v1::SweepProgress& p) {
-  return p.succeeded() + p.failed() + p.cancelled() + p.diverged();
+  return p.succeeded() + p.failed() + p.cancelled() + p.diverged() + p.stopped();
 }
 
 std::string ProgressBar(int64_t step, int64_t total, int width) {
@@ -49,12 +49,15 @@ std::string RenderSweep(const v1::GetSweepResponse& s) {
   out << "sweep " << s.sweep().name() << ": " << Finished(p) << "/" << p.total() << " done ("
       << p.running() << " running, " << p.queued() << " queued, " << p.succeeded() << " succeeded, "
       << p.failed() << " failed, " << p.diverged() << " diverged, " << p.cancelled()
-      << " cancelled)\n";
+      << " cancelled, " << p.stopped() << " stopped early)\n";
   Table table({"run", "status", "progress", "step", "loss", "AP", "worker", "note"});
   for (const auto& t : s.trials()) {
-    std::string note = t.last_error();
-    if (note.size() > 50) note = note.substr(0, 47) + "...";
-    table.AddRow({t.run().name(), StatusName(t.run().status()),
+    // A stopped trial's note is why (its job's last error is the same text); the full reason is
+    // in `ablate show RUN` and --json.
+    std::string note =
+        t.run().status() == v1::RUN_STATUS_STOPPED ? t.run().stop_reason() : t.last_error();
+    if (note.size() > 60) note = note.substr(0, 57) + "...";
+    table.AddRow({t.run().name(), RunStatusText(t.run()),
                   ProgressBar(t.step(), t.total_steps(), 20),
                   std::to_string(t.step()) + "/" + std::to_string(t.total_steps()),
                   t.loss() > 0 ? Fixed(t.loss(), 3) : "-", t.has_ap() ? Fixed(t.last_ap()) : "-",
@@ -67,13 +70,18 @@ std::string RenderSweep(const v1::GetSweepResponse& s) {
 json SweepJson(const v1::GetSweepResponse& s) {
   json trials = json::array();
   for (const auto& t : s.trials()) {
-    json row = {{"run", t.run().name()},
-                {"status", StatusName(t.run().status())},
-                {"step", t.step()},
-                {"total_steps", t.total_steps()},
-                {"attempts", t.attempts()},
-                {"worker", t.worker()},
-                {"last_error", t.last_error()}};
+    json row = {
+        {"run", t.run().name()},
+        {"status", StatusName(t.run().status())},
+        {"step", t.step()},
+        {"total_steps", t.total_steps()},
+        {"attempts", t.attempts()},
+        {"worker", t.worker()},
+        {"last_error", t.last_error()},
+        {"stopped_at_step",
+         t.run().has_stopped_at_step() ? json(t.run().stopped_at_step()) : json(nullptr)},
+        {"stop_reason",
+         t.run().status() == v1::RUN_STATUS_STOPPED ? json(t.run().stop_reason()) : json(nullptr)}};
     row["loss"] = t.loss() > 0 ? json(t.loss()) : json(nullptr);
     row["AP"] = t.has_ap() ? json(t.last_ap()) : json(nullptr);
     trials.push_back(row);
@@ -94,12 +102,12 @@ void PrintLeaderboard(CoordinatorClient& client, const std::string& sweep) {
     if (!g.selected()) continue;
     std::cout << "\nleaderboard (bbox AP; segm AP beside it) — " << SettingsText(g.settings())
               << "\n";
-    Table table({"rank", "run", "AP", "AP50", "AP75", "APs", "APm", "APl", "AR100"});
+    Table table({"rank", "run", "status", "AP", "AP50", "AP75", "APs", "APm", "APl", "AR100"});
     for (const auto& r : g.rows()) {
       const auto& st = r.evaluation().stats();
-      table.AddRow({std::to_string(r.rank()), r.run().name(), Fixed(st.ap()), Fixed(st.ap50()),
-                    Fixed(st.ap75()), Fixed(st.aps()), Fixed(st.apm()), Fixed(st.apl()),
-                    Fixed(st.ar100())});
+      table.AddRow({std::to_string(r.rank()), r.run().name(), RunStatusText(r.run()),
+                    Fixed(st.ap()), Fixed(st.ap50()), Fixed(st.ap75()), Fixed(st.aps()),
+                    Fixed(st.apm()), Fixed(st.apl()), Fixed(st.ar100())});
     }
     std::cout << table.Render();
   }
@@ -174,13 +182,14 @@ void RegisterSweeps(CLI::App& app) {
       std::cout << json{{"sweeps", out}}.dump(2) << "\n";
       return;
     }
-    Table table({"id", "sweep", "trials", "done", "running", "queued", "failed", "diverged"});
+    Table table(
+        {"id", "sweep", "trials", "done", "running", "queued", "failed", "diverged", "stopped"});
     for (const auto& s : resp.sweeps()) {
       const auto& p = s.progress();
       table.AddRow({std::to_string(s.id()), s.name(), std::to_string(p.total()),
                     std::to_string(Finished(p)), std::to_string(p.running()),
                     std::to_string(p.queued()), std::to_string(p.failed()),
-                    std::to_string(p.diverged())});
+                    std::to_string(p.diverged()), std::to_string(p.stopped())});
     }
     std::cout << (table.empty() ? "no sweeps yet\n" : table.Render());
   });
@@ -224,8 +233,10 @@ void RegisterWatch(CLI::App& app) {
       }
       if (done || !f->until_done) {
         if (!f->client.json && done) PrintLeaderboard(client, resp.sweep().name());
-        if (done && p.succeeded() < p.total()) {
-          std::cerr << "note: " << (p.total() - p.succeeded()) << " trial(s) did not succeed\n";
+        // Early-stopped trials ended as the sweep's rule intended: not counted as failures.
+        if (done && p.succeeded() + p.stopped() < p.total()) {
+          std::cerr << "note: " << (p.total() - p.succeeded() - p.stopped())
+                    << " trial(s) did not succeed\n";
         }
         return;
       }

@@ -152,9 +152,9 @@ StatusOr<LeaderboardQuery> ParseLeaderboardQuery(const Params& p) {
   for (const std::string& s : SplitList(p.Get("status"))) {
     std::optional<server::RunStatus> status = server::ParseRunStatus(s);
     if (!status) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("parameter 'status': unknown run status '", s,
-                       "' (expected queued, running, succeeded, failed, cancelled or diverged)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "parameter 'status': unknown run status '", s,
+          "' (expected queued, running, succeeded, failed, cancelled, diverged or stopped)"));
     }
     q.statuses.push_back(*status);
   }
@@ -411,7 +411,7 @@ ApiResponse DashboardApi::Metrics() {
     out +=
         "# HELP ablate_runs Runs in the store, by status.\n"
         "# TYPE ablate_runs gauge\n";
-    for (int s = 0; s <= static_cast<int>(server::RunStatus::kDiverged); ++s) {
+    for (int s = 0; s <= static_cast<int>(server::RunStatus::kStopped); ++s) {
       const auto status = static_cast<server::RunStatus>(s);
       absl::StrAppend(&out, "ablate_runs{status=\"", std::string(server::RunStatusName(status)),
                       "\"} ", counts[status], "\n");

@@ -232,6 +232,34 @@ TEST_F(ApiTest, CrossRunViewsFollowTheStoreAfterTheSnapshotTtl) {
   EXPECT_EQ(running(), 2);
 }
 
+// Early stopping (docs/sweeps.md): a stopped trial is counted as such in its sweep and its run
+// page and leaderboard row carry the step and the reason.
+TEST_F(ApiTest, StoppedTrialShowsItsStepAndReason) {
+  auto run = store_->FindRunByName("focal-g3.0-lr1e-3");
+  ASSERT_TRUE(run.ok());
+  ASSERT_TRUE(
+      store_->MarkRunStopped(run->id, 3000, "asha rung 3000: segm.AP 0.1000 ranks 3 of 3").ok());
+  clock_.AdvanceMs(1001);
+  json sweeps = GetJson("/api/sweeps");
+  for (const json& s : sweeps["sweeps"]) {
+    if (s["name"] != "focal-sweep") continue;
+    EXPECT_EQ(s["counts"]["stopped"], 1);
+    EXPECT_EQ(s["counts"]["queued"], 0);
+  }
+  json page = GetJson("/api/runs/focal-g3.0-lr1e-3");
+  EXPECT_EQ(page["run"]["status"], "stopped");
+  EXPECT_EQ(page["run"]["stopped_at_step"], 3000);
+  EXPECT_EQ(page["run"]["stop_reason"], "asha rung 3000: segm.AP 0.1000 ranks 3 of 3");
+  json other = GetJson("/api/runs/focal-g2.0-lr1e-3");
+  EXPECT_TRUE(other["run"]["stopped_at_step"].is_null());
+  EXPECT_TRUE(other["run"]["stop_reason"].is_null());
+  json filtered = GetJson("/api/leaderboard", {{"status", "stopped"}});
+  EXPECT_TRUE(filtered["rows"].empty());  // it has no evaluation: it stopped while queued
+  ApiResponse metrics = Get("/metrics");
+  EXPECT_NE(metrics.body.find("ablate_runs{status=\"stopped\"} 1\n"), std::string::npos)
+      << metrics.body;
+}
+
 TEST_F(ApiTest, EtagMatchGives304) {
   ApiResponse first = Get("/api/sweeps");
   std::string etag;

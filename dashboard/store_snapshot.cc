@@ -84,6 +84,9 @@ StatusOr<server::Created<server::Run>> SnapshotRunStore::CreateRun(const server:
 StatusOr<server::Run> SnapshotRunStore::SetRunStatus(server::RunId, server::RunStatus) {
   return ReadOnly();
 }
+StatusOr<server::Run> SnapshotRunStore::MarkRunStopped(server::RunId, int64_t, const std::string&) {
+  return ReadOnly();
+}
 Status SnapshotRunStore::LogMetrics(server::RunId, std::span<const server::MetricPoint>) {
   return ReadOnly();
 }

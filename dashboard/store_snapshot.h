@@ -63,6 +63,7 @@ class SnapshotRunStore final : public server::RunStore {
   StatusOr<server::Run> FindRunByName(std::string_view name) override;
   StatusOr<std::vector<server::Run>> ListRuns(const server::RunFilter& filter) override;
   StatusOr<server::Run> SetRunStatus(server::RunId, server::RunStatus) override;
+  StatusOr<server::Run> MarkRunStopped(server::RunId, int64_t, const std::string&) override;
   Status LogMetrics(server::RunId, std::span<const server::MetricPoint>) override;
   StatusOr<std::vector<server::MetricPoint>> LatestMetrics(server::RunId) override;
   StatusOr<std::vector<server::MetricPoint>> ListMetrics(server::RunId, std::string_view) override;

@@ -24,9 +24,9 @@ using server::IouType;
 using server::Run;
 using server::RunStatus;
 
-constexpr RunStatus kAllStatuses[] = {RunStatus::kQueued,    RunStatus::kRunning,
-                                      RunStatus::kSucceeded, RunStatus::kFailed,
-                                      RunStatus::kCancelled, RunStatus::kDiverged};
+constexpr RunStatus kAllStatuses[] = {
+    RunStatus::kQueued,    RunStatus::kRunning,  RunStatus::kSucceeded, RunStatus::kFailed,
+    RunStatus::kCancelled, RunStatus::kDiverged, RunStatus::kStopped};
 
 // pycocotools writes -1 for "no ground truth to score": not a value to rank or subtract.
 bool HasValue(double stat) { return stat >= 0 && std::isfinite(stat); }
@@ -53,14 +53,18 @@ json SettingsJson(const server::EvalSettings& s) {
 }
 
 json RunSummaryJson(const Run& r) {
-  return json{{"id", r.id.value},
-              {"name", r.name},
-              {"sweep", r.sweep},
-              {"status", std::string(server::RunStatusName(r.status))},
-              {"parent_run", r.parent_run_name},
-              {"parent_checkpoint", r.parent_checkpoint_name},
-              {"created_unix_ms", r.created_unix_ms},
-              {"updated_unix_ms", r.updated_unix_ms}};
+  return json{
+      {"id", r.id.value},
+      {"name", r.name},
+      {"sweep", r.sweep},
+      {"status", std::string(server::RunStatusName(r.status))},
+      {"parent_run", r.parent_run_name},
+      {"parent_checkpoint", r.parent_checkpoint_name},
+      {"created_unix_ms", r.created_unix_ms},
+      {"updated_unix_ms", r.updated_unix_ms},
+      // Early stopping (docs/sweeps.md): null unless the run is stopped.
+      {"stopped_at_step", OptJson(r.stopped_at_step)},
+      {"stop_reason", r.status == RunStatus::kStopped ? json(r.stop_reason) : json(nullptr)}};
 }
 
 // Detection counts (issue 7); null when the evaluation recorded none.
@@ -240,7 +244,8 @@ json SweepsView(const StoreSnapshot& snap) {
       counts[std::string(server::RunStatusName(s))] = it == a.counts.end() ? 0 : it->second;
     }
     const int64_t finished = counts["succeeded"].get<int64_t>() + counts["failed"].get<int64_t>() +
-                             counts["cancelled"].get<int64_t>() + counts["diverged"].get<int64_t>();
+                             counts["cancelled"].get<int64_t>() +
+                             counts["diverged"].get<int64_t>() + counts["stopped"].get<int64_t>();
     // Best bbox AP = the top row of the coordinator's leaderboard for this sweep (its largest
     // comparable group), so a re-scoring at other settings never outranks the trials. Runs
     // outside any sweep ("") are not filtered by the leaderboard; they get no best.

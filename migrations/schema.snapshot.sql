@@ -88,18 +88,21 @@ CREATE TABLE metric_points (
   value REAL NOT NULL,
   PRIMARY KEY (run_id, key, step)
 ) WITHOUT ROWID;
-CREATE TABLE runs (
+CREATE TABLE "runs" (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
   sweep_id INTEGER REFERENCES sweeps(id),
   status TEXT NOT NULL
-    CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'diverged')),
+    CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'diverged',
+                      'stopped')),
   config_json TEXT NOT NULL,
   config_fingerprint TEXT NOT NULL,
   parent_run_id INTEGER REFERENCES runs(id),
   parent_checkpoint_id INTEGER REFERENCES checkpoints(id),
   created_unix_ms INTEGER NOT NULL,
-  updated_unix_ms INTEGER NOT NULL
+  updated_unix_ms INTEGER NOT NULL,
+  stopped_at_step INTEGER CHECK (stopped_at_step >= 0),
+  stop_reason TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE schema_version (
   version INTEGER PRIMARY KEY,

@@ -22,7 +22,10 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const CoordinatorOpti
   c->job_store_ = std::make_unique<SqliteJobStore>(*c->store_, clock);
   c->scheduler_ = std::make_unique<JobScheduler>(*c->store_, *c->job_store_, ValidateTrainConfig,
                                                  options.scheduler);
-  c->service_ = std::make_unique<CoordinatorService>(*c->store_, options.service);
+  JobScheduler* scheduler = c->scheduler_.get();
+  c->service_ = std::make_unique<CoordinatorService>(
+      *c->store_, options.service,
+      [scheduler](RunId run) { return scheduler->ApplyEarlyStopping(run).status(); });
   c->scheduler_service_ = std::make_unique<SchedulerService>(*c->scheduler_);
 
   grpc::EnableDefaultHealthCheckService(true);

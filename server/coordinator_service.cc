@@ -35,6 +35,8 @@ StatusOr<RunStatus> FromProto(v1::RunStatus s, RunStatus if_unspecified) {
       return RunStatus::kCancelled;
     case v1::RUN_STATUS_DIVERGED:
       return RunStatus::kDiverged;
+    case v1::RUN_STATUS_STOPPED:
+      return RunStatus::kStopped;
     default:
       return absl::InvalidArgumentError(absl::StrCat("unknown run status ", s));
   }
@@ -384,7 +386,11 @@ grpc::Status CoordinatorService::RecordEvaluation(grpc::ServerContext*,
     }
     if (req->has_outputs()) e.outputs = FromProto(req->outputs());
     if (req->has_gallery()) e.gallery = FromProto(req->gallery());
-    ABLATE_ASSIGN_OR_RETURN(auto created, store_.RecordEvaluation(e));
+    Created<Evaluation> created;
+    ABLATE_RETURN_IF_ERROR(store_.Transact([&]() -> Status {
+      ABLATE_ASSIGN_OR_RETURN(created, store_.RecordEvaluation(e));
+      return after_evaluation_ ? after_evaluation_(e.run) : absl::OkStatus();
+    }));
     ToProto(created.value, resp->mutable_evaluation());
     resp->set_created(created.created);
     return absl::OkStatus();

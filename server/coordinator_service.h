@@ -5,6 +5,8 @@
 // Thread safety: gRPC calls the handlers from many threads; the store serialises.
 #pragma once
 
+#include <functional>
+
 #include "ablate/v1/coordinator.grpc.pb.h"
 #include "server/run_store.h"
 
@@ -19,11 +21,17 @@ struct CoordinatorServiceOptions {
   int max_page_size = 1000;
 };
 
+// Called by RecordEvaluation with the evaluated run, inside the transaction that records the
+// evaluation (a retried record calls it again): the composition root wires
+// JobScheduler::ApplyEarlyStopping here. An error fails the RPC and stores nothing.
+using AfterEvaluationHook = std::function<Status(RunId run)>;
+
 class CoordinatorService final : public ablate::v1::Coordinator::Service {
  public:
-  // `store` must outlive the service.
-  CoordinatorService(RunStore& store, CoordinatorServiceOptions options)
-      : store_(store), options_(options) {}
+  // `store` must outlive the service. `after_evaluation` may be empty.
+  CoordinatorService(RunStore& store, CoordinatorServiceOptions options,
+                     AfterEvaluationHook after_evaluation = nullptr)
+      : store_(store), options_(options), after_evaluation_(std::move(after_evaluation)) {}
 
   grpc::Status CreateRun(grpc::ServerContext*, const v1::CreateRunRequest*,
                          v1::CreateRunResponse*) override;
@@ -54,6 +62,7 @@ class CoordinatorService final : public ablate::v1::Coordinator::Service {
  private:
   RunStore& store_;
   const CoordinatorServiceOptions options_;
+  const AfterEvaluationHook after_evaluation_;
 };
 
 }  // namespace ablate::server

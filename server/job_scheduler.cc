@@ -1,12 +1,14 @@
 #include "server/job_scheduler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
 
 #include "protocol/job_spec.h"
 #include "server/refs.h"
+#include "sweepspec/early_stop_spec.h"
 #include "sweepspec/sweep_spec.h"
 #include "sweepspec/trial_expansion.h"
 
@@ -168,6 +170,8 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
                     {"max_parallel", spec.max_parallel},
                     {"trials", expansion.trials.size()}};
   if (spec.trainer) spec_json["trainer"] = protocol::TrainerSpecToJson(*spec.trainer);
+
+  if (spec.early_stop) spec_json["early_stop"] = sweepspec::EarlyStopToJson(*spec.early_stop);
   result.spec_json = spec_json.dump();
 
   Status st = runs_.Transact([&]() -> Status {
@@ -517,6 +521,9 @@ StatusOr<SweepStatus> JobScheduler::BuildSweepStatus(const SweepInfo& sweep) {
         case RunStatus::kDiverged:
           ++p.diverged;
           break;
+        case RunStatus::kStopped:
+          ++p.stopped;
+          break;
       }
     } else {
       switch (job.state) {
@@ -708,6 +715,97 @@ Status JobScheduler::MaybeQueueSweepRetention(const std::string& sweep) {
                           QueueRetention(*options_.auto_retention_keep_last, std::nullopt, sweep));
   (void)queued;
   return absl::OkStatus();
+}
+
+namespace {
+
+// The eval settings a sweep's train jobs evaluate with (their spec's "eval"); an evaluation made
+// with other settings (e.g. `ablate eval --score-threshold` of a trial's checkpoint) is not a
+// rung result.
+bool SameEvalSettings(const EvalSettings& e, const json& expected) {
+  auto near = [](const std::optional<double>& a, double b) {
+    return a && std::abs(*a - b) <= 1e-12 * std::max(1.0, std::abs(b));
+  };
+  return near(e.score_threshold, expected.value("score_threshold", 0.05)) &&
+         e.top_k == expected.value("top_k", int64_t{100}) &&
+         near(e.nms_iou, expected.value("nms_iou", 0.5)) &&
+         e.max_dets == expected.value("max_dets", int64_t{100});
+}
+
+}  // namespace
+
+StatusOr<std::vector<StopDecision>> JobScheduler::ApplyEarlyStopping(RunId run_id) {
+  std::vector<StopDecision> applied;
+  ABLATE_RETURN_IF_ERROR(runs_.Transact([&]() -> Status {
+    ABLATE_ASSIGN_OR_RETURN(Run run, runs_.GetRun(run_id));
+    if (run.sweep.empty()) return absl::OkStatus();
+    ABLATE_ASSIGN_OR_RETURN(std::vector<SweepInfo> sweeps, jobs_.ListSweeps());
+    auto sweep = std::find_if(sweeps.begin(), sweeps.end(),
+                              [&](const SweepInfo& s) { return s.name == run.sweep; });
+    if (sweep == sweeps.end()) return absl::OkStatus();
+    const json sweep_spec = json::parse(sweep->spec_json, nullptr, false);
+    if (!sweep_spec.is_object() || !sweep_spec.contains("early_stop")) return absl::OkStatus();
+    ABLATE_ASSIGN_OR_RETURN(sweepspec::EarlyStopSpec rule,
+                            sweepspec::EarlyStopFromJson(sweep_spec["early_stop"]));
+    const int64_t budget_steps = sweep_spec.value("budget", json::object()).value("steps", 0);
+    const IouType iou = rule.iou_type == "segm" ? IouType::kSegm : IouType::kBbox;
+
+    // One entry per trial run, from the sweep's train jobs (a reused trial's link job too: its
+    // results count, it is never stopped).
+    ABLATE_ASSIGN_OR_RETURN(std::vector<Job> jobs, jobs_.ListJobs(std::nullopt, sweep->name));
+    std::vector<TrialResults> trials;
+    std::map<int64_t, size_t> index_of;
+    std::map<int64_t, int64_t> start_step_of;  // where the trial's training starts
+    json eval_settings;
+    for (const Job& job : jobs) {
+      if (job.kind != JobKind::kTrain) continue;
+      auto [it, fresh] = index_of.emplace(job.run.value, trials.size());
+      ABLATE_ASSIGN_OR_RETURN(Run trial_run, runs_.GetRun(job.run));
+      if (fresh) {
+        TrialResults t;
+        t.run = trial_run.id;
+        t.name = trial_run.name;
+        t.budget_steps = budget_steps;
+        trials.push_back(std::move(t));
+      }
+      TrialResults& t = trials[it->second];
+      const json spec = json::parse(job.spec_json, nullptr, false);
+      if (!spec.is_object() || !spec.contains("steps")) continue;  // a reused trial's link
+      if (spec.contains("eval") && eval_settings.is_null()) eval_settings = spec["eval"];
+      start_step_of[job.run.value] =
+          std::max<int64_t>(0, spec.value("steps", int64_t{0}) - budget_steps);
+      const bool unfinished_run =
+          trial_run.status == RunStatus::kQueued || trial_run.status == RunStatus::kRunning;
+      if (unfinished_run && Unfinished(job)) t.stoppable = true;
+    }
+    if (eval_settings.is_null()) return absl::OkStatus();
+    for (TrialResults& t : trials) {
+      ABLATE_ASSIGN_OR_RETURN(std::vector<Checkpoint> cks, runs_.ListCheckpoints(t.run));
+      std::map<int64_t, int64_t> step_of;
+      for (const Checkpoint& c : cks) step_of[c.id.value] = c.step;
+      EvaluationFilter filter;
+      filter.run = t.run;
+      filter.iou_type = iou;
+      ABLATE_ASSIGN_OR_RETURN(std::vector<Evaluation> evals, runs_.ListEvaluations(filter));
+      const int64_t start = start_step_of[t.run.value];
+      std::set<int64_t> seen_steps;
+      for (const Evaluation& e : evals) {  // sorted by id: the first result per step wins
+        if (!e.checkpoint_id || !step_of.count(e.checkpoint_id->value)) continue;
+        if (!SameEvalSettings(e.settings, eval_settings)) continue;
+        const int64_t step = step_of[e.checkpoint_id->value] - start;
+        if (!seen_steps.insert(step).second) continue;
+        t.results.push_back(
+            TrialResult{step, e.stats[static_cast<size_t>(rule.stat_index)], e.id.value});
+      }
+    }
+    for (StopDecision& d : DecideEarlyStops(rule, trials)) {
+      d.step += start_step_of[d.run.value];
+      ABLATE_RETURN_IF_ERROR(jobs_.StopRun(d.run, d.step, d.reason).status());
+      applied.push_back(std::move(d));
+    }
+    return absl::OkStatus();
+  }));
+  return applied;
 }
 
 StatusOr<std::vector<LineageNode>> JobScheduler::Lineage(const std::optional<std::string>& ref) {

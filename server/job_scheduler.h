@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "server/early_stopping.h"
 #include "server/job_store.h"
 #include "server/retention_policy.h"
 #include "server/run_store.h"
@@ -57,7 +58,8 @@ struct SubmitResult {
 };
 
 struct SweepProgressCounts {
-  int total = 0, queued = 0, running = 0, succeeded = 0, failed = 0, cancelled = 0, diverged = 0;
+  int total = 0, queued = 0, running = 0, succeeded = 0, failed = 0, cancelled = 0, diverged = 0,
+      stopped = 0;
 };
 
 struct TrialStatus {
@@ -168,6 +170,16 @@ class JobScheduler {
       LeaseId lease, JobOutcome outcome, const std::string& reason,
       std::span<const CheckpointDeletion> deletions = {},
       std::span<const GalleryFileDeletion> gallery_deletions = {});
+
+  // Early stopping (docs/sweeps.md "Early stopping"). When `run` is a trial of a sweep submitted
+  // with `early_stop`, decides over the evaluations recorded for the sweep's trials
+  // (DecideEarlyStops: the rule's iou type, evaluations made with the sweep's eval settings, at
+  // checkpoint steps counted from the trial's start) and stops every unfinished trial it selects
+  // (JobStore::StopRun: status stopped with the step and reason; a running job's worker is told
+  // to stop at its next heartbeat). Returns the trials stopped by this call (steps as stored,
+  // i.e. absolute); none for a run of no sweep or a sweep without the rule. One transaction;
+  // the coordinator calls it inside the transaction that records an evaluation.
+  StatusOr<std::vector<StopDecision>> ApplyEarlyStopping(RunId run);
 
   // Every run of the tree containing `run` (a name or id; nullopt: every run), parents before
   // children. NotFound for an unknown run.

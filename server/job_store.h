@@ -191,6 +191,11 @@ class JobStore {
   virtual StatusOr<int> CancelJobs(std::optional<RunId> run, const std::string& sweep) = 0;
   // Cancels one job if it is unfinished; returns whether it was. NotFound for an unknown id.
   virtual StatusOr<bool> CancelJob(JobId job) = 0;
+  // Early stopping (docs/sweeps.md): ends the run's unfinished train jobs as cancelled with
+  // `reason` as their last error (a running one's worker is told to stop at its next heartbeat,
+  // as for a cancel, and it is never retried) and marks the run stopped at `step` with `reason`
+  // (RunStore::MarkRunStopped). Returns how many jobs it ended. NotFound for an unknown run.
+  virtual StatusOr<int> StopRun(RunId run, int64_t step, const std::string& reason) = 0;
 
   // ---- Retention ----
   // The job of `lease` while the lease is held; FailedPrecondition (the same message as

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 
 namespace ablate::server {
@@ -22,6 +23,36 @@ StatusOr<int> SchemaVersion(SqliteDb& db) {
   return version;
 }
 
+namespace {
+
+StatusOr<bool> ForeignKeysEnforced(SqliteDb& db) {
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db.Prepare("PRAGMA foreign_keys"));
+  ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
+  const bool on = row && q->ColumnInt(0) != 0;
+  q->Reset();
+  return on;
+}
+
+// Every row that breaks a foreign key, as "table row R -> parent", or "" when none does.
+StatusOr<std::string> ForeignKeyViolations(SqliteDb& db) {
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db.Prepare("PRAGMA foreign_key_check"));
+  std::string out;
+  int shown = 0;
+  while (true) {
+    ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
+    if (!row) break;
+    if (++shown <= 5) {
+      absl::StrAppend(&out, out.empty() ? "" : "; ", q->ColumnText(0), " row ", q->ColumnInt(1),
+                      " -> ", q->ColumnText(2));
+    }
+  }
+  q->Reset();
+  if (shown > 5) absl::StrAppend(&out, "; ... (", shown, " rows)");
+  return out;
+}
+
+}  // namespace
+
 StatusOr<MigrationReport> Migrate(SqliteDb& db, const Clock& clock,
                                   std::span<const migrations::Migration> migrations) {
   int newest = 0;
@@ -35,6 +66,15 @@ StatusOr<MigrationReport> Migrate(SqliteDb& db, const Clock& clock,
     newest = migrations[i].version;
     embedded.insert(newest);
   }
+  // A migration may rebuild a table that other tables reference (0003: jobs, 0006: runs). That
+  // needs foreign-key enforcement off while it runs (SQLite's procedure for changing a table's
+  // definition); the setting cannot change inside a transaction, so it is switched off here,
+  // restored on return, and every foreign key is checked before the transaction commits.
+  ABLATE_ASSIGN_OR_RETURN(const bool enforce_foreign_keys, ForeignKeysEnforced(db));
+  if (enforce_foreign_keys) ABLATE_RETURN_IF_ERROR(db.Exec("PRAGMA foreign_keys = OFF"));
+  absl::Cleanup restore_foreign_keys = [&db, enforce_foreign_keys] {
+    if (enforce_foreign_keys) (void)db.Exec("PRAGMA foreign_keys = ON");
+  };
   ABLATE_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(db));
   ABLATE_RETURN_IF_ERROR(
       db.Exec("CREATE TABLE IF NOT EXISTS schema_version (\n"
@@ -83,6 +123,13 @@ StatusOr<MigrationReport> Migrate(SqliteDb& db, const Clock& clock,
     ABLATE_RETURN_IF_ERROR(ins->Run());
     report.to_version = std::max(report.to_version, m.version);
     ++report.applied;
+  }
+  if (report.applied > 0) {
+    ABLATE_ASSIGN_OR_RETURN(std::string broken, ForeignKeyViolations(db));
+    if (!broken.empty()) {
+      return absl::InternalError(
+          absl::StrCat("migrations left rows that break a foreign key: ", broken));
+    }
   }
   ABLATE_RETURN_IF_ERROR(tx->Commit());
   return report;

@@ -8,6 +8,11 @@
 // failure leaves the database at its previous version. A database that records a version this
 // binary does not embed (newer than its newest, or a gap it does not know) is refused
 // (FailedPrecondition), so an old binary never writes to a schema it does not understand.
+//
+// Migrations run with foreign-key enforcement off (a migration may rebuild a table others
+// reference, e.g. 0006 rebuilds runs); the connection's setting is restored afterwards, and the
+// transaction commits only when PRAGMA foreign_key_check finds no broken reference (Internal
+// naming the rows otherwise, nothing applied).
 #pragma once
 
 #include <span>

@@ -130,6 +130,136 @@ TEST(MigratorTest, Migration0003KeepsJobsAndLeasesOfAVersion2Database) {
                   .ok());
 }
 
+// Rows of `sql`'s single text column, one per line.
+std::string Rows(SqliteDb& db, const std::string& sql) {
+  auto q = db.Prepare(sql);
+  EXPECT_TRUE(q.ok()) << q.status();
+  if (!q.ok()) return "";
+  std::string out;
+  while (true) {
+    auto row = (*q)->Step();
+    EXPECT_TRUE(row.ok()) << row.status();
+    if (!row.ok() || !*row) break;
+    out += (*q)->ColumnText(0) + "\n";
+  }
+  (*q)->Reset();
+  return out;
+}
+
+// Applies the embedded migrations up to and including `version` to a fresh file.
+std::unique_ptr<SqliteDb> OpenAtVersion(const std::string& name, int version, FakeClock& clock) {
+  auto db = SqliteDb::Open(TempDbPath(name).string());
+  EXPECT_TRUE(db.ok());
+  if (!db.ok()) return nullptr;
+  EXPECT_TRUE((*db)->Exec("PRAGMA foreign_keys = ON").ok());
+  auto all = migrations::EmbeddedMigrations();
+  size_t upto = 0;
+  while (upto < all.size() && all[upto].version <= version) ++upto;
+  EXPECT_EQ(all[upto - 1].version, version);
+  EXPECT_TRUE(Migrate(**db, clock, all.subspan(0, upto)).ok());
+  return std::move(*db);
+}
+
+// 0006 rebuilds runs (status 'stopped', stopped_at_step, stop_reason) while every other table
+// references it: every row of a version-5 database survives with its id, the references still
+// resolve and are still enforced, and the connection's foreign-key setting is back on.
+TEST(MigratorTest, Migration0006KeepsEveryRowOfAVersion5Database) {
+  FakeClock clock;
+  auto db = OpenAtVersion("v5", 5, clock);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(
+      db->Exec("INSERT INTO sweeps (id, name, spec_json, created_unix_ms, max_parallel) "
+               "VALUES (3, 'sw', '{\"name\":\"sw\"}', 1, 2);"
+               "INSERT INTO runs (id, name, sweep_id, status, config_json, config_fingerprint, "
+               "created_unix_ms, updated_unix_ms) VALUES "
+               "(5, 'parent', 3, 'succeeded', '{\"a\":1}', 'sha256:p', 10, 11),"
+               "(6, 'queued', 3, 'queued', '{}', 'sha256:q', 12, 13),"
+               "(7, 'bad', NULL, 'diverged', '{}', 'sha256:d', 14, 15);"
+               "INSERT INTO checkpoints (id, run_id, name, step, uri, created_unix_ms) "
+               "VALUES (9, 5, 'step100', 100, 'file:///w/a.pt', 1);"
+               "UPDATE runs SET parent_run_id = 5, parent_checkpoint_id = 9 WHERE id = 6;"
+               "INSERT INTO metric_points VALUES (5, 100, 'loss', 1.5), (6, 10, 'loss', 2.5);"
+               "INSERT INTO evaluations (id, run_id, checkpoint_id, iou_type, dataset_fingerprint, "
+               "eval_key, AP, AP50, AP75, APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl, "
+               "created_unix_ms) VALUES (4, 5, 9, 'segm', 'sha256:v', 'k', 0.25, 0, 0, 0, 0, 0, "
+               "0, 0, 0, 0, 0, 0, 2);"
+               "INSERT INTO evaluation_category_ap VALUES (4, 1, 'circle', 0.5);"
+               "INSERT INTO evaluation_gallery (evaluation_id, image_id, uri) "
+               "VALUES (4, 1, 'file:///w/g/000001.jpg');"
+               "INSERT INTO workers (id, name, registered_unix_ms, last_heartbeat_unix_ms) "
+               "VALUES (2, 'w', 1, 1);"
+               "INSERT INTO jobs (id, run_id, sweep_id, kind, spec_json, state, attempts, "
+               "created_unix_ms, updated_unix_ms) VALUES (8, 6, 3, 'train', '{}', 'leased', 1, 3, "
+               "4);"
+               "INSERT INTO leases (id, job_id, worker_id, granted_unix_ms, expires_unix_ms) "
+               "VALUES (11, 8, 2, 10, 20);")
+          .ok());
+  const std::string runs_query =
+      "SELECT id || ' ' || name || ' ' || IFNULL(sweep_id, '-') || ' ' || status || ' ' || "
+      "config_json || ' ' || config_fingerprint || ' ' || IFNULL(parent_run_id, '-') || ' ' || "
+      "IFNULL(parent_checkpoint_id, '-') || ' ' || created_unix_ms || ' ' || updated_unix_ms "
+      "FROM runs ORDER BY id";
+  const std::string counts_query =
+      "SELECT (SELECT COUNT(*) FROM sweeps) || (SELECT COUNT(*) FROM runs) || "
+      "(SELECT COUNT(*) FROM checkpoints) || (SELECT COUNT(*) FROM metric_points) || "
+      "(SELECT COUNT(*) FROM evaluations) || (SELECT COUNT(*) FROM evaluation_category_ap) || "
+      "(SELECT COUNT(*) FROM evaluation_gallery) || (SELECT COUNT(*) FROM jobs) || "
+      "(SELECT COUNT(*) FROM leases)";
+  const std::string runs_before = Rows(*db, runs_query);
+  EXPECT_EQ(runs_before,
+            "5 parent 3 succeeded {\"a\":1} sha256:p - - 10 11\n"
+            "6 queued 3 queued {} sha256:q 5 9 12 13\n"
+            "7 bad - diverged {} sha256:d - - 14 15\n");
+  EXPECT_EQ(Rows(*db, counts_query), "131211111\n");
+
+  auto report = Migrate(*db, clock);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->from_version, 5);
+  EXPECT_GE(report->to_version, 6);
+
+  EXPECT_EQ(Rows(*db, runs_query), runs_before);
+  EXPECT_EQ(Rows(*db, counts_query), "131211111\n");
+  EXPECT_EQ(Rows(*db, "SELECT IFNULL(stopped_at_step, '-') || '|' || stop_reason FROM runs"),
+            "-|\n-|\n-|\n");
+  EXPECT_EQ(Rows(*db, "PRAGMA foreign_key_check"), "");
+  EXPECT_EQ(Rows(*db, "PRAGMA foreign_keys"), "1\n");
+  // Children still point at the rebuilt table and it still enforces what 0001 did.
+  EXPECT_EQ(Rows(*db,
+                 "SELECT r.name FROM metric_points m JOIN runs r ON r.id = m.run_id "
+                 "ORDER BY m.run_id"),
+            "parent\nqueued\n");
+  EXPECT_FALSE(db->Exec("INSERT INTO metric_points VALUES (99, 1, 'loss', 1)").ok());
+  EXPECT_FALSE(db->Exec("DELETE FROM runs WHERE id = 5").ok());  // referenced
+  EXPECT_FALSE(db->Exec("UPDATE runs SET status = 'paused' WHERE id = 7").ok());
+  EXPECT_TRUE(db->Exec("UPDATE runs SET status = 'stopped', stopped_at_step = 300, "
+                       "stop_reason = 'asha' WHERE id = 6")
+                  .ok());
+  EXPECT_FALSE(db->Exec("UPDATE runs SET stopped_at_step = -1 WHERE id = 6").ok());
+}
+
+// The foreign keys are checked before the migrations commit: a database that already had a
+// broken reference (written with enforcement off) is refused and stays at its version.
+TEST(MigratorTest, MigrationsThatLeaveABrokenReferenceAreRolledBack) {
+  FakeClock clock;
+  auto db = OpenAtVersion("broken_fk", 5, clock);
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Exec("PRAGMA foreign_keys = OFF;"
+                       "INSERT INTO runs (id, name, status, config_json, config_fingerprint, "
+                       "created_unix_ms, updated_unix_ms, parent_run_id) "
+                       "VALUES (1, 'orphan', 'queued', '{}', 'f', 1, 1, 42);"
+                       "PRAGMA foreign_keys = ON;")
+                  .ok());
+  auto report = Migrate(*db, clock);
+  ASSERT_EQ(report.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(std::string(report.status().message()),
+            "migrations left rows that break a foreign key: runs row 1 -> runs");
+  auto version = SchemaVersion(*db);
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, 5);
+  EXPECT_EQ(Rows(*db, "PRAGMA foreign_keys"), "1\n");
+  EXPECT_EQ(Rows(*db, "SELECT name FROM runs"), "orphan\n");
+}
+
 TEST(MigratorTest, NewerDatabaseIsRefusedWithClearMessage) {
   FakeClock clock;
   const std::string path = TempDbPath("newer").string();

@@ -17,6 +17,8 @@ void ToProto(const Run& r, v1::Run* p) {
   p->set_parent_checkpoint_name(r.parent_checkpoint_name);
   p->set_created_unix_ms(r.created_unix_ms);
   p->set_updated_unix_ms(r.updated_unix_ms);
+  if (r.stopped_at_step) p->set_stopped_at_step(*r.stopped_at_step);
+  p->set_stop_reason(r.stop_reason);
 }
 
 void ToProto(const Checkpoint& c, v1::Checkpoint* p) {

@@ -11,8 +11,8 @@
 namespace ablate::server {
 namespace {
 
-constexpr std::array<std::string_view, 6> kRunStatusNames = {"queued", "running",   "succeeded",
-                                                             "failed", "cancelled", "diverged"};
+constexpr std::array<std::string_view, 7> kRunStatusNames = {
+    "queued", "running", "succeeded", "failed", "cancelled", "diverged", "stopped"};
 
 std::string FormatOptDouble(const std::optional<double>& v) {
   return v ? nlohmann::json(*v).dump() : "?";

@@ -34,7 +34,9 @@ struct EvaluationId {
   friend auto operator<=>(EvaluationId, EvaluationId) = default;
 };
 
-enum class RunStatus { kQueued, kRunning, kSucceeded, kFailed, kCancelled, kDiverged };
+// kStopped: a sweep trial ended by its sweep's early_stop rule (docs/sweeps.md "Early stopping");
+// Run::stopped_at_step and Run::stop_reason say where and why.
+enum class RunStatus { kQueued, kRunning, kSucceeded, kFailed, kCancelled, kDiverged, kStopped };
 // "queued", "running", ... (the strings stored in SQLite and printed by the CLI).
 std::string_view RunStatusName(RunStatus status);
 std::optional<RunStatus> ParseRunStatus(std::string_view name);
@@ -73,6 +75,9 @@ struct Run {
   std::string parent_checkpoint_name;
   int64_t created_unix_ms = 0;
   int64_t updated_unix_ms = 0;
+  // Set only while status is kStopped: the rung (evaluated step) it was stopped at, and why.
+  std::optional<int64_t> stopped_at_step;
+  std::string stop_reason;
 };
 
 struct NewRun {
@@ -267,14 +272,20 @@ class RunStore {
 
   // AlreadyExists when the name is taken by a run with a different config; an identical
   // (name, config) returns the existing run with created=false. InvalidArgument for a config that
-  // is not a JSON object. NotFound for an unknown parent checkpoint.
+  // is not a JSON object or status kStopped. NotFound for an unknown parent checkpoint.
   virtual StatusOr<Created<Run>> CreateRun(const NewRun& run) = 0;
   // NotFound names the id / name.
   virtual StatusOr<Run> GetRun(RunId id) = 0;
   virtual StatusOr<Run> FindRunByName(std::string_view name) = 0;
   // Ordered by id ascending.
   virtual StatusOr<std::vector<Run>> ListRuns(const RunFilter& filter) = 0;
+  // Any status but kStopped (InvalidArgument: early stopping sets it, with MarkRunStopped);
+  // leaving kStopped clears stopped_at_step and stop_reason. NotFound for an unknown id.
   virtual StatusOr<Run> SetRunStatus(RunId id, RunStatus status) = 0;
+  // Status kStopped with the step it was stopped at (>= 0) and the reason (non-empty):
+  // InvalidArgument otherwise, NotFound for an unknown id. Jobs are not touched
+  // (JobStore::StopRun ends them and calls this).
+  virtual StatusOr<Run> MarkRunStopped(RunId id, int64_t step, const std::string& reason) = 0;
 
   // Upserts every point in one transaction; the same (run, step, key) keeps one row, last value.
   virtual Status LogMetrics(RunId run, std::span<const MetricPoint> points) = 0;

@@ -22,6 +22,7 @@ void ToProto(const SweepStatus& s, v1::Sweep* p) {
   g->set_failed(s.progress.failed);
   g->set_cancelled(s.progress.cancelled);
   g->set_diverged(s.progress.diverged);
+  g->set_stopped(s.progress.stopped);
 }
 
 std::optional<JobOutcome> FromProto(v1::JobOutcome o) {

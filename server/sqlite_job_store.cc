@@ -583,6 +583,22 @@ StatusOr<bool> SqliteJobStore::CancelJob(JobId job_id) {
   return cancelled;
 }
 
+StatusOr<int> SqliteJobStore::StopRun(RunId run, int64_t step, const std::string& reason) {
+  int ended = 0;
+  ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
+    ABLATE_RETURN_IF_ERROR(runs_.GetRun(run).status());
+    ABLATE_ASSIGN_OR_RETURN(
+        SqliteStatement * up,
+        db.Prepare("UPDATE jobs SET state = 'cancelled', last_error = ?, updated_unix_ms = ? "
+                   "WHERE run_id = ? AND kind = 'train' AND state IN ('pending', 'leased')"));
+    up->Bind(1, reason).Bind(2, clock_.NowUnixMs()).Bind(3, run.value);
+    ABLATE_RETURN_IF_ERROR(up->Run());
+    ended = sqlite3_changes(db.raw());
+    return runs_.MarkRunStopped(run, step, reason).status();
+  }));
+  return ended;
+}
+
 Status SqliteJobStore::ReleaseHoldsIfEnded(SqliteDb& db, JobId job) {
   // A cancelled job whose lease is still held keeps its holds: its worker may be deleting right
   // now, until it notices the cancellation or its lease expires.

@@ -38,6 +38,7 @@ class SqliteJobStore final : public JobStore {
   StatusOr<int> ExpireLeases() override;
   StatusOr<int> CancelJobs(std::optional<RunId> run, const std::string& sweep) override;
   StatusOr<bool> CancelJob(JobId job) override;
+  StatusOr<int> StopRun(RunId run, int64_t step, const std::string& reason) override;
   StatusOr<Job> GetHeldLeaseJob(LeaseId lease) override;
   StatusOr<std::vector<Checkpoint>> HoldCheckpointsForDeletion(
       JobId job, std::span<const CheckpointId> checkpoints) override;

@@ -14,7 +14,8 @@ const SystemClock kSystemClock;
 constexpr char kRunColumns[] =
     "SELECT r.id, r.name, IFNULL(s.name, ''), r.status, r.config_json, r.config_fingerprint, "
     "r.parent_run_id, IFNULL(pr.name, ''), r.parent_checkpoint_id, IFNULL(pc.name, ''), "
-    "r.created_unix_ms, r.updated_unix_ms FROM runs r LEFT JOIN sweeps s ON s.id = r.sweep_id "
+    "r.created_unix_ms, r.updated_unix_ms, r.stopped_at_step, r.stop_reason "
+    "FROM runs r LEFT JOIN sweeps s ON s.id = r.sweep_id "
     "LEFT JOIN runs pr ON pr.id = r.parent_run_id "
     "LEFT JOIN checkpoints pc ON pc.id = r.parent_checkpoint_id ";
 
@@ -46,6 +47,8 @@ Run ReadRun(const SqliteStatement& s) {
   r.parent_checkpoint_name = s.ColumnText(9);
   r.created_unix_ms = s.ColumnInt(10);
   r.updated_unix_ms = s.ColumnInt(11);
+  r.stopped_at_step = s.ColumnOptInt(12);
+  r.stop_reason = s.ColumnText(13);
   return r;
 }
 
@@ -255,6 +258,11 @@ StatusOr<Created<Run>> SqliteRunStore::CreateRun(const NewRun& run) {
   if (!run.config.is_object()) {
     return absl::InvalidArgumentError("run config must be a JSON object");
   }
+  if (run.status == RunStatus::kStopped) {
+    return absl::InvalidArgumentError(
+        "a run cannot be created stopped: early stopping stops a trial, with the step and the "
+        "reason");
+  }
   const std::string config_json = CanonicalJson(run.config);
   const std::string fingerprint = ConfigFingerprint(run.config);
   Created<Run> result;
@@ -349,10 +357,16 @@ StatusOr<std::vector<Run>> SqliteRunStore::ListRuns(const RunFilter& filter) {
 }
 
 StatusOr<Run> SqliteRunStore::SetRunStatus(RunId id, RunStatus status) {
+  if (status == RunStatus::kStopped) {
+    return absl::InvalidArgumentError(
+        "status stopped is set by a sweep's early stopping, with the step and the reason; it "
+        "cannot be set directly");
+  }
   Status st = InTransaction([&]() -> Status {
     ABLATE_ASSIGN_OR_RETURN(
         SqliteStatement * upd,
-        db_->Prepare("UPDATE runs SET status = ?, updated_unix_ms = ? WHERE id = ?"));
+        db_->Prepare("UPDATE runs SET status = ?, updated_unix_ms = ?, stopped_at_step = NULL, "
+                     "stop_reason = '' WHERE id = ?"));
     upd->Bind(1, RunStatusName(status)).Bind(2, clock_->NowUnixMs()).Bind(3, id.value);
     ABLATE_RETURN_IF_ERROR(upd->Run());
     if (sqlite3_changes(db_->raw()) == 0) {
@@ -361,6 +375,23 @@ StatusOr<Run> SqliteRunStore::SetRunStatus(RunId id, RunStatus status) {
     return absl::OkStatus();
   });
   ABLATE_RETURN_IF_ERROR(st);
+  return GetRun(id);
+}
+
+StatusOr<Run> SqliteRunStore::MarkRunStopped(RunId id, int64_t step, const std::string& reason) {
+  if (step < 0) return absl::InvalidArgumentError(absl::StrCat("stop step ", step, " is negative"));
+  if (reason.empty()) return absl::InvalidArgumentError("a stopped run needs a reason");
+  ABLATE_RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    ABLATE_ASSIGN_OR_RETURN(SqliteStatement * upd,
+                            db_->Prepare("UPDATE runs SET status = 'stopped', updated_unix_ms = ?, "
+                                         "stopped_at_step = ?, stop_reason = ? WHERE id = ?"));
+    upd->Bind(1, clock_->NowUnixMs()).Bind(2, step).Bind(3, reason).Bind(4, id.value);
+    ABLATE_RETURN_IF_ERROR(upd->Run());
+    if (sqlite3_changes(db_->raw()) == 0) {
+      return absl::NotFoundError(absl::StrCat("run id ", id.value, " not found"));
+    }
+    return absl::OkStatus();
+  }));
   return GetRun(id);
 }
 

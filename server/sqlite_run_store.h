@@ -43,6 +43,7 @@ class SqliteRunStore final : public RunStore {
   StatusOr<Run> FindRunByName(std::string_view name) override;
   StatusOr<std::vector<Run>> ListRuns(const RunFilter& filter) override;
   StatusOr<Run> SetRunStatus(RunId id, RunStatus status) override;
+  StatusOr<Run> MarkRunStopped(RunId id, int64_t step, const std::string& reason) override;
   Status LogMetrics(RunId run, std::span<const MetricPoint> points) override;
   StatusOr<std::vector<MetricPoint>> LatestMetrics(RunId run) override;
   StatusOr<std::vector<MetricPoint>> ListMetrics(RunId run, std::string_view key) override;

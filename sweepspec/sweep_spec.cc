@@ -304,6 +304,92 @@ StatusOr<protocol::TrainerSpec> ParseTrainer(const ErrorContext& ctx, const YAML
     }
   }
   return t;
+
+// `early_stop:` (sweepspec/early_stop_spec.h), checked against the budget and the parameters:
+// rungs must fall on evaluated steps, and trials must be evaluated with the same settings to be
+// compared at all.
+StatusOr<EarlyStopSpec> ParseEarlyStop(const ErrorContext& ctx, const YAML::Node& node,
+                                       const SweepSpec& spec) {
+  const std::string path = "early_stop";
+  if (!node.IsMap()) {
+    return ctx.Error(node, path,
+                     "expected {method: asha|median, metric: segm.AP, mode: max, grace_steps: N, "
+                     "...}, got " +
+                         Describe(node));
+  }
+  ABLATE_RETURN_IF_ERROR(
+      CheckKeys(ctx, node, path,
+                {"method", "metric", "mode", "grace_steps", "reduction_factor", "min_trials"}));
+  EarlyStopSpec es;
+  ABLATE_ASSIGN_OR_RETURN(std::string method, GetString(ctx, node["method"], path + ".method"));
+  if (method == "asha") {
+    es.method = EarlyStopMethod::kAsha;
+  } else if (method == "median") {
+    es.method = EarlyStopMethod::kMedian;
+  } else {
+    return ctx.Error(node["method"], path + ".method",
+                     "expected asha or median, got '" + method + "'");
+  }
+  ABLATE_ASSIGN_OR_RETURN(std::string metric, GetString(ctx, node["metric"], path + ".metric"));
+  if (Status st = ParseEarlyStopMetric(metric, &es.iou_type, &es.stat_index); !st.ok()) {
+    return ctx.Error(node["metric"], path + ".metric", std::string(st.message()));
+  }
+  if (node["mode"].IsDefined()) {
+    ABLATE_ASSIGN_OR_RETURN(std::string mode, GetString(ctx, node["mode"], path + ".mode"));
+    if (mode != "max" && mode != "min") {
+      return ctx.Error(node["mode"], path + ".mode", "expected max or min, got '" + mode + "'");
+    }
+    es.maximize = mode == "max";
+  }
+  ABLATE_ASSIGN_OR_RETURN(es.grace_steps,
+                          GetInt(ctx, node["grace_steps"], path + ".grace_steps", 1));
+  if (node["reduction_factor"].IsDefined()) {
+    if (es.method != EarlyStopMethod::kAsha) {
+      return ctx.Error(node["reduction_factor"], path + ".reduction_factor",
+                       "applies to method asha only");
+    }
+    ABLATE_ASSIGN_OR_RETURN(int64_t rf,
+                            GetInt(ctx, node["reduction_factor"], path + ".reduction_factor", 2));
+    es.reduction_factor = static_cast<int>(rf);
+  }
+  if (node["min_trials"].IsDefined()) {
+    if (es.method != EarlyStopMethod::kMedian) {
+      return ctx.Error(node["min_trials"], path + ".min_trials", "applies to method median only");
+    }
+    ABLATE_ASSIGN_OR_RETURN(int64_t mt, GetInt(ctx, node["min_trials"], path + ".min_trials", 1));
+    es.min_trials = static_cast<int>(mt);
+  }
+  const Budget& b = spec.budget;
+  if (b.steps == 0) {
+    return ctx.Error(node, path,
+                     "needs training (budget.steps > 0); an evaluate-only sweep has "
+                     "nothing to stop");
+  }
+  if (b.eval_every <= 0) {
+    return ctx.Error(node, path,
+                     "needs budget.eval_every > 0: trials are compared at their evaluations");
+  }
+  if (es.grace_steps % b.eval_every != 0) {
+    return ctx.Error(node["grace_steps"], path + ".grace_steps",
+                     "must be a multiple of budget.eval_every (" + std::to_string(b.eval_every) +
+                         ") so that every rung is an evaluated step, got " +
+                         std::to_string(es.grace_steps));
+  }
+  if (es.grace_steps >= b.steps) {
+    return ctx.Error(node["grace_steps"], path + ".grace_steps",
+                     "must be below budget.steps (" + std::to_string(b.steps) +
+                         "), or no trial could ever be stopped");
+  }
+  for (const auto& p : spec.parameters) {
+    for (const auto& k : p.keys) {
+      if (k.rfind("eval.", 0) == 0) {
+        return ctx.Error(node, path,
+                         "cannot be combined with the parameter '" + k +
+                             "': trials evaluated with different settings are not comparable");
+      }
+    }
+  }
+  return es;
 }
 
 }  // namespace
@@ -332,7 +418,7 @@ StatusOr<SweepSpec> ParseSweepSpec(const std::string& yaml_text, const std::stri
   ABLATE_RETURN_IF_ERROR(
       CheckKeys(ctx, root, "",
                 {"name", "base", "data", "start_from", "budget", "eval", "max_parallel", "search",
-                 "parameters", "constraints", "rerun_finished", "trainer"}));
+                 "parameters", "constraints", "rerun_finished", "trainer", "early_stop"}));
   SweepSpec spec;
   if (root["trainer"].IsDefined() && !root["trainer"].IsNull()) {
     ABLATE_ASSIGN_OR_RETURN(spec.trainer, ParseTrainer(ctx, root["trainer"]));
@@ -500,6 +586,9 @@ StatusOr<SweepSpec> ParseSweepSpec(const std::string& yaml_text, const std::stri
       }
       spec.constraints.push_back(std::move(c));
     }
+  }
+  if (const YAML::Node es = root["early_stop"]; es.IsDefined() && !es.IsNull()) {
+    ABLATE_ASSIGN_OR_RETURN(spec.early_stop, ParseEarlyStop(ctx, es, spec));
   }
   return spec;
 }

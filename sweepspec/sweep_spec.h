@@ -19,6 +19,8 @@
 #include "common/status.h"
 #include "protocol/job_spec.h"
 
+#include "sweepspec/early_stop_spec.h"
+
 namespace ablate::sweepspec {
 
 // How a parameter's values are produced.
@@ -91,6 +93,9 @@ struct SweepSpec {
   // placeholders here; the coordinator fills them per trial. `data` may then be left out, and
   // base.set/parameters are the program's keys (not checked against ablate-train's).
   std::optional<protocol::TrainerSpec> trainer;
+
+  // nullopt: every trial runs its full budget (docs/sweeps.md "Early stopping").
+  std::optional<EarlyStopSpec> early_stop;
 };
 
 // One `--set KEY=VALUE` override of any spec key, e.g. `budget.steps=40` or `base.set.lr=0.01`.

@@ -6,9 +6,9 @@
 
 const POLL_MS = 3000;
 const STATS = ['AP', 'AP50', 'AP75', 'APs', 'APm', 'APl', 'AR1', 'AR10', 'AR100', 'ARs', 'ARm', 'ARl'];
-const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'diverged'];
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'diverged', 'stopped'];
 const STATUS_COLORS = {queued: '#8a93a6', running: '#2f6fde', succeeded: '#1a7f37', failed: '#c62828',
-                       cancelled: '#6d4c41', diverged: '#e65100'};
+                       cancelled: '#6d4c41', diverged: '#e65100', stopped: '#7b1fa2'};
 const PALETTE = ['#2f6fde', '#e8590c', '#2b8a3e', '#c2255c', '#7048e8', '#0c8599', '#f08c00',
                  '#5c940d', '#862e9c', '#495057'];
 
@@ -31,6 +31,11 @@ function deltaStyle(v) {
 }
 function deltaClass(v) { return v > 0 ? 'pos' : v < 0 ? 'neg' : 'zero'; }
 function pill(status) { return `<span class="pill s-${esc(status)}">${esc(status)}</span>`; }
+// A run's status pill; an early-stopped run shows its rung ("stopped @ 300") and why on hover.
+function runPill(run) {
+  if (run.status !== 'stopped' || run.stopped_at_step == null) return pill(run.status);
+  return `<span class="pill s-stopped" title="${esc(run.stop_reason || '')}">stopped @ ${run.stopped_at_step}</span>`;
+}
 function runLink(name) { return `<a href="#/run/${encodeURIComponent(name)}">${esc(name)}</a>`; }
 function fmtBytes(b) {
   if (!b) return '–';
@@ -212,7 +217,7 @@ views.leaderboard = {
     for (const s of STATS) best[s] = Math.max(-1, ...lb.rows.map(r => r.evaluation.stats[s] ?? -1));
     const rows = lb.rows.map(r => `<tr data-run="${esc(r.run.name)}">
         <td><input type="checkbox" class="pick" value="${esc(r.run.name)}" ${kept.has(r.run.name) ? 'checked' : ''}></td>
-        <td class="num">${r.rank}</td><td>${runLink(r.run.name)}</td><td>${esc(r.run.sweep)}</td><td>${pill(r.run.status)}</td>
+        <td class="num">${r.rank}</td><td>${runLink(r.run.name)}</td><td>${esc(r.run.sweep)}</td><td>${runPill(r.run)}</td>
         <td>${esc(r.evaluation.checkpoint || '–')}</td>
         ${STATS.map(s => {
           const v = r.evaluation.stats[s];
@@ -347,8 +352,10 @@ views.run = {
       <td class="num ap">${c.best ? fmt(c.best.ap) : '–'}</td><td><a href="#/lineage${qs({root: c.name})}">forks</a></td></tr>`).join('');
     const rescorings = r.evaluations.filter(e => e.rescoring);
     const parent = run.parent_run ? `forked from ${runLink(run.parent_run)}${run.parent_checkpoint ? ` @ <a href="#/lineage${qs({root: run.parent_checkpoint})}">${esc(run.parent_checkpoint)}</a>` : ''}` : 'no parent';
-    $view().innerHTML = `<h1>${esc(run.name)} ${pill(run.status)}</h1>
-      <div class="card"><table class="kv">
+    const stopped = run.status === 'stopped'
+      ? `<tr id="run-stopped"><td>stopped</td><td>at step ${run.stopped_at_step ?? '?'} by early stopping: ${esc(run.stop_reason || '')}</td></tr>` : '';
+    $view().innerHTML = `<h1>${esc(run.name)} ${runPill(run)}</h1>
+      <div class="card"><table class="kv">${stopped}
         <tr><td>sweep</td><td>${run.sweep ? `<a href="#/leaderboard${qs({sweep: run.sweep})}">${esc(run.sweep)}</a>` : '–'}</td></tr>
         <tr><td>lineage</td><td>${parent}${r.children.length ? ` · ${r.children.length} fork(s): ${r.children.map(c => runLink(c.name)).join(', ')}` : ''}</td></tr>
         <tr><td>worker</td><td>${r.worker ? esc(r.worker) : '<span class="muted">not recorded</span>'}</td></tr>
