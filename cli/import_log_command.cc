@@ -69,7 +69,7 @@ void RegisterImportLogCommand(CLI::App& app) {
         s->set_dataset_fingerprint(dataset);
         StatsToProto(e.stats, p->mutable_stats());
       }
-      CoordinatorClient client(flags->client.server);
+      CoordinatorClient client = ConnectOrFail(flags->client);
       resp = OrFail(client.ImportDiary(req));
       imported.assign(resp.entries().begin(), resp.entries().end());
     }

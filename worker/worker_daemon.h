@@ -31,6 +31,7 @@
 #include "ablate/v1/coordinator.grpc.pb.h"
 #include "ablate/v1/scheduler.grpc.pb.h"
 #include "common/status.h"
+#include "proto/client_channel.h"
 #include "worker/rpc_retry.h"
 
 namespace ablate::worker {
@@ -49,6 +50,7 @@ struct WorkerOptions {
   int64_t idle_exit_ms = 30'000;
   int64_t poll_interval_ms = 1'000;  // between LeaseJob calls when there is nothing to do
   RetryPolicy retry;
+  rpc::ClientSecurity security;  // access token and TLS CA for the coordinator
 };
 
 class WorkerDaemon {
