@@ -2,7 +2,8 @@
 // (`ablate server --auth-tokens FILE`, docs/security.md). Shared by the coordinator's gRPC
 // interceptor and the dashboard's HTTP server.
 //
-// Token file: one `ROLE TOKEN [NAME]` per line; `#` starts a comment; blank lines are skipped.
+// Token file: one `ROLE TOKEN [NAME]` per line; `#` starts a comment (a token cannot contain it);
+// blank lines are skipped.
 // ROLE is admin, worker or reader; TOKEN is at least kMinTokenLength printable characters without
 // spaces; NAME (letters, digits, `._@-`) names the holder in the audit log and defaults to
 // "ROLE-" plus the first 4 hex digits of sha256(TOKEN). Errors name the line, never the token.
