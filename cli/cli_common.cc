@@ -11,6 +11,20 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& flags) {
       ->envname("ABLATE_SERVER")
       ->capture_default_str();
   cmd->add_flag("--json", flags.json, "print JSON instead of a table");
+  cmd->add_option("--token-file", flags.token_file,
+                  "file holding this client's access token (default: the token in $ABLATE_TOKEN)")
+      ->envname("ABLATE_TOKEN_FILE");
+  cmd->add_option("--tls-ca", flags.tls_ca,
+                  "PEM CA certificate: talk TLS and verify the coordinator against it")
+      ->envname("ABLATE_TLS_CA");
+}
+
+CoordinatorClient ConnectOrFail(const ClientFlags& flags) {
+  std::vector<std::string> warnings;
+  rpc::ClientSecurity security =
+      OrFail(rpc::LoadClientSecurity(flags.token_file, flags.tls_ca, &warnings));
+  for (const std::string& w : warnings) std::cerr << "warning: " << w << "\n";
+  return CoordinatorClient(flags.server, security);
 }
 
 void Fail(const Status& status) {

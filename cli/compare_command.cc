@@ -24,7 +24,7 @@ void RegisterCompareCommand(CLI::App& app) {
                   "largest per-category AP deltas to show")
       ->capture_default_str();
   cmd->callback([flags] {
-    CoordinatorClient client(flags->client.server);
+    CoordinatorClient client = ConnectOrFail(flags->client);
     v1::CompareRunsRequest req;
     *req.mutable_a() = RunRefFromText(flags->a);
     *req.mutable_b() = RunRefFromText(flags->b);

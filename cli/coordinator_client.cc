@@ -16,6 +16,11 @@ namespace {
 // The shared mapping, plus where to look when the coordinator cannot be reached.
 Status FromGrpc(const grpc::Status& st, const std::string& address) {
   Status status = rpc::FromGrpcStatus(st);
+  if (absl::IsUnauthenticated(status)) {
+    return Status(status.code(), std::string(status.message()) +
+                                     " (give the CLI a token with --token-file FILE or "
+                                     "ABLATE_TOKEN; docs/security.md)");
+  }
   if (absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status)) {
     return Status(status.code(),
                   "cannot reach the coordinator at " + address + ": " +
@@ -32,11 +37,12 @@ std::chrono::system_clock::time_point Deadline(int timeout_ms) {
 
 }  // namespace
 
-CoordinatorClient::CoordinatorClient(std::string address, int timeout_ms)
+CoordinatorClient::CoordinatorClient(std::string address, const rpc::ClientSecurity& security,
+                                     int timeout_ms)
     : address_(std::move(address)), timeout_ms_(timeout_ms) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  channel_ = rpc::CreateCoordinatorChannel(address_, security, args);
   stub_ = v1::Coordinator::NewStub(channel_);
   scheduler_stub_ = v1::Scheduler::NewStub(channel_);
 }

@@ -12,13 +12,16 @@
 #include "ablate/v1/coordinator.grpc.pb.h"
 #include "ablate/v1/scheduler.grpc.pb.h"
 #include "common/status.h"
+#include "proto/client_channel.h"
 
 namespace ablate::cli {
 
 class CoordinatorClient {
  public:
   // `address` is HOST:PORT. Connects lazily; the first call reports an unreachable server.
-  explicit CoordinatorClient(std::string address, int timeout_ms = 30000);
+  // `security`: TLS and the access token (proto/client_channel.h).
+  explicit CoordinatorClient(std::string address, const rpc::ClientSecurity& security = {},
+                             int timeout_ms = 30000);
 
   const std::string& address() const { return address_; }
 

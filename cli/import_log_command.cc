@@ -82,7 +82,7 @@ void RegisterImportLogCommand(CLI::App& app) {
         s->set_dataset_fingerprint(dataset);
         StatsToProto(e.stats, p->mutable_stats());
       }
-      CoordinatorClient client(flags->client.server);
+      CoordinatorClient client = ConnectOrFail(flags->client);
       resp = OrFail(client.ImportDiary(req));
       for (const auto& e : resp.entries()) imported[e.line()] = e;
       for (const auto& s : resp.skipped()) skipped.push_back({s.line(), s.reason()});

@@ -43,7 +43,7 @@ void RegisterLeaderboardCommand(CLI::App& app) {
   cmd->add_option("--group", flags->group, "show this eval key's group (see the group list)");
   cmd->add_flag("--all-groups", flags->all_groups, "rank every group (each on its own)");
   cmd->callback([flags] {
-    CoordinatorClient client(flags->client.server);
+    CoordinatorClient client = ConnectOrFail(flags->client);
     v1::LeaderboardRequest req;
     req.set_sort_by(flags->by);
     if (flags->iou == "bbox") {

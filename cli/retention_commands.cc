@@ -104,7 +104,7 @@ void RegisterRetention(CLI::App& app) {
       Fail(absl::InvalidArgumentError("--keep-last must be >= 0, got " +
                                       std::to_string(*f->keep_last)));
     }
-    CoordinatorClient client(f->client.server);
+    CoordinatorClient client = ConnectOrFail(f->client);
     v1::SubmitRetentionRequest req;
     if (f->keep_last) req.set_keep_last(*f->keep_last);
     req.set_run(f->run);
@@ -218,7 +218,7 @@ void RegisterJobs(CLI::App& app) {
   cmd->add_option("--job", f->job, "only this job id");
   cmd->add_option("--limit", f->limit, "at most this many")->capture_default_str();
   cmd->callback([f] {
-    CoordinatorClient client(f->client.server);
+    CoordinatorClient client = ConnectOrFail(f->client);
     v1::ListJobsRequest req;
     req.set_kind(f->kind);
     req.set_job_id(f->job);

@@ -19,7 +19,7 @@ void RegisterHealthCommand(CLI::App& app) {
   cmd->add_option("--wait-s", flags->wait_s, "keep trying this many seconds")
       ->capture_default_str();
   cmd->callback([flags] {
-    CoordinatorClient client(flags->client.server);
+    CoordinatorClient client = ConnectOrFail(flags->client);
     const int timeout_ms = flags->wait_s > 0 ? static_cast<int>(flags->wait_s * 1000) : 2000;
     Status st = client.CheckHealth(timeout_ms);
     if (!st.ok()) Fail(st);
@@ -52,7 +52,7 @@ void RegisterRuns(CLI::App& app) {
   cmd->add_option("--prefix", flags->prefix, "only runs whose name starts with this");
   cmd->add_option("--limit", flags->limit, "at most this many runs (0: all)");
   cmd->callback([flags] {
-    CoordinatorClient client(flags->client.server);
+    CoordinatorClient client = ConnectOrFail(flags->client);
     v1::ListRunsRequest req;
     req.set_sweep(flags->sweep);
     req.set_name_prefix(flags->prefix);
@@ -114,7 +114,7 @@ void RegisterShow(CLI::App& app) {
   AddClientFlags(cmd, flags->client);
   cmd->add_option("RUN", flags->run, "run name or id")->required();
   cmd->callback([flags] {
-    CoordinatorClient client(flags->client.server);
+    CoordinatorClient client = ConnectOrFail(flags->client);
     v1::GetRunRequest req;
     *req.mutable_run() = RunRefFromText(flags->run);
     auto resp = OrFail(client.GetRun(req));
@@ -191,7 +191,7 @@ void RegisterCheckpoints(CLI::App& app) {
   cmd->add_option("--resolve", flags->resolve,
                   "resolve a reference (step1066300, RUN/step1066300, full name)");
   cmd->callback([flags] {
-    CoordinatorClient client(flags->client.server);
+    CoordinatorClient client = ConnectOrFail(flags->client);
     std::vector<v1::Checkpoint> list;
     if (!flags->resolve.empty()) {
       v1::ResolveCheckpointRequest req;
@@ -234,7 +234,7 @@ void RegisterPin(CLI::App& app, bool pinned) {
   cmd->add_option("checkpoint", flags->checkpoint, "step1066300, RUN/step1066300 or a full name")
       ->required();
   cmd->callback([flags, pinned] {
-    CoordinatorClient client(flags->client.server);
+    CoordinatorClient client = ConnectOrFail(flags->client);
     v1::SetCheckpointPinnedRequest req;
     req.set_checkpoint(flags->checkpoint);
     req.set_pinned(pinned);

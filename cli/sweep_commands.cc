@@ -127,7 +127,7 @@ void RegisterSubmit(CLI::App& app) {
   cmd->add_option("--set", f->sets, "override any spec key: KEY=VALUE (e.g. budget.steps=40)");
   cmd->add_flag("--dry-run", f->dry_run, "validate and list the trials; store nothing");
   cmd->callback([f] {
-    CoordinatorClient client(f->client.server);
+    CoordinatorClient client = ConnectOrFail(f->client);
     v1::SubmitSweepRequest req;
     req.set_spec_yaml(ReadFileOrFail(f->file));
     req.set_source(f->file);
@@ -171,7 +171,7 @@ void RegisterSweeps(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("sweeps", "list sweeps with their progress");
   AddClientFlags(cmd, *f);
   cmd->callback([f] {
-    CoordinatorClient client(f->server);
+    CoordinatorClient client = ConnectOrFail(*f);
     auto resp = OrFail(client.ListSweeps(v1::ListSweepsRequest()));
     if (f->json) {
       json out = json::array();
@@ -212,7 +212,7 @@ void RegisterWatch(CLI::App& app) {
   cmd->add_option("--timeout", f->timeout_s, "give up (exit 3) after this many seconds");
   cmd->add_option("--interval", f->interval_s, "seconds between refreshes")->capture_default_str();
   cmd->callback([f] {
-    CoordinatorClient client(f->client.server);
+    CoordinatorClient client = ConnectOrFail(f->client);
     const bool tty = ::isatty(STDOUT_FILENO) && !f->client.json;
     const auto start = std::chrono::steady_clock::now();
     v1::GetSweepRequest req;
@@ -267,7 +267,7 @@ void RegisterCancel(CLI::App& app) {
   cmd->add_flag("--job", f->job, "the target is a job id (e.g. a retention job)")
       ->excludes(run_flag);
   cmd->callback([f] {
-    CoordinatorClient client(f->client.server);
+    CoordinatorClient client = ConnectOrFail(f->client);
     v1::CancelRequest req;
     if (f->job) {
       char* end = nullptr;
@@ -309,7 +309,7 @@ void RegisterFork(CLI::App& app) {
                 "fresh optimiser state and lr schedule (weights only from the checkpoint)");
   cmd->add_option("--name", f->name, "name of the new run (default PARENT-forkN)");
   cmd->callback([f] {
-    CoordinatorClient client(f->client.server);
+    CoordinatorClient client = ConnectOrFail(f->client);
     v1::ForkRunRequest req;
     req.set_checkpoint(f->checkpoint);
     for (const auto& s : f->sets) req.add_overrides(s);
@@ -351,7 +351,7 @@ void RegisterEval(CLI::App& app) {
   cmd->add_option("--nms-iou", f->nms_iou, "NMS IoU threshold");
   cmd->add_option("--max-dets", f->max_dets, "COCO maxDets");
   cmd->callback([f] {
-    CoordinatorClient client(f->client.server);
+    CoordinatorClient client = ConnectOrFail(f->client);
     v1::EvaluateCheckpointRequest req;
     req.set_checkpoint(f->checkpoint);
     if (f->score_threshold) req.set_score_threshold(*f->score_threshold);
@@ -379,7 +379,7 @@ void RegisterLineage(CLI::App& app) {
   AddClientFlags(cmd, f->client);
   cmd->add_option("run", f->run, "any run of the tree (default: every run)");
   cmd->callback([f] {
-    CoordinatorClient client(f->client.server);
+    CoordinatorClient client = ConnectOrFail(f->client);
     v1::LineageRequest req;
     if (!f->run.empty()) *req.mutable_run() = RunRefFromText(f->run);
     auto resp = OrFail(client.Lineage(req));

@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "dashboard/http_auth.h"
 
 namespace ablate::dashboard {
 
@@ -32,8 +33,25 @@ StatusOr<std::unique_ptr<DashboardServer>> DashboardServer::Start(const Dashboar
   std::unique_ptr<DashboardServer> s(new DashboardServer());
   s->host_ = options.host;
   s->api_ = std::make_unique<DashboardApi>(store, options.api);
-  s->http_ = std::make_unique<httplib::Server>();
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("dashboard: TLS needs both a certificate and a key file");
+  }
+  if (!options.tls_cert_file.empty()) {
+    auto ssl = std::make_unique<httplib::SSLServer>(options.tls_cert_file.c_str(),
+                                                    options.tls_key_file.c_str());
+    if (!ssl->is_valid()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dashboard: cannot load the TLS certificate ", options.tls_cert_file,
+                       " and key ", options.tls_key_file, " (PEM files expected)"));
+    }
+    s->http_ = std::move(ssl);
+    s->tls_ = true;
+  } else {
+    s->http_ = std::make_unique<httplib::Server>();
+  }
   DashboardApi* api = s->api_.get();
+  const TokenTable* tokens = options.tokens;
+  const bool tls = s->tls_;
   // httplib's default also sets SO_REUSEPORT, which would let a second server share the port
   // silently and split the requests; keep only SO_REUSEADDR (fast restarts).
   s->http_->set_socket_options([](int sock) {
@@ -41,14 +59,30 @@ StatusOr<std::unique_ptr<DashboardServer>> DashboardServer::Start(const Dashboar
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<void*>(&yes), sizeof(yes));
   });
 
-  auto handle = [api](const httplib::Request& req, httplib::Response& res) {
+  auto handle = [api, tokens, tls](const httplib::Request& req, httplib::Response& res) {
     const auto start = std::chrono::steady_clock::now();
-    ApiRequest request;
-    request.method = req.method;
-    request.path = req.path;
-    for (const auto& [k, v] : req.params) request.params.emplace(k, v);
-    request.if_none_match = req.get_header_value("If-None-Match");
-    ApiResponse response = api->Handle(request);
+    ApiResponse response;
+    bool pass = true;
+    if (tokens != nullptr) {
+      HttpAuthRequest auth;
+      auth.method = req.method;
+      auth.path = req.path;
+      auth.authorization = req.get_header_value("Authorization");
+      auth.cookie = req.get_header_value("Cookie");
+      auth.body = req.body;
+      auth.tls = tls;
+      HttpAuthOutcome outcome = AuthorizeHttp(*tokens, auth);
+      pass = outcome.pass;
+      if (!pass) response = std::move(outcome.response);
+    }
+    if (pass) {
+      ApiRequest request;
+      request.method = req.method;
+      request.path = req.path;
+      for (const auto& [k, v] : req.params) request.params.emplace(k, v);
+      request.if_none_match = req.get_header_value("If-None-Match");
+      response = api->Handle(request);
+    }
     res.status = response.status;
     for (const auto& [k, v] : response.headers) res.set_header(k, v);
     res.set_header("X-Content-Type-Options", "nosniff");
@@ -97,7 +131,7 @@ void DashboardServer::Stop() {
 std::string DashboardServer::url() const {
   const bool v6 = host_.find(':') != std::string::npos;
   const std::string host = host_ == "0.0.0.0" ? "127.0.0.1" : host_;
-  return absl::StrCat("http://", v6 ? "[" + host + "]" : host, ":", port_, "/");
+  return absl::StrCat(tls_ ? "https://" : "http://", v6 ? "[" + host + "]" : host, ":", port_, "/");
 }
 
 }  // namespace ablate::dashboard

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "common/access_tokens.h"
 #include "common/status.h"
 #include "dashboard/api.h"
 #include "server/run_store.h"
@@ -25,6 +26,12 @@ struct DashboardOptions {
   std::string host = "127.0.0.1";  // address to bind; "0.0.0.0" for every interface
   int port = 8080;                 // 0: any free port (see DashboardServer::port())
   DashboardApiOptions api;         // snapshot freshness, clock, coordinator gauges
+  // Access tokens (dashboard/http_auth.h); nullptr: no authentication. Not owned; must outlive
+  // the server.
+  const TokenTable* tokens = nullptr;
+  // PEM files; both set: HTTPS only (the same files as the coordinator's --tls-cert/--tls-key).
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // Parses "HOST:PORT" (e.g. "127.0.0.1:8080", "[::1]:0"); InvalidArgument naming the text.
@@ -42,7 +49,7 @@ class DashboardServer {
 
   int port() const { return port_; }
   const std::string& host() const { return host_; }
-  // "http://HOST:PORT/" as a person would type it.
+  // "http://HOST:PORT/" (https with TLS) as a person would type it.
   std::string url() const;
   // Latency histograms shown on /metrics; the coordinator may record its gRPC calls here.
   RequestLatencies& latencies() { return api_->latencies(); }
@@ -52,6 +59,7 @@ class DashboardServer {
 
   std::string host_;
   int port_ = 0;
+  bool tls_ = false;
   std::unique_ptr<DashboardApi> api_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;

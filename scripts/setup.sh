@@ -13,6 +13,8 @@ COORDINATOR_PACKAGES=(
   libsqlite3-dev libyaml-cpp-dev libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev libtbb-dev
   libcpp-httplib-dev
+  # the TLS tests make their certificate with the openssl tool (docs/security.md)
+  openssl
 )
 
 PACKAGES=(
@@ -28,6 +30,8 @@ PACKAGES=(
   chromium
   # fast BLAS for LibTorch's 1x1-convolution fallback (STACK-NOTES.md)
   libopenblas0-pthread
+  # the TLS tests make their certificate with the openssl tool (docs/security.md)
+  openssl
 )
 
 if [ "$PROFILE" = "coordinator" ]; then

@@ -2,15 +2,35 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "server/train_config_validator.h"
 
 namespace ablate::server {
+namespace {
+
+// Drops the (process-wide) server reflection plugin from one server: a secured coordinator does
+// not answer reflection, which gRPC interceptors cannot guard (docs/security.md).
+class WithoutReflection : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const std::unique_ptr<grpc::ServerBuilderPlugin>& p) {
+                                    return p->name().find("reflection") != std::string::npos;
+                                  }),
+                   plugins->end());
+  }
+};
+
+}  // namespace
 
 StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const CoordinatorOptions& options) {
   auto c = std::unique_ptr<Coordinator>(new Coordinator());
@@ -31,7 +51,22 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const CoordinatorOpti
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen_address, grpc::InsecureServerCredentials(), &c->port_);
+  if (options.tls_cert_pem.empty() != options.tls_key_pem.empty()) {
+    return absl::InvalidArgumentError("TLS needs both a certificate and a private key");
+  }
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!options.tls_cert_pem.empty()) {
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({options.tls_key_pem, options.tls_cert_pem});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  builder.AddListeningPort(options.listen_address, credentials, &c->port_);
+  c->tokens_ = options.tokens;
+  if (c->tokens_) builder.SetOption(std::make_unique<WithoutReflection>());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(MakeAccessInterceptorFactory(
+      c->tokens_ ? &*c->tokens_ : nullptr, options.audit ? options.audit : StderrAuditSink()));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(c->service_.get());
   builder.RegisterService(c->scheduler_service_.get());
   // Diary imports and metric batches can be large; 64 MiB is far above the batch limits.

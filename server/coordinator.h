@@ -8,9 +8,12 @@
 #include <grpcpp/server.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "common/access_tokens.h"
 #include "common/clock.h"
+#include "server/access_interceptor.h"
 #include "server/coordinator_service.h"
 #include "server/job_scheduler.h"
 #include "server/scheduler_service.h"
@@ -26,6 +29,14 @@ struct CoordinatorOptions {
   const Clock* clock = nullptr;  // nullptr: system clock. Not owned.
   CoordinatorServiceOptions service;
   JobSchedulerOptions scheduler;
+  // Access tokens (docs/security.md). nullopt: every call is allowed (loopback use); with tokens,
+  // every RPC but grpc.health needs one and server reflection is off.
+  std::optional<TokenTable> tokens;
+  // PEM certificate chain and private key; both empty: plaintext. Both set: TLS only.
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
+  // Audit lines (server/access_interceptor.h); empty: StderrAuditSink().
+  AuditSink audit;
 };
 
 class Coordinator {
@@ -50,6 +61,7 @@ class Coordinator {
   Coordinator() = default;
 
   SystemClock system_clock_;
+  std::optional<TokenTable> tokens_;
   std::unique_ptr<SqliteRunStore> store_;
   std::unique_ptr<SqliteJobStore> job_store_;
   std::unique_ptr<JobScheduler> scheduler_;

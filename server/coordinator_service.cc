@@ -6,11 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "proto/grpc_status.h"
+#include "server/access_interceptor.h"
 #include "server/diary_import.h"
 #include "server/leaderboard.h"
 #include "server/proto_convert.h"
 #include "server/refs.h"
 #include "server/run_comparison.h"
+#include "server/run_lifecycle.h"
 
 namespace ablate::server {
 
@@ -166,8 +168,10 @@ grpc::Status Handle(F&& body) {
 
 }  // namespace
 
-grpc::Status CoordinatorService::CreateRun(grpc::ServerContext*, const v1::CreateRunRequest* req,
+grpc::Status CoordinatorService::CreateRun(grpc::ServerContext* context,
+                                           const v1::CreateRunRequest* req,
                                            v1::CreateRunResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   return Handle([&]() -> Status {
     NewRun nr;
     nr.name = req->name();
@@ -192,8 +196,9 @@ grpc::Status CoordinatorService::CreateRun(grpc::ServerContext*, const v1::Creat
   });
 }
 
-grpc::Status CoordinatorService::GetRun(grpc::ServerContext*, const v1::GetRunRequest* req,
+grpc::Status CoordinatorService::GetRun(grpc::ServerContext* context, const v1::GetRunRequest* req,
                                         v1::GetRunResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   return Handle([&]() -> Status {
     ABLATE_ASSIGN_OR_RETURN(Run run, ResolveRunRef(store_, req->run(), "run"));
     ToProto(run, resp->mutable_run());
@@ -214,8 +219,10 @@ grpc::Status CoordinatorService::GetRun(grpc::ServerContext*, const v1::GetRunRe
   });
 }
 
-grpc::Status CoordinatorService::ListRuns(grpc::ServerContext*, const v1::ListRunsRequest* req,
+grpc::Status CoordinatorService::ListRuns(grpc::ServerContext* context,
+                                          const v1::ListRunsRequest* req,
                                           v1::ListRunsResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   return Handle([&]() -> Status {
     RunFilter f;
     f.sweep = req->sweep();
@@ -244,23 +251,27 @@ grpc::Status CoordinatorService::ListRuns(grpc::ServerContext*, const v1::ListRu
   });
 }
 
-grpc::Status CoordinatorService::SetRunStatus(grpc::ServerContext*,
+grpc::Status CoordinatorService::SetRunStatus(grpc::ServerContext* context,
                                               const v1::SetRunStatusRequest* req,
                                               v1::SetRunStatusResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   return Handle([&]() -> Status {
     if (req->status() == v1::RUN_STATUS_UNSPECIFIED) {
       return absl::InvalidArgumentError("status is required");
     }
     ABLATE_ASSIGN_OR_RETURN(RunStatus st, FromProto(req->status(), RunStatus::kQueued));
     ABLATE_ASSIGN_OR_RETURN(Run run, ResolveRunRef(store_, req->run(), "run"));
+    ABLATE_RETURN_IF_ERROR(CheckRunStatusTransition(run.status, st));
     ABLATE_ASSIGN_OR_RETURN(Run updated, store_.SetRunStatus(run.id, st));
     ToProto(updated, resp->mutable_run());
     return absl::OkStatus();
   });
 }
 
-grpc::Status CoordinatorService::LogMetrics(grpc::ServerContext*, const v1::LogMetricsRequest* req,
+grpc::Status CoordinatorService::LogMetrics(grpc::ServerContext* context,
+                                            const v1::LogMetricsRequest* req,
                                             v1::LogMetricsResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   return Handle([&]() -> Status {
     if (req->points_size() > options_.max_metric_batch) {
       return absl::InvalidArgumentError(
@@ -288,9 +299,10 @@ grpc::Status CoordinatorService::LogMetrics(grpc::ServerContext*, const v1::LogM
   });
 }
 
-grpc::Status CoordinatorService::RegisterCheckpoint(grpc::ServerContext*,
+grpc::Status CoordinatorService::RegisterCheckpoint(grpc::ServerContext* context,
                                                     const v1::RegisterCheckpointRequest* req,
                                                     v1::RegisterCheckpointResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   return Handle([&]() -> Status {
     if (req->name().empty()) return absl::InvalidArgumentError("checkpoint name is required");
     if (req->name().find('/') != std::string::npos) {
@@ -318,9 +330,10 @@ grpc::Status CoordinatorService::RegisterCheckpoint(grpc::ServerContext*,
   });
 }
 
-grpc::Status CoordinatorService::ResolveCheckpoint(grpc::ServerContext*,
+grpc::Status CoordinatorService::ResolveCheckpoint(grpc::ServerContext* context,
                                                    const v1::ResolveCheckpointRequest* req,
                                                    v1::ResolveCheckpointResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   return Handle([&]() -> Status {
     ABLATE_ASSIGN_OR_RETURN(Checkpoint c, ResolveCheckpointRef(store_, req->ref()));
     ABLATE_RETURN_IF_ERROR(RequireCheckpointFileKept(c));
@@ -329,9 +342,10 @@ grpc::Status CoordinatorService::ResolveCheckpoint(grpc::ServerContext*,
   });
 }
 
-grpc::Status CoordinatorService::SetCheckpointPinned(grpc::ServerContext*,
+grpc::Status CoordinatorService::SetCheckpointPinned(grpc::ServerContext* context,
                                                      const v1::SetCheckpointPinnedRequest* req,
                                                      v1::SetCheckpointPinnedResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   return Handle([&]() -> Status {
     if (req->checkpoint().empty()) return absl::InvalidArgumentError("checkpoint is required");
     ABLATE_ASSIGN_OR_RETURN(Checkpoint before, ResolveCheckpointRef(store_, req->checkpoint()));
@@ -342,9 +356,10 @@ grpc::Status CoordinatorService::SetCheckpointPinned(grpc::ServerContext*,
   });
 }
 
-grpc::Status CoordinatorService::ListCheckpoints(grpc::ServerContext*,
+grpc::Status CoordinatorService::ListCheckpoints(grpc::ServerContext* context,
                                                  const v1::ListCheckpointsRequest* req,
                                                  v1::ListCheckpointsResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   return Handle([&]() -> Status {
     std::optional<RunId> run;
     if (req->has_run() && req->run().ref_case() != v1::RunRef::REF_NOT_SET) {
@@ -357,9 +372,10 @@ grpc::Status CoordinatorService::ListCheckpoints(grpc::ServerContext*,
   });
 }
 
-grpc::Status CoordinatorService::RecordEvaluation(grpc::ServerContext*,
+grpc::Status CoordinatorService::RecordEvaluation(grpc::ServerContext* context,
                                                   const v1::RecordEvaluationRequest* req,
                                                   v1::RecordEvaluationResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   return Handle([&]() -> Status {
     NewEvaluation e;
     ABLATE_ASSIGN_OR_RETURN(e.settings, FromProto(req->settings()));
@@ -397,9 +413,10 @@ grpc::Status CoordinatorService::RecordEvaluation(grpc::ServerContext*,
   });
 }
 
-grpc::Status CoordinatorService::Leaderboard(grpc::ServerContext*,
+grpc::Status CoordinatorService::Leaderboard(grpc::ServerContext* context,
                                              const v1::LeaderboardRequest* req,
                                              v1::LeaderboardResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   return Handle([&]() -> Status {
     LeaderboardQuery q;
     ABLATE_ASSIGN_OR_RETURN(q.stat_index, StatIndex(req->sort_by()));
@@ -436,9 +453,10 @@ grpc::Status CoordinatorService::Leaderboard(grpc::ServerContext*,
   });
 }
 
-grpc::Status CoordinatorService::CompareRuns(grpc::ServerContext*,
+grpc::Status CoordinatorService::CompareRuns(grpc::ServerContext* context,
                                              const v1::CompareRunsRequest* req,
                                              v1::CompareRunsResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   return Handle([&]() -> Status {
     if (req->top_categories() < 0) {
       return absl::InvalidArgumentError("top_categories must not be negative");
@@ -477,9 +495,10 @@ grpc::Status CoordinatorService::CompareRuns(grpc::ServerContext*,
   });
 }
 
-grpc::Status CoordinatorService::ImportDiary(grpc::ServerContext*,
+grpc::Status CoordinatorService::ImportDiary(grpc::ServerContext* context,
                                              const v1::ImportDiaryRequest* req,
                                              v1::ImportDiaryResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   return Handle([&]() -> Status {
     if (req->entries_size() > options_.max_import_entries) {
       return absl::InvalidArgumentError(absl::StrCat("ImportDiary with ", req->entries_size(),

@@ -160,8 +160,10 @@ TEST_F(CoordinatorServiceTest, SetRunStatusAndFilter) {
   CreateRun("r2");
   v1::SetRunStatusRequest req;
   req.mutable_run()->set_name("r2");
-  req.set_status(v1::RUN_STATUS_DIVERGED);
   v1::SetRunStatusResponse resp;
+  req.set_status(v1::RUN_STATUS_RUNNING);
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::SetRunStatus, req, &resp).ok());
+  req.set_status(v1::RUN_STATUS_DIVERGED);
   ASSERT_TRUE(Call(&v1::Coordinator::Stub::SetRunStatus, req, &resp).ok());
   EXPECT_EQ(resp.run().status(), v1::RUN_STATUS_DIVERGED);
   v1::ListRunsRequest list;
@@ -176,6 +178,42 @@ TEST_F(CoordinatorServiceTest, SetRunStatusAndFilter) {
   req.set_status(static_cast<v1::RunStatus>(42));
   EXPECT_EQ(Call(&v1::Coordinator::Stub::SetRunStatus, req, &resp).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// The lifecycle (server/run_lifecycle.h): queued -> running -> a final state, queued -> cancelled
+// or failed; nothing leaves a final state; the same status again is a no-op.
+TEST_F(CoordinatorServiceTest, SetRunStatusAcceptsOnlyLifecycleTransitions) {
+  CreateRun("r1");
+  v1::SetRunStatusRequest req;
+  req.mutable_run()->set_name("r1");
+  v1::SetRunStatusResponse resp;
+  req.set_status(v1::RUN_STATUS_SUCCEEDED);
+  grpc::Status st = Call(&v1::Coordinator::Stub::SetRunStatus, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(st.error_message(),
+            "a run cannot go from queued to succeeded (from queued it may go to running, "
+            "cancelled, failed)");
+  req.set_status(v1::RUN_STATUS_RUNNING);
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::SetRunStatus, req, &resp).ok());
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::SetRunStatus, req, &resp).ok());  // no-op retry
+  req.set_status(v1::RUN_STATUS_QUEUED);
+  st = Call(&v1::Coordinator::Stub::SetRunStatus, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(st.error_message(),
+            "a run cannot go from running to queued (from running it may go to succeeded, "
+            "failed, cancelled, diverged)");
+  req.set_status(v1::RUN_STATUS_SUCCEEDED);
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::SetRunStatus, req, &resp).ok());
+  EXPECT_EQ(resp.run().status(), v1::RUN_STATUS_SUCCEEDED);
+  req.set_status(v1::RUN_STATUS_RUNNING);
+  st = Call(&v1::Coordinator::Stub::SetRunStatus, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(st.error_message(), "a run cannot go from succeeded to running (succeeded is final)");
+  v1::GetRunRequest get;
+  get.mutable_run()->set_name("r1");
+  v1::GetRunResponse got;
+  ASSERT_TRUE(Call(&v1::Coordinator::Stub::GetRun, get, &got).ok());
+  EXPECT_EQ(got.run().status(), v1::RUN_STATUS_SUCCEEDED);
 }
 
 TEST_F(CoordinatorServiceTest, LogMetricsIdempotentAndBounded) {

@@ -1,6 +1,7 @@
 #include "server/scheduler_service.h"
 
 #include "proto/grpc_status.h"
+#include "server/access_interceptor.h"
 #include "server/proto_convert.h"
 
 namespace ablate::server {
@@ -77,8 +78,10 @@ grpc::Status Invalid(const std::string& message) {
 
 }  // namespace
 
-grpc::Status SchedulerService::SubmitSweep(grpc::ServerContext*, const v1::SubmitSweepRequest* req,
+grpc::Status SchedulerService::SubmitSweep(grpc::ServerContext* context,
+                                           const v1::SubmitSweepRequest* req,
                                            v1::SubmitSweepResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   if (req->spec_yaml().empty()) return Invalid("spec_yaml is empty");
   std::vector<std::string> overrides(req->overrides().begin(), req->overrides().end());
   auto result =
@@ -102,16 +105,20 @@ grpc::Status SchedulerService::SubmitSweep(grpc::ServerContext*, const v1::Submi
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerService::ListSweeps(grpc::ServerContext*, const v1::ListSweepsRequest*,
+grpc::Status SchedulerService::ListSweeps(grpc::ServerContext* context,
+                                          const v1::ListSweepsRequest*,
                                           v1::ListSweepsResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   auto sweeps = scheduler_.ListSweeps();
   if (!sweeps.ok()) return ToGrpcStatus(sweeps.status());
   for (const auto& s : *sweeps) ToProto(s, resp->add_sweeps());
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerService::GetSweep(grpc::ServerContext*, const v1::GetSweepRequest* req,
+grpc::Status SchedulerService::GetSweep(grpc::ServerContext* context,
+                                        const v1::GetSweepRequest* req,
                                         v1::GetSweepResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   if (req->sweep().empty()) return Invalid("sweep is required");
   auto s = scheduler_.GetSweep(req->sweep());
   if (!s.ok()) return ToGrpcStatus(s.status());
@@ -131,16 +138,18 @@ grpc::Status SchedulerService::GetSweep(grpc::ServerContext*, const v1::GetSweep
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerService::Cancel(grpc::ServerContext*, const v1::CancelRequest* req,
+grpc::Status SchedulerService::Cancel(grpc::ServerContext* context, const v1::CancelRequest* req,
                                       v1::CancelResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   auto n = scheduler_.Cancel(req->sweep(), req->run(), req->job());
   if (!n.ok()) return ToGrpcStatus(n.status());
   resp->set_cancelled(*n);
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerService::ForkRun(grpc::ServerContext*, const v1::ForkRunRequest* req,
+grpc::Status SchedulerService::ForkRun(grpc::ServerContext* context, const v1::ForkRunRequest* req,
                                        v1::ForkRunResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   if (req->checkpoint().empty()) return Invalid("checkpoint is required");
   std::vector<std::string> overrides(req->overrides().begin(), req->overrides().end());
   auto r = scheduler_.ForkRun(req->checkpoint(), overrides, req->steps(), req->reset_optimizer(),
@@ -151,9 +160,10 @@ grpc::Status SchedulerService::ForkRun(grpc::ServerContext*, const v1::ForkRunRe
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerService::EvaluateCheckpoint(grpc::ServerContext*,
+grpc::Status SchedulerService::EvaluateCheckpoint(grpc::ServerContext* context,
                                                   const v1::EvaluateCheckpointRequest* req,
                                                   v1::EvaluateCheckpointResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   if (req->checkpoint().empty()) return Invalid("checkpoint is required");
   EvalOverrides o;
   if (req->has_score_threshold()) o.score_threshold = req->score_threshold();
@@ -167,8 +177,9 @@ grpc::Status SchedulerService::EvaluateCheckpoint(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerService::Lineage(grpc::ServerContext*, const v1::LineageRequest* req,
+grpc::Status SchedulerService::Lineage(grpc::ServerContext* context, const v1::LineageRequest* req,
                                        v1::LineageResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   std::optional<std::string> run;
   if (req->has_run()) {
     run = req->run().has_id() ? std::to_string(req->run().id()) : req->run().name();
@@ -185,9 +196,10 @@ grpc::Status SchedulerService::Lineage(grpc::ServerContext*, const v1::LineageRe
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerService::SubmitRetention(grpc::ServerContext*,
+grpc::Status SchedulerService::SubmitRetention(grpc::ServerContext* context,
                                                const v1::SubmitRetentionRequest* req,
                                                v1::SubmitRetentionResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   std::optional<int> keep_last;
   if (req->has_keep_last()) keep_last = req->keep_last();
   auto r = scheduler_.SubmitRetention(keep_last, req->run(), req->sweep(), req->dry_run());
@@ -213,8 +225,10 @@ grpc::Status SchedulerService::SubmitRetention(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerService::ListJobs(grpc::ServerContext*, const v1::ListJobsRequest* req,
+grpc::Status SchedulerService::ListJobs(grpc::ServerContext* context,
+                                        const v1::ListJobsRequest* req,
                                         v1::ListJobsResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   JobFilter filter;
   if (req->job_id() != 0) filter.id = JobId{req->job_id()};
   if (!req->kind().empty()) {
@@ -231,9 +245,10 @@ grpc::Status SchedulerService::ListJobs(grpc::ServerContext*, const v1::ListJobs
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerService::RegisterWorker(grpc::ServerContext*,
+grpc::Status SchedulerService::RegisterWorker(grpc::ServerContext* context,
                                               const v1::RegisterWorkerRequest* req,
                                               v1::RegisterWorkerResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   if (req->name().empty()) return Invalid("worker name is required");
   auto w = scheduler_.RegisterWorker(req->name(), req->host(), req->slots() > 0 ? req->slots() : 1,
                                      req->device());
@@ -244,8 +259,10 @@ grpc::Status SchedulerService::RegisterWorker(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerService::LeaseJob(grpc::ServerContext*, const v1::LeaseJobRequest* req,
+grpc::Status SchedulerService::LeaseJob(grpc::ServerContext* context,
+                                        const v1::LeaseJobRequest* req,
                                         v1::LeaseJobResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   auto leased = scheduler_.LeaseJob(WorkerId{req->worker_id()});
   if (!leased.ok()) return ToGrpcStatus(leased.status());
   if (!leased->has_value()) return grpc::Status::OK;
@@ -261,8 +278,10 @@ grpc::Status SchedulerService::LeaseJob(grpc::ServerContext*, const v1::LeaseJob
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerService::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* req,
+grpc::Status SchedulerService::Heartbeat(grpc::ServerContext* context,
+                                         const v1::HeartbeatRequest* req,
                                          v1::HeartbeatResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   std::vector<LeaseId> leases;
   for (int64_t id : req->lease_ids()) leases.push_back(LeaseId{id});
   auto stop = scheduler_.Heartbeat(WorkerId{req->worker_id()}, leases);
@@ -271,8 +290,10 @@ grpc::Status SchedulerService::Heartbeat(grpc::ServerContext*, const v1::Heartbe
   return grpc::Status::OK;
 }
 
-grpc::Status SchedulerService::CompleteJob(grpc::ServerContext*, const v1::CompleteJobRequest* req,
+grpc::Status SchedulerService::CompleteJob(grpc::ServerContext* context,
+                                           const v1::CompleteJobRequest* req,
                                            v1::CompleteJobResponse* resp) {
+  ABLATE_RETURN_IF_ACCESS_DENIED(context);
   auto outcome = FromProto(req->outcome());
   if (!outcome) return Invalid("outcome is required");
   std::vector<CheckpointDeletion> deletions;

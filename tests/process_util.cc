@@ -126,8 +126,10 @@ ServerProcess::~ServerProcess() {
 
 bool ServerProcess::Start(std::string* error) {
   log_ = TempFile("server.log");
-  pid_ = Spawn({AblateBinary(), "server", "--db", db_.string(), "--listen", "127.0.0.1:0"}, {},
-               log_, log_.string() + ".err");
+  std::vector<std::string> argv = {AblateBinary(), "server",   "--db",
+                                   db_.string(),   "--listen", "127.0.0.1:0"};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  pid_ = Spawn(argv, {}, log_, log_.string() + ".err");
   if (pid_ < 0) {
     *error = "cannot spawn " + AblateBinary();
     return false;
@@ -164,11 +166,12 @@ int ServerProcess::Stop(int signal) {
 
 std::string ServerProcess::Log() const { return Slurp(log_) + Slurp(log_.string() + ".err"); }
 
-CommandResult RunAblate(const std::string& server_address, std::vector<std::string> args) {
+CommandResult RunAblate(const std::string& server_address, std::vector<std::string> args,
+                        const std::map<std::string, std::string>& env) {
   args.insert(args.begin(), AblateBinary());
   args.push_back("--server");
   args.push_back(server_address);
-  return RunCommand(args);
+  return RunCommand(args, env);
 }
 
 }  // namespace ablate::e2e

@@ -40,14 +40,17 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {});
 
-// `ablate ARGS... --server SERVER_ADDRESS`: one client command against a running coordinator.
-CommandResult RunAblate(const std::string& server_address, std::vector<std::string> args);
+// `ablate ARGS... --server SERVER_ADDRESS`: one client command against a running coordinator,
+// `env` added to the environment.
+CommandResult RunAblate(const std::string& server_address, std::vector<std::string> args,
+                        const std::map<std::string, std::string>& env = {});
 
-// `ablate server --db DB --listen 127.0.0.1:0` in the background; Start() waits until it prints
-// its address. The destructor SIGKILLs it if still running.
+// `ablate server --db DB --listen 127.0.0.1:0 [EXTRA_ARGS...]` in the background; Start() waits
+// until it prints its address. The destructor SIGKILLs it if still running.
 class ServerProcess {
  public:
-  explicit ServerProcess(std::filesystem::path db) : db_(std::move(db)) {}
+  explicit ServerProcess(std::filesystem::path db, std::vector<std::string> extra_args = {})
+      : db_(std::move(db)), extra_args_(std::move(extra_args)) {}
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
@@ -62,6 +65,7 @@ class ServerProcess {
 
  private:
   std::filesystem::path db_;
+  std::vector<std::string> extra_args_;
   std::filesystem::path log_;
   pid_t pid_ = -1;
   std::string address_;

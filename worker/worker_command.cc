@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "worker/worker_daemon.h"
 
@@ -68,8 +69,28 @@ void RegisterWorkerCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--exit-when-idle", options->exit_when_idle,
                 "Exit once no job has come for 30 s (batch schedulers)");
-  cmd->callback([options, min_free_mb] {
+  auto token_file = std::make_shared<std::string>();
+  auto tls_ca = std::make_shared<std::string>();
+  cmd->add_option("--token-file", *token_file,
+                  "File holding the worker's access token (default: the token in $ABLATE_TOKEN)")
+      ->envname("ABLATE_TOKEN_FILE");
+  cmd->add_option("--tls-ca", *tls_ca,
+                  "PEM CA certificate: talk TLS and verify the coordinator against it")
+      ->envname("ABLATE_TLS_CA");
+  cmd->callback([options, min_free_mb, token_file, tls_ca] {
     options->min_free_disk_bytes = *min_free_mb << 20;
+    std::vector<std::string> warnings;
+    auto security = rpc::LoadClientSecurity(*token_file, *tls_ca, &warnings);
+    for (const std::string& w : warnings) std::cerr << "ablate worker: warning: " << w << "\n";
+    if (!security.ok()) {
+      std::cerr << "ablate worker: " << security.status().message() << "\n";
+      std::exit(2);
+    }
+    options->security = *std::move(security);
+    // Trials (ablate-train children) never talk to the coordinator: keep the token out of the
+    // environment they inherit.
+    ::unsetenv("ABLATE_TOKEN");
+    ::unsetenv("ABLATE_TOKEN_FILE");
     if (options->trainer_path.empty()) options->trainer_path = DefaultTrainerPath();
     if (options->work_dir.empty()) options->work_dir = "ablate-work";
     if (options->device != "cpu" && options->device.rfind("cuda:", 0) != 0) {

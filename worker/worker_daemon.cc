@@ -62,7 +62,7 @@ StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Create(const WorkerOptions
 WorkerDaemon::WorkerDaemon(const WorkerOptions& options) : options_(options) {
   if (options_.name.empty()) options_.name = DefaultName();
   options_.work_dir = std::filesystem::absolute(options_.work_dir);
-  channel_ = grpc::CreateChannel(options_.server, grpc::InsecureChannelCredentials());
+  channel_ = rpc::CreateCoordinatorChannel(options_.server, options_.security);
   scheduler_ = v1::Scheduler::NewStub(channel_);
   coordinator_ = v1::Coordinator::NewStub(channel_);
 }

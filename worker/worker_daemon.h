@@ -34,6 +34,7 @@
 #include "ablate/v1/coordinator.grpc.pb.h"
 #include "ablate/v1/scheduler.grpc.pb.h"
 #include "common/status.h"
+#include "proto/client_channel.h"
 #include "worker/rpc_retry.h"
 
 namespace ablate::worker {
@@ -54,6 +55,7 @@ struct WorkerOptions {
   // No job is leased while the work dir has less free space than this (or is not writable).
   int64_t min_free_disk_bytes = int64_t{256} << 20;
   RetryPolicy retry;
+  rpc::ClientSecurity security;  // access token and TLS CA for the coordinator
 };
 
 class WorkerDaemon {
