@@ -20,6 +20,7 @@
 #include "detector/losses.h"
 #include "detector/predict.h"
 #include "detector/weights.h"
+#include "detector/weights_file.h"
 
 namespace ablate::detector {
 namespace {
@@ -216,6 +217,7 @@ json TrainResult::ToJson() const {
             {"loader_wait_fraction", loader_wait_fraction},
             {"restored", restored},
             {"reset", reset}};
+  if (init) j["init"] = init->ToJson();
   if (eval) {
     json e = eval->ToJson();
     j["bbox"] = e["bbox"];
@@ -362,8 +364,27 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
   Yolact model{nullptr};
   int64_t step = 0, schedule_offset = 0;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
-  if (!options.resume.empty()) {
-    ABLATE_ASSIGN_OR_RETURN(LoadedCheckpoint ckpt, LoadCheckpoint(options.resume, device));
+  std::filesystem::path resume = options.resume;
+  if (!resume.empty() && std::filesystem::exists(resume)) {
+    ABLATE_ASSIGN_OR_RETURN(WeightsFileKind kind, DetectWeightsFile(resume));
+    if (kind != WeightsFileKind::kAblateCheckpoint) {
+      if (!config.init_from.empty() && config.init_from != resume.string()) {
+        return absl::InvalidArgumentError("resume: " + resume.string() +
+                                          " is a weights file, not a checkpoint, and init_from " +
+                                          config.init_from + " is given too");
+      }
+      log("resume: " + resume.string() +
+          " is a torch.save weights file, not a checkpoint: starting from its weights");
+      config.init_from = resume.string();
+      config.init_sha256.clear();
+      resume.clear();
+    } else if (!config.init_from.empty()) {
+      log("resume: the weights come from the checkpoint; init_from " + config.init_from +
+          " is only recorded");
+    }
+  }
+  if (!resume.empty()) {
+    ABLATE_ASSIGN_OR_RETURN(LoadedCheckpoint ckpt, LoadCheckpoint(resume, device));
     if (ckpt.meta.config.model.num_classes != config.model.num_classes) {
       return absl::InvalidArgumentError(
           absl::StrCat("resume: checkpoint has ", ckpt.meta.config.model.num_classes - 1,
@@ -396,6 +417,18 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
                        config.conf_loss == ConfLoss::kFocalSoftmax ||
                        config.conf_loss == ConfLoss::kGhmC;
     model->InitWeights(focal ? config.focal_init_pi : 0, UsesSigmoidScores(config.conf_loss));
+    if (!config.init_from.empty()) {
+      ABLATE_ASSIGN_OR_RETURN(InitReport init,
+                              LoadInitWeights(*model, config.init_from, InitMode::kFineTune));
+      if (!config.init_sha256.empty() && config.init_sha256 != init.sha256) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "init_from ", config.init_from, " has sha256 ", init.sha256, ", the config records ",
+            config.init_sha256, " (the file changed after the run was configured)"));
+      }
+      config.init_sha256 = init.sha256;  // recorded in every checkpoint's config
+      log(init.ToText());
+      result.init = std::move(init);
+    }
     model->to(device);
   }
   std::vector<torch::Tensor> params;
@@ -403,19 +436,19 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
     if (p.requires_grad()) params.push_back(p);
   }
   optimizer = MakeOptimizer(config, params);
-  if (!options.resume.empty()) {
+  if (!resume.empty()) {
     if (options.reset_optimizer) {
       result.reset.push_back("optimizer");
     } else {
       try {
         torch::serialize::InputArchive archive;
-        archive.load_from(options.resume.string(), device);
+        archive.load_from(resume.string(), device);
         torch::serialize::InputArchive opt_archive;
         archive.read("optimizer", opt_archive);
         optimizer->load(opt_archive);
         result.restored.push_back("optimizer");
       } catch (const std::exception& e) {
-        return absl::DataLossError("resume: optimizer state of " + options.resume.string() +
+        return absl::DataLossError("resume: optimizer state of " + resume.string() +
                                    " (use a fork with reset_optimizer): " + e.what());
       }
     }
@@ -484,10 +517,12 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
       restored[what] =
           std::find(result.restored.begin(), result.restored.end(), what) != result.restored.end();
     }
-    options.on_event({{"event", "started"},
-                      {"step", step},
-                      {"total_steps", config.max_steps},
-                      {"restored", restored}});
+    nlohmann::json started = {{"event", "started"},
+                              {"step", step},
+                              {"total_steps", config.max_steps},
+                              {"restored", restored}};
+    if (result.init) started["init"] = result.init->ToJson();
+    options.on_event(started);
   }
   model->train(true);
   const bool with_segm = config.semantic_weight > 0;
