@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "common/sha256.h"
 #include "server/refs.h"
 #include "sweepspec/sweep_spec.h"
 #include "sweepspec/trial_expansion.h"
@@ -78,6 +79,29 @@ json GalleryDeletionEntryJson(const GalleryFile& f) {
           {"bytes", f.bytes}};
 }
 
+// base.set.init_from (a pretrained start, docs/sweeps.md): made absolute, and its sha256
+// recorded in base.set.init_sha256 when the coordinator can read the file, so that trials from
+// different weights never share a fingerprint. A file the coordinator cannot read is left to the
+// trainer, which records the sha256 in its checkpoints; a recorded sha256 that differs from the
+// file's is an error.
+Status ResolveInitFrom(json& set, const std::string& base_dir, const std::string& source) {
+  if (!set.contains("init_from") || !set["init_from"].is_string()) return absl::OkStatus();
+  const std::string given = set["init_from"].get<std::string>();
+  if (given.empty()) return absl::OkStatus();
+  const std::string path = AbsolutePath(given, base_dir);
+  set["init_from"] = path;
+  auto sha = Sha256HexOfFile(path);
+  if (!sha.ok()) return absl::OkStatus();
+  if (set.contains("init_sha256") && set["init_sha256"].is_string() &&
+      !set["init_sha256"].get<std::string>().empty() && set["init_sha256"] != *sha) {
+    return absl::InvalidArgumentError(source + ": base.set.init_sha256 is " +
+                                      set["init_sha256"].get<std::string>() + " but " + path +
+                                      " has sha256 " + *sha);
+  }
+  set["init_sha256"] = *sha;
+  return absl::OkStatus();
+}
+
 bool Unfinished(const Job& job) {
   return job.state == JobState::kPending || job.state == JobState::kLeased;
 }
@@ -97,6 +121,7 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
                           sweepspec::ParseSweepSpec(spec_yaml, source, spec_overrides));
   spec.train_path = AbsolutePath(spec.train_path, base_dir);
   spec.val_path = AbsolutePath(spec.val_path, base_dir);
+  ABLATE_RETURN_IF_ERROR(ResolveInitFrom(spec.base_set, base_dir, source));
 
   // Where trials start: nothing, a registered checkpoint, or a weights file.
   json init_checkpoint = nullptr;
