@@ -188,7 +188,7 @@ StatusOr<InitReport> LoadInitWeights(YolactImpl& model, const std::filesystem::p
   }
   if (mode == InitMode::kExact && !report.missing.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path.string(), ": the file lacks ", report.missing.size(),
+        absl::StrCat(path.string(), ": this ", report.format, " file lacks ", report.missing.size(),
                      " tensors of the network ", List(report.missing)));
   }
   if (copies.empty()) {
