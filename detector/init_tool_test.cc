@@ -144,6 +144,34 @@ TEST_F(InitToolTest, StartedEventCarriesTheInitAndTextSaysItInOneLine) {
       << text.out;
 }
 
+// A worker resuming a trial passes the trial's set (init_from included) and --resume: the
+// weights come from the checkpoint, init_from is only recorded.
+TEST_F(InitToolTest, ResumeFromOurCheckpointKeepsItsWeightsAndRecordsTheInit) {
+  CommandResult first =
+      RunTool(TrainArgs("resumed") + " --init " + kYolact81.string() + " --json", *dir_);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string ckpt = json::parse(first.out).at("checkpoint_path");
+  const std::string sha = *Sha256HexOfFile(kYolact81);
+  CommandResult again =
+      RunTool("run --train " + (*dir_ / "train.json").string() + kFixtureNet +
+                  " --set batch_size=2 --set num_workers=1 --steps 3 --gallery 0"
+                  " --set init_from=" +
+                  kYolact81.string() + " --set init_sha256=" + sha + " --resume " + ckpt +
+                  " --out " + (*dir_ / "resumed").string() + " --json",
+              *dir_);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  const json j = json::parse(again.out);
+  EXPECT_FALSE(j.contains("init")) << j.dump();
+  EXPECT_EQ(j["step"], 3);
+  EXPECT_EQ(j["restored"][0], "weights");
+  EXPECT_NE(again.err.find("init_from " + kYolact81.string() + " is only recorded"),
+            std::string::npos)
+      << again.err;
+  auto ck = LoadCheckpoint(j.at("checkpoint_path").get<std::string>(), torch::kCPU);
+  ASSERT_TRUE(ck.ok()) << ck.status();
+  EXPECT_EQ(ck->meta.config.init_sha256, sha);
+}
+
 // `start_from: file:PATH` reaches the trainer as --resume PATH: a torch.save file there (an
 // ImageNet backbone here) is a start from its weights, not a resume.
 TEST_F(InitToolTest, ResumeFromATorchSaveFileStartsFromItsWeights) {
