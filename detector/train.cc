@@ -24,6 +24,7 @@
 #include "detector/losses.h"
 #include "detector/predict.h"
 #include "detector/weights.h"
+#include "detector/weights_file.h"
 
 namespace ablate::detector {
 namespace {
@@ -246,6 +247,7 @@ json TrainResult::ToJson() const {
             {"loader_wait_fraction", loader_wait_fraction},
             {"restored", restored},
             {"reset", reset}};
+  if (init) j["init"] = init->ToJson();
   if (eval) {
     json e = eval->ToJson();
     j["bbox"] = e["bbox"];
@@ -392,8 +394,27 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
   Yolact model{nullptr};
   int64_t step = 0, schedule_offset = 0;
   std::unique_ptr<torch::optim::Optimizer> optimizer;
-  if (!options.resume.empty()) {
-    ABLATE_ASSIGN_OR_RETURN(LoadedCheckpoint ckpt, LoadCheckpoint(options.resume, device));
+  std::filesystem::path resume = options.resume;
+  if (!resume.empty() && std::filesystem::exists(resume)) {
+    ABLATE_ASSIGN_OR_RETURN(WeightsFileKind kind, DetectWeightsFile(resume));
+    if (kind != WeightsFileKind::kAblateCheckpoint) {
+      if (!config.init_from.empty() && config.init_from != resume.string()) {
+        return absl::InvalidArgumentError("resume: " + resume.string() +
+                                          " is a weights file, not a checkpoint, and init_from " +
+                                          config.init_from + " is given too");
+      }
+      log("resume: " + resume.string() +
+          " is a torch.save weights file, not a checkpoint: starting from its weights");
+      config.init_from = resume.string();
+      config.init_sha256.clear();
+      resume.clear();
+    } else if (!config.init_from.empty()) {
+      log("resume: the weights come from the checkpoint; init_from " + config.init_from +
+          " is only recorded");
+    }
+  }
+  if (!resume.empty()) {
+    ABLATE_ASSIGN_OR_RETURN(LoadedCheckpoint ckpt, LoadCheckpoint(resume, device));
     if (ckpt.meta.config.model.num_classes != config.model.num_classes) {
       return absl::InvalidArgumentError(
           absl::StrCat("resume: checkpoint has ", ckpt.meta.config.model.num_classes - 1,
@@ -426,6 +447,18 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
                        config.conf_loss == ConfLoss::kFocalSoftmax ||
                        config.conf_loss == ConfLoss::kGhmC;
     model->InitWeights(focal ? config.focal_init_pi : 0, UsesSigmoidScores(config.conf_loss));
+    if (!config.init_from.empty()) {
+      ABLATE_ASSIGN_OR_RETURN(InitReport init,
+                              LoadInitWeights(*model, config.init_from, InitMode::kFineTune));
+      if (!config.init_sha256.empty() && config.init_sha256 != init.sha256) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "init_from ", config.init_from, " has sha256 ", init.sha256, ", the config records ",
+            config.init_sha256, " (the file changed after the run was configured)"));
+      }
+      config.init_sha256 = init.sha256;  // recorded in every checkpoint's config
+      log(init.ToText());
+      result.init = std::move(init);
+    }
     model->to(device);
   }
   std::vector<torch::Tensor> params;
@@ -433,19 +466,19 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
     if (p.requires_grad()) params.push_back(p);
   }
   optimizer = MakeOptimizer(config, params);
-  if (!options.resume.empty()) {
+  if (!resume.empty()) {
     if (options.reset_optimizer) {
       result.reset.push_back("optimizer");
     } else {
       try {
         torch::serialize::InputArchive archive;
-        archive.load_from(options.resume.string(), device);
+        archive.load_from(resume.string(), device);
         torch::serialize::InputArchive opt_archive;
         archive.read("optimizer", opt_archive);
         optimizer->load(opt_archive);
         result.restored.push_back("optimizer");
       } catch (const std::exception& e) {
-        return absl::DataLossError("resume: optimizer state of " + options.resume.string() +
+        return absl::DataLossError("resume: optimizer state of " + resume.string() +
                                    " (use a fork with reset_optimizer): " + e.what());
       }
     }
@@ -520,6 +553,7 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
     event.restored_weights = restored("weights");
     event.restored_optimizer = restored("optimizer");
     event.restored_schedule = restored("schedule");
+    if (result.init) event.init = result.init->ToJson();
     options.on_event(event);
   }
   model->train(true);

@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "detector/config/train_config.h"
 #include "detector/data.h"
+#include "detector/init_weights.h"
 #include "detector/model.h"
 #include "nlohmann/json.hpp"
 #include "protocol/trial_events.h"
@@ -120,7 +121,10 @@ StatusOr<EvalResult> Evaluate(YolactImpl& model, const TrainConfig& config,
 struct TrainOptions {
   std::filesystem::path train_json, val_json, image_dir;  // image_dir empty: next to the JSON
   std::filesystem::path out_dir;
-  std::filesystem::path resume;  // checkpoint to continue from (empty: from scratch)
+  // Checkpoint to continue from (empty: from scratch, or config.init_from). A torch.save
+  // weights file here (not one of our checkpoints: a `start_from: file:PATH` sweep) is taken as
+  // config.init_from instead.
+  std::filesystem::path resume;
   bool reset_optimizer = false;  // fork: fresh optimiser state
   bool reset_schedule = false;   // fork: warmup / lr steps restart at the resume step
   bool evaluate = true;          // evaluate on val_json at the end
@@ -150,6 +154,9 @@ struct TrainResult {
   double images_per_s = 0;          // training throughput
   double loader_wait_fraction = 0;  // share of the step time spent waiting for the data loader
   std::vector<std::string> restored, reset;  // for resumes/forks
+  // What config.init_from loaded (absent without one, and on a resume, where the weights come
+  // from the checkpoint).
+  std::optional<InitReport> init;
   std::optional<EvalResult> eval;
   nlohmann::json ToJson() const;
 };

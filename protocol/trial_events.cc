@@ -162,6 +162,7 @@ StatusOr<TrialEvent> ParseTrialEvent(const std::string& line) {
       e.restored_optimizer = j["restored"].value("optimizer", false);
       e.restored_schedule = j["restored"].value("schedule", false);
     }
+    if (j.contains("init") && j["init"].is_object()) e.init = j["init"];
     return e;
   }
   if (ev == "metrics") {
@@ -216,14 +217,16 @@ std::string FormatTrialEvent(const TrialEvent& event) {
       [&](const auto& e) -> json {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, StartedEvent>) {
-          return {{"event", "started"},
-                  {"protocol", e.protocol},
-                  {"step", e.step},
-                  {"total_steps", e.total_steps},
-                  {"restored",
-                   {{"weights", e.restored_weights},
-                    {"optimizer", e.restored_optimizer},
-                    {"schedule", e.restored_schedule}}}};
+          json started = {{"event", "started"},
+                          {"protocol", e.protocol},
+                          {"step", e.step},
+                          {"total_steps", e.total_steps},
+                          {"restored",
+                           {{"weights", e.restored_weights},
+                            {"optimizer", e.restored_optimizer},
+                            {"schedule", e.restored_schedule}}}};
+          if (e.init.is_object()) started["init"] = e.init;
+          return started;
         } else if constexpr (std::is_same_v<T, MetricsEvent>) {
           return {{"event", "metrics"}, {"step", e.step}, {"values", e.values}};
         } else if constexpr (std::is_same_v<T, CheckpointEvent>) {

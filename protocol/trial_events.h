@@ -35,6 +35,8 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "common/coco_stats.h"
 #include "common/status.h"
 
@@ -49,6 +51,9 @@ struct StartedEvent {
   bool restored_optimizer = false;
   bool restored_schedule = false;
   int64_t protocol = kTrialProtocolVersion;  // a version above kTrialProtocolVersion is refused
+  // What `--init` loaded (docs/worker-protocol.md: source, format, loaded, reinitialised,
+  // missing, unexpected...); null when the run starts without pretrained weights.
+  nlohmann::json init;
 };
 
 struct MetricsEvent {

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "common/sha256.h"
 #include "protocol/job_spec.h"
 #include "server/refs.h"
 #include "sweepspec/early_stop_spec.h"
@@ -94,6 +95,29 @@ json GalleryDeletionEntryJson(const GalleryFile& f) {
           {"bytes", f.bytes}};
 }
 
+// base.set.init_from (a pretrained start, docs/sweeps.md): made absolute, and its sha256
+// recorded in base.set.init_sha256 when the coordinator can read the file, so that trials from
+// different weights never share a fingerprint. A file the coordinator cannot read is left to the
+// trainer, which records the sha256 in its checkpoints; a recorded sha256 that differs from the
+// file's is an error.
+Status ResolveInitFrom(json& set, const std::string& base_dir, const std::string& source) {
+  if (!set.contains("init_from") || !set["init_from"].is_string()) return absl::OkStatus();
+  const std::string given = set["init_from"].get<std::string>();
+  if (given.empty()) return absl::OkStatus();
+  const std::string path = AbsolutePath(given, base_dir);
+  set["init_from"] = path;
+  auto sha = Sha256HexOfFile(path);
+  if (!sha.ok()) return absl::OkStatus();
+  if (set.contains("init_sha256") && set["init_sha256"].is_string() &&
+      !set["init_sha256"].get<std::string>().empty() && set["init_sha256"] != *sha) {
+    return absl::InvalidArgumentError(source + ": base.set.init_sha256 is " +
+                                      set["init_sha256"].get<std::string>() + " but " + path +
+                                      " has sha256 " + *sha);
+  }
+  set["init_sha256"] = *sha;
+  return absl::OkStatus();
+}
+
 bool Unfinished(const Job& job) {
   return job.state == JobState::kPending || job.state == JobState::kLeased;
 }
@@ -113,6 +137,7 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
                           sweepspec::ParseSweepSpec(spec_yaml, source, spec_overrides));
   if (!spec.train_path.empty()) spec.train_path = AbsolutePath(spec.train_path, base_dir);
   if (!spec.val_path.empty()) spec.val_path = AbsolutePath(spec.val_path, base_dir);
+  ABLATE_RETURN_IF_ERROR(ResolveInitFrom(spec.base_set, base_dir, source));
 
   if (spec.trainer && spec.budget.steps == 0) {
     return absl::InvalidArgumentError(

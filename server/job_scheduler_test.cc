@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "server/sqlite_job_store.h"
 #include "server/test_util.h"
 #include "server/train_config_validator.h"
@@ -122,6 +124,41 @@ TEST_F(JobSchedulerTest, BadSpecsStoreNothing) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(std::string(r.status().message()).find("start_from"), std::string::npos);
   EXPECT_EQ(RunCount(), 0);
+}
+
+// base.set.init_from (a pretrained start) becomes absolute and carries the file's sha256, so a
+// trial from other weights under the same path is a different config (not reused).
+TEST_F(JobSchedulerTest, InitFromRecordsTheFileSha256) {
+  const auto dir = testing::FreshTempDir("init_from_sha256");
+  const auto weights = dir / "weights.pth";
+  std::ofstream(weights) << "abc";
+  const std::string spec =
+      "name: pre\nbase: {preset: r50, set: {init_from: weights.pth}}\n"
+      "data: {train: t.json, val: v.json}\nbudget: {steps: 10}\n";
+  auto first = scheduler_->SubmitSweep(spec, "spec.yaml", {}, dir.string(), false);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->trials.size(), 1u);
+  auto run = runs_->FindRunByName(first->trials[0].run_name);
+  ASSERT_TRUE(run.ok()) << run.status();
+  const json config = json::parse(run->config_json);
+  EXPECT_EQ(config["set"]["init_from"], weights.string());
+  // sha256("abc"), FIPS 180-2 appendix B.1.
+  EXPECT_EQ(config["set"]["init_sha256"],
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  LeasedJob job = Lease(w1_);
+  EXPECT_EQ(json::parse(job.spec_json)["set"]["init_sha256"], config["set"]["init_sha256"]);
+
+  std::ofstream(weights) << "abd";  // other weights, same path
+  auto second = scheduler_->SubmitSweep(spec, "spec.yaml", {}, dir.string(), false);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_FALSE(second->trials[0].reused);
+  EXPECT_NE(second->trials[0].fingerprint, first->trials[0].fingerprint);
+
+  auto wrong = scheduler_->SubmitSweep(
+      spec, "spec.yaml", {"base.set.init_sha256=" + std::string(64, 'a')}, dir.string(), false);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(std::string(wrong.status().message()).find("has sha256"), std::string::npos)
+      << wrong.status();
 }
 
 TEST_F(JobSchedulerTest, DryRunStoresNothing) {

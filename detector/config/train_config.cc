@@ -149,6 +149,22 @@ const std::map<std::string, Field>& Fields() {
             return absl::OkStatus();
           },
           [](const TrainConfig& c) { return json(c.augment); }}},
+        {"init_from",
+         {[](TrainConfig& c, const std::string&, const std::string& v) -> Status {
+            c.init_from = v;
+            return absl::OkStatus();
+          },
+          [](const TrainConfig& c) { return json(c.init_from); }}},
+        {"init_sha256",
+         {[](TrainConfig& c, const std::string& k, const std::string& v) -> Status {
+            if (!v.empty() &&
+                (v.size() != 64 || v.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+              return BadValue(k, v, "64 lowercase hex digits (a sha256) or empty");
+            }
+            c.init_sha256 = v;
+            return absl::OkStatus();
+          },
+          [](const TrainConfig& c) { return json(c.init_sha256); }}},
         {"checkpoint_every", IntField(&TrainConfig::checkpoint_every, 0)},
         {"keep_checkpoints", IntField(&TrainConfig::keep_checkpoints, 1)},
         {"score_threshold", DoubleField(&TrainConfig::score_threshold, 0.0, 1.0)},
@@ -231,6 +247,9 @@ Status TrainConfig::Validate() const {
   }
   if (conf_loss == ConfLoss::kGhmC && ghm_bins < 1) {
     return absl::InvalidArgumentError("ghm_bins: must be >= 1");
+  }
+  if (!init_sha256.empty() && init_from.empty()) {
+    return absl::InvalidArgumentError("init_sha256: set without init_from");
   }
   return model.Validate();
 }

@@ -87,6 +87,14 @@ struct TrainConfig {
   int checkpoint_every = 0;  // steps between checkpoints; 0 = only at the end
   int keep_checkpoints = 3;  // newest kept in the output directory
 
+  // Pretrained start (docs/detector.md, "Starting from pretrained weights"): a torchvision
+  // ResNet state dict, a reference YOLACT checkpoint or one of ours, loaded over the fresh
+  // initialisation. Empty: from scratch. `init_sha256` (64 lowercase hex digits) is the file's
+  // sha256: the coordinator records it on submit when it can read the file, the trainer checks
+  // it (a different file is an error) and fills it in otherwise, so that configs started from
+  // different weights never compare as equal.
+  std::string init_from;
+  std::string init_sha256;
   // Inference.
   double score_threshold = 0.05;  // Detect conf_thresh
   double nms_iou = 0.5;

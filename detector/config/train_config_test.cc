@@ -133,6 +133,24 @@ TEST(TrainConfigTest, ModelKnobsChangeTheNetworkAndRoundTrip) {
   EXPECT_EQ(back->model.NumPrototypes(), 12);
 }
 
+TEST(TrainConfigTest, InitFromAndItsSha256) {
+  auto c = TrainPreset("r50");
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->ParseAssignment("init_from=/w/resnet50-19c8e357.pth").ok());
+  EXPECT_EQ(c->init_from, "/w/resnet50-19c8e357.pth");
+  const std::string sha(64, 'a');
+  ASSERT_TRUE(c->ParseAssignment("init_sha256=" + sha).ok());
+  EXPECT_TRUE(c->Validate().ok()) << c->Validate();
+  auto back = TrainConfigFromJson(TrainConfigToJson(*c));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->init_from, "/w/resnet50-19c8e357.pth");
+  EXPECT_EQ(back->init_sha256, sha);
+  EXPECT_EQ(c->ParseAssignment("init_sha256=ABC").message(),
+            "--set init_sha256=ABC: expected 64 lowercase hex digits (a sha256) or empty");
+  c->init_from.clear();
+  EXPECT_EQ(c->Validate().message(), "init_sha256: set without init_from");
+}
+
 TEST(TrainConfigTest, BadModelKnobsNameTheProblem) {
   auto c = TrainPreset("tiny");
   ASSERT_TRUE(c.ok());

@@ -19,6 +19,7 @@
 #include "detector/shapes.h"
 #include "detector/tools/event_stream.h"
 #include "detector/train.h"
+#include "detector/weights_file.h"
 #include "nlohmann/json.hpp"
 
 namespace {
@@ -70,6 +71,33 @@ void WarnGallery(const EvalResult& r) {
     std::cerr << "ablate-train: no gallery: " << r.gallery_error << "\n";
 }
 
+// A reference checkpoint (a torch.save state dict) as a checkpoint to evaluate: the network of
+// `preset` + `sets` with the class count of the --val set, whose every tensor must be in the file
+// with the same shape (InitMode::kExact).
+absl::StatusOr<LoadedCheckpoint> LoadReferenceForEval(const std::string& path,
+                                                      const std::string& preset,
+                                                      const std::vector<std::string>& sets,
+                                                      const std::string& val_json,
+                                                      const std::string& image_dir) {
+  auto config = TrainPreset(preset);
+  if (!config.ok()) return config.status();
+  for (const std::string& s : sets) {
+    if (absl::Status st = config->ParseAssignment(s); !st.ok()) return st;
+  }
+  auto val = CocoDetectionDataset::Load(val_json, image_dir, false);
+  if (!val.ok()) return val.status();
+  config->model.num_classes = (*val)->num_classes() + 1;
+  if (absl::Status st = config->Validate(); !st.ok()) return st;
+  LoadedCheckpoint out;
+  out.meta.config = *config;
+  out.model = Yolact(config->model);
+  auto report = LoadInitWeights(*out.model, path, InitMode::kExact);
+  if (!report.ok()) return report.status();
+  std::cerr << "ablate-train: " << report->ToText() << "\n";
+  out.model->to(DefaultDevice());
+  return out;
+}
+
 // "0.05" for 0.05: the shortest text that reads back as the same double.
 std::string ShortNumber(double v) { return nlohmann::json(v).dump(); }
 
@@ -108,7 +136,7 @@ int main(int argc, char** argv) {
   double max_minutes = 0;
   bool run_json = false, fork_reset_optimizer = false, fork_reset_schedule = false;
   TrainOptions train;
-  std::string train_json, val_json, out_dir, resume, image_dir;
+  std::string train_json, val_json, out_dir, resume, image_dir, init_from;
   CLI::App* run = app.add_subcommand("run", "train, write checkpoints, evaluate at the end");
   run->add_option("--train", train_json, "training annotations (COCO JSON)")->required();
   run->add_option("--val", val_json, "validation annotations (COCO JSON)");
@@ -119,6 +147,9 @@ int main(int argc, char** argv) {
   run->add_option("--max-minutes", max_minutes, "stop after this wall time");
   run->add_option("--out", out_dir, "output directory for checkpoints and results")->required();
   run->add_option("--resume", resume, "checkpoint to continue from");
+  run->add_option("--init", init_from,
+                  "start from these weights: a torchvision ResNet state dict, a reference YOLACT "
+                  "checkpoint or one of ours (same as --set init_from=PATH)");
   run->add_flag("--reset-optimizer", fork_reset_optimizer, "fork: fresh optimiser state");
   run->add_flag("--reset-schedule", fork_reset_schedule, "fork: restart warmup/lr steps");
   run->add_flag("--json", run_json, "print the result as JSON");
@@ -133,7 +164,13 @@ int main(int argc, char** argv) {
   bool eval_json = false;
   std::string eval_results, eval_out;
   CLI::App* eval = app.add_subcommand("eval", "evaluate a checkpoint (bbox and segm AP)");
-  eval->add_option("--checkpoint", ckpt_path, "checkpoint file")->required();
+  eval->add_option("--checkpoint", ckpt_path,
+                   "checkpoint file: ours, or a reference YOLACT checkpoint with --preset")
+      ->required();
+  eval->add_option("--preset", preset,
+                   "network of a reference YOLACT checkpoint (tiny | r50 | r50-dcn | r101); the "
+                   "file must match it exactly");
+  eval->add_option("--set", sets, "KEY=VALUE overrides of the --preset network (repeatable)");
   eval->add_option("--val", eval_val, "annotations (COCO JSON)")->required();
   eval->add_option("--images", image_dir, "image folder (default: next to the JSON)");
   eval->add_option("--score-threshold", score_threshold, "Detect confidence threshold");
@@ -218,6 +255,10 @@ int main(int argc, char** argv) {
       absl::Status st = config->ParseAssignment(s);
       if (!st.ok()) return Fail(st);
     }
+    if (!init_from.empty()) {
+      config->init_from = init_from;
+      config->init_sha256.clear();
+    }
     if (steps > 0) config->max_steps = steps;
     if (checkpoint_every >= 0) config->checkpoint_every = checkpoint_every;
     if (score_threshold >= 0) config->score_threshold = score_threshold;
@@ -266,6 +307,7 @@ int main(int argc, char** argv) {
     if (run_json) {
       std::cout << result->ToJson().dump(2) << "\n";
     } else {
+      if (result->init) std::cout << result->init->ToText() << "\n";
       std::cout << "status " << result->status << ", step " << result->step << ", checkpoint "
                 << result->checkpoint << ", " << result->images_per_s << " images/s (loader wait "
                 << 100 * result->loader_wait_fraction << "%)\n";
@@ -274,7 +316,22 @@ int main(int argc, char** argv) {
     return result->status == "diverged" ? 1 : 0;
   }
   if (*eval) {
-    auto ckpt = LoadCheckpoint(ckpt_path, DefaultDevice());
+    auto kind = DetectWeightsFile(ckpt_path);
+    if (!kind.ok()) return Fail(kind.status());
+    const bool reference = *kind != WeightsFileKind::kAblateCheckpoint;
+    if (reference && eval->count("--preset") == 0) {
+      return Fail(absl::InvalidArgumentError(
+          ckpt_path +
+          " is a torch.save weights file, not an ablate checkpoint: give --preset "
+          "(and --set for model knobs) to describe its network"));
+    }
+    if (!reference && (eval->count("--preset") > 0 || !sets.empty())) {
+      return Fail(absl::InvalidArgumentError(
+          "--preset / --set describe a reference checkpoint's network; " + ckpt_path +
+          " is an ablate checkpoint, which records its own"));
+    }
+    auto ckpt = reference ? LoadReferenceForEval(ckpt_path, preset, sets, eval_val, image_dir)
+                          : LoadCheckpoint(ckpt_path, DefaultDevice());
     if (!ckpt.ok()) return Fail(ckpt.status());
     TrainConfig config = ckpt->meta.config;
     if (score_threshold >= 0) config.score_threshold = score_threshold;
