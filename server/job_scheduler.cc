@@ -97,6 +97,9 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
                           sweepspec::ParseSweepSpec(spec_yaml, source, spec_overrides));
   spec.train_path = AbsolutePath(spec.train_path, base_dir);
   spec.val_path = AbsolutePath(spec.val_path, base_dir);
+  for (std::string* dir : {&spec.train_images_path, &spec.val_images_path}) {
+    if (!dir->empty()) *dir = AbsolutePath(*dir, base_dir);
+  }
 
   // Where trials start: nothing, a registered checkpoint, or a weights file.
   json init_checkpoint = nullptr;
@@ -134,7 +137,7 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
   json spec_json = {{"name", spec.name},
                     {"preset", spec.preset},
                     {"base_set", spec.base_set},
-                    {"data", {{"train", spec.train_path}, {"val", spec.val_path}}},
+                    {"data", sweepspec::SweepDataJson(spec)},
                     {"start_from", spec.start_from},
                     {"budget",
                      {{"steps", spec.budget.steps},
@@ -173,7 +176,7 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
                            {"run", start->run_name},
                            {"preset", spec.preset},
                            {"set", trial.set},
-                           {"data", {{"train", spec.train_path}, {"val", spec.val_path}}},
+                           {"data", sweepspec::SweepDataJson(spec)},
                            {"eval", eval},
                            {"init_checkpoint", init_checkpoint}};
           ABLATE_RETURN_IF_ERROR(jobs_
@@ -211,7 +214,7 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
                          {"run", out.run_name},
                          {"preset", spec.preset},
                          {"set", trial.set},
-                         {"data", {{"train", spec.train_path}, {"val", spec.val_path}}},
+                         {"data", sweepspec::SweepDataJson(spec)},
                          {"steps", start_step + spec.budget.steps},
                          {"checkpoint_every", spec.budget.checkpoint_every},
                          {"eval_every", spec.budget.eval_every},

@@ -54,6 +54,8 @@ StatusOr<JobSpec> ParseJobSpec(const json& j) {
     if (j.contains("data")) {
       s.train_path = j["data"].value("train", "");
       s.val_path = j["data"].value("val", "");
+      s.train_images_dir = j["data"].value("train_images", "");
+      s.val_images_dir = j["data"].value("val_images", "");
     }
     s.steps = j.value("steps", int64_t{0});
     s.checkpoint_every = j.value("checkpoint_every", int64_t{0});
@@ -85,11 +87,14 @@ StatusOr<JobSpec> ParseJobSpec(const json& j) {
 }
 
 json JobSpecToJson(const JobSpec& s) {
+  json data = {{"train", s.train_path}, {"val", s.val_path}};
+  if (!s.train_images_dir.empty()) data["train_images"] = s.train_images_dir;
+  if (!s.val_images_dir.empty()) data["val_images"] = s.val_images_dir;
   return {{"kind", s.kind},
           {"run", s.run},
           {"preset", s.preset},
           {"set", s.set},
-          {"data", {{"train", s.train_path}, {"val", s.val_path}}},
+          {"data", data},
           {"steps", s.steps},
           {"checkpoint_every", s.checkpoint_every},
           {"eval_every", s.eval_every},
@@ -126,6 +131,7 @@ StatusOr<std::vector<std::string>> TrainerArgv(const JobSpec& spec, const std::s
   } else {
     argv.push_back("run");
     add("--train", spec.train_path);
+    if (!spec.train_images_dir.empty()) add("--train-images", spec.train_images_dir);
     add("--preset", spec.preset);
     for (const auto& [key, value] : spec.set.items()) add("--set", key + "=" + SetValueText(value));
     add("--steps", std::to_string(spec.steps));
@@ -144,6 +150,7 @@ StatusOr<std::vector<std::string>> TrainerArgv(const JobSpec& spec, const std::s
     }
   }
   add("--val", spec.val_path);
+  if (!spec.val_images_dir.empty()) add("--val-images", spec.val_images_dir);
   add("--score-threshold", json(spec.score_threshold).dump());  // shortest round-trip text
   add("--top-k", std::to_string(spec.top_k));
   add("--nms-iou", json(spec.nms_iou).dump());
