@@ -117,7 +117,10 @@ StatusOr<EvalResult> Evaluate(YolactImpl& model, const TrainConfig& config,
                               const EvalOptions& options, torch::Device device);
 
 struct TrainOptions {
-  std::filesystem::path train_json, val_json, image_dir;  // image_dir empty: next to the JSON
+  std::filesystem::path train_json, val_json;
+  // Image folders of the two sets (COCO: train2017/, val2017/). Empty: next to the JSON, or its
+  // "images" sub-folder (CocoDetectionDataset::Load).
+  std::filesystem::path train_image_dir, val_image_dir;
   std::filesystem::path out_dir;
   std::filesystem::path resume;  // checkpoint to continue from (empty: from scratch)
   bool reset_optimizer = false;  // fork: fresh optimiser state
