@@ -28,6 +28,8 @@ PACKAGES=(
   chromium
   # fast BLAS for LibTorch's 1x1-convolution fallback (STACK-NOTES.md)
   libopenblas0-pthread
+  # detector_data_test writes a CMYK JPEG with libjpeg (OpenCV cannot)
+  libjpeg-dev
 )
 
 if [ "$PROFILE" = "coordinator" ]; then
