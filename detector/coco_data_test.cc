@@ -409,6 +409,22 @@ TEST_F(CocoTreeTest, TrainsAndEvaluatesFromTwoImageFolders) {
                 " (listed in " + ValJson().string() + "; 2 of 2 images missing from " +
                 (*root_ / "annotations").string() + ")");
   EXPECT_FALSE(fs::exists(o.out_dir) && !fs::is_empty(o.out_dir));
+
+  // A validation file with other category ids: its labels would mean other classes.
+  json other = *train_json_;
+  other["categories"][0]["id"] = 91;
+  for (auto& a : other["annotations"]) {
+    if (a["category_id"] == 90) a["category_id"] = 91;
+  }
+  const fs::path other_json = *root_ / "annotations" / "other_categories.json";
+  WriteBytes(other_json, other.dump());
+  o.val_json = other_json;
+  o.val_image_dir = TrainImages();
+  auto mismatch = ::ablate::detector::Train(*config, o);
+  ASSERT_EQ(mismatch.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(mismatch.status().message(), other_json.string() + " has category ids [1, 18, 91], " +
+                                             TrainJson().string() +
+                                             " [1, 18, 90]: labels would not match");
 }
 
 struct CommandResult {

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "coco/evaluator.h"
 #include "coco/results.h"
 #include "common/atomic_file.h"
@@ -359,11 +360,13 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
     ABLATE_ASSIGN_OR_RETURN(
         auto loaded, CocoDetectionDataset::Load(options.val_json, options.val_image_dir, false));
     ABLATE_RETURN_IF_ERROR(loaded->CheckImagesExist());
-    if (loaded->gt().SortedCategoryIds() != train_set->gt().SortedCategoryIds()) {
+    const std::vector<coco::CategoryId> val_ids = loaded->gt().SortedCategoryIds(),
+                                        train_ids = train_set->gt().SortedCategoryIds();
+    if (val_ids != train_ids) {
       return absl::InvalidArgumentError(
-          absl::StrCat(options.val_json.string(), " has other categories than ",
-                       options.train_json.string(), " (", loaded->num_classes(), " vs ",
-                       train_set->num_classes(), "); labels would not match"));
+          absl::StrCat(options.val_json.string(), " has category ids [",
+                       absl::StrJoin(val_ids, ", "), "], ", options.train_json.string(), " [",
+                       absl::StrJoin(train_ids, ", "), "]: labels would not match"));
     }
     val_set = std::move(loaded);
   }
