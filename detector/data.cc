@@ -6,12 +6,12 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "coco/polygon.h"
 #include "coco/rle.h"
+#include "detector/image_file.h"
 
 namespace ablate::detector {
 namespace {
@@ -179,6 +179,7 @@ StatusOr<std::shared_ptr<CocoDetectionDataset>> CocoDetectionDataset::Load(
   ABLATE_ASSIGN_OR_RETURN(coco::CocoDataset gt, coco::CocoDataset::LoadFile(annotation_json));
   std::shared_ptr<CocoDetectionDataset> d(new CocoDetectionDataset());
   d->gt_ = std::move(gt);
+  d->annotation_json_ = annotation_json;
   d->image_dir_ = image_dir.empty() ? annotation_json.parent_path() : image_dir;
   if (d->image_dir_.empty()) d->image_dir_ = ".";
   if (image_dir.empty() && !d->gt_.images().empty() &&
@@ -211,17 +212,34 @@ std::filesystem::path CocoDetectionDataset::image_path(size_t index) const {
   return image_dir_ / image_info(index).file_name;
 }
 
+Status CocoDetectionDataset::CheckImagesExist() const {
+  size_t missing = 0;
+  std::filesystem::path first;
+  for (size_t i = 0; i < size(); ++i) {
+    std::error_code ec;
+    const std::filesystem::path path = image_path(i);
+    if (std::filesystem::is_regular_file(path, ec)) continue;
+    if (missing++ == 0) first = path;
+  }
+  if (missing == 0) return absl::OkStatus();
+  return absl::NotFoundError(absl::StrCat("missing image ", first.string(), " (listed in ",
+                                          annotation_json_.string(), "; ", missing, " of ", size(),
+                                          " images missing from ", image_dir_.string(), ")"));
+}
+
 StatusOr<RawSample> CocoDetectionDataset::Get(size_t index) const {
   const coco::ImageInfo& info = image_info(index);
   const std::filesystem::path path = image_path(index);
-  cv::Mat bgr = cv::imread(path.string(), cv::IMREAD_COLOR);
-  if (bgr.empty()) {
-    return std::filesystem::exists(path) ? absl::DataLossError("cannot decode " + path.string())
-                                         : absl::NotFoundError("missing image " + path.string());
+  StatusOr<cv::Mat> rgb =
+      ReadImageRgb(path, static_cast<int>(info.width), static_cast<int>(info.height));
+  if (!rgb.ok()) {
+    return absl::Status(rgb.status().code(),
+                        absl::StrCat(rgb.status().message(), " (image id ", info.id, " of ",
+                                     annotation_json_.string(), ")"));
   }
   RawSample s;
   s.image_id = info.id;
-  cv::cvtColor(bgr, s.image, cv::COLOR_BGR2RGB);
+  s.image = *std::move(rgb);
   const int h = s.image.rows, w = s.image.cols;
   auto it = annotations_of_.find(info.id);
   if (it == annotations_of_.end()) return s;

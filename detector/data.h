@@ -45,10 +45,16 @@ struct Sample {
   int width = 0, height = 0;  // original image size
 };
 
+// A COCO annotation file and the folder its images are in (docs/detector.md "Real COCO data").
+// Category ids may be any distinct integers (COCO's 80 run from 1 to 90 with gaps): labels are
+// their ranks in ascending id order. Crowd annotations (iscrowd=1, usually RLE) are never
+// positives; they travel as crowd boxes, which the matcher uses to ignore anchors inside them.
 class CocoDetectionDataset {
  public:
   // Loads `annotation_json`; images are read from `image_dir` (default: the JSON's folder, then
-  // its "images" sub-folder). `for_training` drops images without (non-crowd) annotations.
+  // its "images" sub-folder). `for_training` drops images without non-crowd annotations (the
+  // reference resamples them; nothing to learn from); evaluation keeps every image. Image files
+  // are only opened by Get() and CheckImagesExist().
   static StatusOr<std::shared_ptr<CocoDetectionDataset>> Load(
       const std::filesystem::path& annotation_json, const std::filesystem::path& image_dir,
       bool for_training);
@@ -60,14 +66,24 @@ class CocoDetectionDataset {
   const coco::ImageInfo& image_info(size_t index) const;
   // Where Get(index) reads the image from.
   std::filesystem::path image_path(size_t index) const;
+  const std::filesystem::path& image_dir() const { return image_dir_; }
+  const std::filesystem::path& annotation_json() const { return annotation_json_; }
 
-  // Decodes image `index` (0 <= index < size()) and its masks (polygons or RLE). NotFound /
-  // DataLoss when the image file is missing or unreadable.
+  // NotFound naming the first missing image file, the annotation file that lists it and how many
+  // of the set's images are missing; OK when every image file exists. One stat per image (COCO
+  // train2017: 118k, about a second), so training and evaluation fail before they start.
+  Status CheckImagesExist() const;
+
+  // Decodes image `index` (0 <= index < size()) and its masks (polygons or RLE) per
+  // ReadImageRgb (detector/image_file.h: grayscale/CMYK to RGB, EXIF orientation decided by the
+  // annotation's size). Errors name the image file and the annotation file: NotFound (missing),
+  // DataLoss (undecodable), InvalidArgument (size differs from the annotation's).
   StatusOr<RawSample> Get(size_t index) const;
 
  private:
   CocoDetectionDataset() = default;
   coco::CocoDataset gt_;
+  std::filesystem::path annotation_json_;
   std::filesystem::path image_dir_;
   std::vector<size_t> image_order_;             // indices into gt_.images()
   std::vector<coco::CategoryId> category_ids_;  // label -> category id (sorted ids)

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "coco/evaluator.h"
 #include "coco/results.h"
 #include "common/atomic_file.h"
@@ -379,10 +380,27 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
     if (options.log) options.log(line);
   };
   const torch::Device device = DefaultDevice();
-  ABLATE_ASSIGN_OR_RETURN(auto train_set,
-                          CocoDetectionDataset::Load(options.train_json, options.image_dir, true));
+  ABLATE_ASSIGN_OR_RETURN(auto train_set, CocoDetectionDataset::Load(
+                                              options.train_json, options.train_image_dir, true));
   if (train_set->size() == 0) {
     return absl::InvalidArgumentError(options.train_json.string() + ": no annotated images");
+  }
+  ABLATE_RETURN_IF_ERROR(train_set->CheckImagesExist());
+  // The validation set is opened now, so a wrong folder fails before training, not after it.
+  std::shared_ptr<const CocoDetectionDataset> val_set;
+  if (!options.val_json.empty() && (options.evaluate || options.eval_every > 0)) {
+    ABLATE_ASSIGN_OR_RETURN(
+        auto loaded, CocoDetectionDataset::Load(options.val_json, options.val_image_dir, false));
+    ABLATE_RETURN_IF_ERROR(loaded->CheckImagesExist());
+    const std::vector<coco::CategoryId> val_ids = loaded->gt().SortedCategoryIds(),
+                                        train_ids = train_set->gt().SortedCategoryIds();
+    if (val_ids != train_ids) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(options.val_json.string(), " has category ids [",
+                       absl::StrJoin(val_ids, ", "), "], ", options.train_json.string(), " [",
+                       absl::StrJoin(train_ids, ", "), "]: labels would not match"));
+    }
+    val_set = std::move(loaded);
   }
   TrainConfig config = config_in;
   config.model.num_classes = train_set->num_classes() + 1;
@@ -526,12 +544,8 @@ StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& op
     }
     return absl::OkStatus();
   };
-  std::shared_ptr<const CocoDetectionDataset> val_set;
   auto evaluate = [&]() -> StatusOr<EvalResult> {
-    if (!val_set) {
-      ABLATE_ASSIGN_OR_RETURN(
-          val_set, CocoDetectionDataset::Load(options.val_json, options.image_dir, false));
-    }
+    if (!val_set) return absl::InternalError("evaluation without a validation set");
     EvalOptions eo;
     eo.batch_size = config.batch_size;
     eo.num_workers = config.num_workers;

@@ -119,7 +119,10 @@ StatusOr<EvalResult> Evaluate(YolactImpl& model, const TrainConfig& config,
                               const EvalOptions& options, torch::Device device);
 
 struct TrainOptions {
-  std::filesystem::path train_json, val_json, image_dir;  // image_dir empty: next to the JSON
+  std::filesystem::path train_json, val_json;
+  // Image folders of the two sets (COCO: train2017/, val2017/). Empty: next to the JSON, or its
+  // "images" sub-folder (CocoDetectionDataset::Load).
+  std::filesystem::path train_image_dir, val_image_dir;
   std::filesystem::path out_dir;
   // Checkpoint to continue from (empty: from scratch, or config.init_from). A torch.save
   // weights file here (not one of our checkpoints: a `start_from: file:PATH` sweep) is taken as

@@ -130,6 +130,8 @@ StatusOr<JobSpec> ParseJobSpec(const json& j) {
     if (j.contains("data")) {
       s.train_path = j["data"].value("train", "");
       s.val_path = j["data"].value("val", "");
+      s.train_images_dir = j["data"].value("train_images", "");
+      s.val_images_dir = j["data"].value("val_images", "");
     }
     s.steps = j.value("steps", int64_t{0});
     s.checkpoint_every = j.value("checkpoint_every", int64_t{0});
@@ -172,11 +174,14 @@ StatusOr<JobSpec> ParseJobSpec(const json& j) {
 }
 
 json JobSpecToJson(const JobSpec& s) {
+  json data = {{"train", s.train_path}, {"val", s.val_path}};
+  if (!s.train_images_dir.empty()) data["train_images"] = s.train_images_dir;
+  if (!s.val_images_dir.empty()) data["val_images"] = s.val_images_dir;
   json out = {{"kind", s.kind},
               {"run", s.run},
               {"preset", s.preset},
               {"set", s.set},
-              {"data", {{"train", s.train_path}, {"val", s.val_path}}},
+              {"data", data},
               {"steps", s.steps},
               {"checkpoint_every", s.checkpoint_every},
               {"eval_every", s.eval_every},

@@ -3,7 +3,8 @@
 //
 //   {"kind": "train"|"eval", "run": NAME,
 //    "preset": "tiny", "set": {KEY: VALUE, ...},
-//    "data": {"train": PATH, "val": PATH},
+//    "data": {"train": PATH, "val": PATH,
+//             "train_images": DIR, "val_images": DIR},            // image folders: optional
 //    "steps": N, "checkpoint_every": N, "eval_every": N,
 //    "eval": {"score_threshold": x, "top_k": k, "nms_iou": x, "max_dets": m},
 //    "init_checkpoint": {"name": NAME, "uri": URI} | null,   // fork point, or what to evaluate
@@ -47,6 +48,8 @@ struct JobSpec {
   nlohmann::json set = nlohmann::json::object();
   std::string train_path;
   std::string val_path;
+  std::string train_images_dir;  // empty: ablate-train's default (next to the JSON)
+  std::string val_images_dir;
   int64_t steps = 0;
   int64_t checkpoint_every = 0;
   int64_t eval_every = 0;

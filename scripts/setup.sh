@@ -32,6 +32,8 @@ PACKAGES=(
   libopenblas0-pthread
   # the TLS tests make their certificate with the openssl tool (docs/security.md)
   openssl
+  # detector_data_test writes a CMYK JPEG with libjpeg (OpenCV cannot)
+  libjpeg-dev
 )
 
 if [ "$PROFILE" = "coordinator" ]; then

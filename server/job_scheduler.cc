@@ -32,6 +32,8 @@ void SetData(protocol::JobSpec& job, const json& data) {
   if (!data.is_object()) return;
   job.train_path = data.value("train", "");
   job.val_path = data.value("val", "");
+  job.train_images_dir = data.value("train_images", "");
+  job.val_images_dir = data.value("val_images", "");
 }
 
 // A trainer with its command's `{key}`s replaced by `set`'s values (issue 14).
@@ -138,6 +140,9 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
   if (!spec.train_path.empty()) spec.train_path = AbsolutePath(spec.train_path, base_dir);
   if (!spec.val_path.empty()) spec.val_path = AbsolutePath(spec.val_path, base_dir);
   ABLATE_RETURN_IF_ERROR(ResolveInitFrom(spec.base_set, base_dir, source));
+  for (std::string* dir : {&spec.train_images_path, &spec.val_images_path}) {
+    if (!dir->empty()) *dir = AbsolutePath(*dir, base_dir);
+  }
 
   if (spec.trainer && spec.budget.steps == 0) {
     return absl::InvalidArgumentError(
@@ -186,7 +191,7 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
   json spec_json = {{"name", spec.name},
                     {"preset", spec.preset},
                     {"base_set", spec.base_set},
-                    {"data", {{"train", spec.train_path}, {"val", spec.val_path}}},
+                    {"data", sweepspec::SweepDataJson(spec)},
                     {"start_from", spec.start_from},
                     {"budget",
                      {{"steps", spec.budget.steps},
@@ -223,6 +228,8 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
       job_spec.set = trial.set;
       job_spec.train_path = spec.train_path;
       job_spec.val_path = spec.val_path;
+      job_spec.train_images_dir = spec.train_images_path;
+      job_spec.val_images_dir = spec.val_images_path;
       SetEval(job_spec, trial.eval.score_threshold, trial.eval.top_k, trial.eval.nms_iou,
               trial.eval.max_dets);
       job_spec.init_checkpoint = init_checkpoint;

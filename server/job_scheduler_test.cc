@@ -337,6 +337,31 @@ TEST_F(JobSchedulerTest, ForkAndEvaluateFromANamedCheckpoint) {
   EXPECT_EQ(espec["eval"]["score_threshold"], 0.005);
 }
 
+// A real COCO tree: two image folders travel, made absolute, into every job of the run,
+// including the forks and evaluations made later from its record.
+TEST_F(JobSchedulerTest, ImageFoldersReachTrainForkAndEvalJobs) {
+  std::string spec = kSpec;
+  const std::string data = "data: {train: data/train.json, val: data/val.json}";
+  spec.replace(spec.find(data), data.size(),
+               "data: {train: coco/annotations/instances_train2017.json, train_images: "
+               "coco/train2017, val: coco/annotations/instances_val2017.json, val_images: "
+               "/mnt/coco/val2017}");
+  Submit(spec);
+  LeasedJob a = Lease(w1_);
+  const json expected = {{"train", "/base/coco/annotations/instances_train2017.json"},
+                         {"train_images", "/base/coco/train2017"},
+                         {"val", "/base/coco/annotations/instances_val2017.json"},
+                         {"val_images", "/mnt/coco/val2017"}};
+  EXPECT_EQ(json::parse(a.spec_json)["data"], expected);
+  AddCheckpoint(a.job.run, "step0000600-ep010-loss2.000", 600, "file:///w/ck.pt");
+  auto fork = scheduler_->ForkRun("step0000600", {}, 100, false, "");
+  ASSERT_TRUE(fork.ok()) << fork.status();
+  EXPECT_EQ(json::parse(fork->second.spec_json)["data"], expected);
+  auto eval = scheduler_->EvaluateCheckpoint("step0000600", EvalOverrides{});
+  ASSERT_TRUE(eval.ok()) << eval.status();
+  EXPECT_EQ(json::parse(eval->second.spec_json)["data"], expected);
+}
+
 TEST_F(JobSchedulerTest, CheckpointsWithoutFilesCannotBeForked) {
   NewRun run;
   run.name = "diary-run";

@@ -452,9 +452,18 @@ StatusOr<SweepSpec> ParseSweepSpec(const std::string& yaml_text, const std::stri
   const YAML::Node data = root["data"];
   if (data.IsDefined() || !spec.trainer) {
     if (!data.IsMap()) return ctx.Error(data, "data", "expected {train: PATH, val: PATH}");
-    ABLATE_RETURN_IF_ERROR(CheckKeys(ctx, data, "data", {"train", "val"}));
+    ABLATE_RETURN_IF_ERROR(
+        CheckKeys(ctx, data, "data", {"train", "val", "train_images", "val_images"}));
     ABLATE_ASSIGN_OR_RETURN(spec.train_path, GetString(ctx, data["train"], "data.train"));
     ABLATE_ASSIGN_OR_RETURN(spec.val_path, GetString(ctx, data["val"], "data.val"));
+    if (data["train_images"].IsDefined()) {
+      ABLATE_ASSIGN_OR_RETURN(spec.train_images_path,
+                              GetString(ctx, data["train_images"], "data.train_images"));
+    }
+    if (data["val_images"].IsDefined()) {
+      ABLATE_ASSIGN_OR_RETURN(spec.val_images_path,
+                              GetString(ctx, data["val_images"], "data.val_images"));
+    }
   }
 
   if (root["start_from"].IsDefined() && !root["start_from"].IsNull()) {
@@ -600,6 +609,13 @@ StatusOr<SweepSpec> LoadSweepSpecFile(const std::string& path,
   std::stringstream ss;
   ss << in.rdbuf();
   return ParseSweepSpec(ss.str(), path, overrides);
+}
+
+nlohmann::json SweepDataJson(const SweepSpec& spec) {
+  nlohmann::json data = {{"train", spec.train_path}, {"val", spec.val_path}};
+  if (!spec.train_images_path.empty()) data["train_images"] = spec.train_images_path;
+  if (!spec.val_images_path.empty()) data["val_images"] = spec.val_images_path;
+  return data;
 }
 
 }  // namespace ablate::sweepspec

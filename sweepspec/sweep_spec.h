@@ -76,6 +76,10 @@ struct SweepSpec {
   nlohmann::json base_set = nlohmann::json::object();  // flat key -> value training overrides
   std::string train_path;
   std::string val_path;
+  // `data.train_images` / `data.val_images`: the image folders (COCO: train2017/, val2017/).
+  // Empty: ablate-train's default (next to the annotation file, or its images/ sub-folder).
+  std::string train_images_path;
+  std::string val_images_path;
   // Empty: from scratch. Otherwise a checkpoint reference: `step1066300`, `RUN/step1066300`,
   // a full name, or `file:PATH` for an imported/pretrained checkpoint.
   std::string start_from;
@@ -114,6 +118,10 @@ StatusOr<SpecOverride> ParseSpecOverride(const std::string& text);
 // do not parse or name unknown keys, conditions on keys declared later.
 StatusOr<SweepSpec> ParseSweepSpec(const std::string& yaml_text, const std::string& source_name,
                                    const std::vector<SpecOverride>& overrides = {});
+
+// The spec's `data` as runs and jobs record it: {"train", "val"} plus "train_images" /
+// "val_images" only when set, so specs without image folders keep their fingerprints.
+nlohmann::json SweepDataJson(const SweepSpec& spec);
 
 // Reads and parses a file; NotFound when it cannot be read.
 StatusOr<SweepSpec> LoadSweepSpecFile(const std::string& path,

@@ -134,6 +134,33 @@ TEST(SweepSpecTest, ErrorsNameFileKeyAndProblem) {
   EXPECT_NE(ErrorOf("- a\n- b\n").find("must be a YAML mapping"), std::string::npos);
 }
 
+TEST(SweepSpecTest, ImageFoldersAreOptional) {
+  auto plain = ParseSweepSpec(kIssueExample, "spec.yaml");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_TRUE(plain->train_images_path.empty());
+  EXPECT_TRUE(plain->val_images_path.empty());
+  EXPECT_EQ(SweepDataJson(*plain), nlohmann::json::parse(R"({"train": "data/shapes/train.json",
+                                                             "val": "data/shapes/val.json"})"));
+
+  const std::string coco =
+      Replace(kIssueExample, "data: {train: data/shapes/train.json, val: data/shapes/val.json}",
+              "data:\n  train: coco/annotations/instances_train2017.json\n"
+              "  train_images: coco/train2017\n"
+              "  val: coco/annotations/instances_val2017.json\n"
+              "  val_images: coco/val2017");
+  auto r = ParseSweepSpec(coco, "spec.yaml");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->train_images_path, "coco/train2017");
+  EXPECT_EQ(r->val_images_path, "coco/val2017");
+  EXPECT_EQ(SweepDataJson(*r)["val_images"], "coco/val2017");
+
+  EXPECT_NE(ErrorOf(Replace(coco, "val_images: coco/val2017", "val_images: ''"))
+                .find("data.val_images: expected a non-empty string"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(Replace(coco, "val_images:", "valimages:")).find("valimages: unknown key"),
+            std::string::npos);
+}
+
 TEST(SweepSpecTest, RandomSearchNeedsTrials) {
   std::string spec = std::string(kIssueExample) + "search: {mode: random, seed: 3}\n";
   EXPECT_NE(ErrorOf(spec).find("search.trials: missing required key"), std::string::npos);

@@ -65,7 +65,7 @@ Trial MakeTrial(const SweepSpec& spec, int index, nlohmann::json params, nlohman
   t.set = std::move(set);
   t.effective_config = {{"preset", spec.preset},
                         {"set", t.set},
-                        {"data", {{"train", spec.train_path}, {"val", spec.val_path}}},
+                        {"data", SweepDataJson(spec)},
                         {"start_from", spec.start_from},
                         {"steps", spec.budget.steps},
                         {"eval",

@@ -25,7 +25,7 @@ struct Trial {
   nlohmann::json params = nlohmann::json::object();  // the swept keys of this trial only
   nlohmann::json set = nlohmann::json::object();     // base.set merged with params
   EvalSettings eval;  // the spec's eval settings with any swept `eval.*` parameter applied
-  // What identifies the trial's result: {"preset", "set", "data": {"train", "val"},
+  // What identifies the trial's result: {"preset", "set", "data" (SweepDataJson),
   // "start_from", "steps", "eval"} and, with a trainer, "trainer" (its command template, output
   // and iou). Two trials with equal effective configs are the same
   // experiment.

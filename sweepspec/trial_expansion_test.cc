@@ -15,6 +15,12 @@ data: {train: a.json, val: b.json}
 budget: {steps: 100}
 )";
 
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  auto pos = s.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  return s.replace(pos, from.size(), to);
+}
+
 SweepSpec Parse(const std::string& extra) {
   auto r = ParseSweepSpec(std::string(kBase) + extra, "t.yaml");
   EXPECT_TRUE(r.ok()) << r.status();
@@ -155,6 +161,27 @@ parameters:
   auto b = ExpandTrials(*spec_b);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->trials[0].fingerprint, b->trials[0].fingerprint);
+}
+
+// Image folders are part of the experiment, but a spec without them keeps the data record (and
+// so the fingerprint) it had before the keys existed.
+TEST(TrialExpansionTest, ImageFoldersEnterTheConfigOnlyWhenGiven) {
+  auto plain = ExpandTrials(Parse(""));
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->trials[0].effective_config["data"],
+            nlohmann::json::parse(R"({"train": "a.json", "val": "b.json"})"));
+  auto spec = ParseSweepSpec(Replace(kBase, "data: {train: a.json, val: b.json}",
+                                     "data: {train: a.json, val: b.json, train_images: tr, "
+                                     "val_images: va}"),
+                             "t.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  auto with = ExpandTrials(*spec);
+  ASSERT_TRUE(with.ok()) << with.status();
+  EXPECT_EQ(
+      with->trials[0].effective_config["data"],
+      nlohmann::json::parse(
+          R"({"train": "a.json", "val": "b.json", "train_images": "tr", "val_images": "va"})"));
+  EXPECT_NE(with->trials[0].fingerprint, plain->trials[0].fingerprint);
 }
 
 TEST(TrialExpansionTest, EveryShippedSpecExpands) {

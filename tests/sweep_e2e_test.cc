@@ -1,5 +1,6 @@
 // The whole loop, for real: a coordinator process, worker daemons, ablate-train children, a
-// 4-trial sweep on the generated shapes set. In the middle a worker is SIGKILLed while it trains
+// 4-trial sweep on the generated shapes set, its images split into train2017/ and val2017/
+// folders as COCO ships them. In the middle a worker is SIGKILLed while it trains
 // and the coordinator is SIGKILLed and restarted on the same file and port. Every trial must
 // still finish, the resumed one from its checkpoint, with no metric point stored twice, and the
 // leaderboard must rank all four with 12 stats per iou type. Then a fork and an eval-only job.
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -79,10 +81,22 @@ TEST_F(SweepE2eTest, SurvivesWorkerAndCoordinatorKills) {
       RunCommand({AblateBinDir() + "/ablate-train", "shapes", "--out", (dir_ / "shapes").string(),
                   "--train", "24", "--val", "8", "--seed", "3"});
   ASSERT_EQ(shapes.exit_code, 0) << shapes.err;
+  // A COCO-style tree: the images of each split in their own folder, none next to the JSONs, so
+  // every train and eval job must be handed data.train_images / data.val_images.
+  for (const char* split : {"train", "val"}) {
+    std::filesystem::create_directories(dir_ / "shapes" / (std::string(split) + "2017"));
+  }
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "shapes" / "images")) {
+    const std::string name = e.path().filename().string();
+    const std::string split = name.rfind("train_", 0) == 0 ? "train2017" : "val2017";
+    std::filesystem::rename(e.path(), dir_ / "shapes" / split / name);
+  }
+  std::filesystem::remove(dir_ / "shapes" / "images");
   const std::string spec = dir_ / "sweep.yaml";
   std::ofstream(spec) << R"(name: e2e
 base: {preset: tiny, set: {conf_loss: ohem, batch_size: 4, warmup_steps: 5, num_workers: 1}}
-data: {train: shapes/train.json, val: shapes/val.json}
+data: {train: shapes/train.json, train_images: shapes/train2017, val: shapes/val.json,
+       val_images: shapes/val2017}
 budget: {steps: 60, checkpoint_every: 10, eval_every: 0}
 eval: {score_threshold: 0.05, top_k: 100, nms_iou: 0.5}
 max_parallel: 2
@@ -95,7 +109,7 @@ parameters:
   StartWorker("w1");
   StartWorker("w2");
 
-  // Relative data paths resolve against the submitting directory.
+  // Relative data paths (JSONs and image folders) resolve against the submitting directory.
   CommandResult submit = RunCommand({"/bin/sh", "-c",
                                      "cd " + dir_.string() + " && " + AblateBinDir() +
                                          "/ablate submit sweep.yaml --json --server " + address_});

@@ -43,6 +43,7 @@ StatusOr<std::vector<std::string>> TrainerArgv(const JobSpec& spec, const std::s
   } else {
     argv.push_back("run");
     add("--train", spec.train_path);
+    if (!spec.train_images_dir.empty()) add("--train-images", spec.train_images_dir);
     add("--preset", spec.preset);
     for (const auto& [key, value] : spec.set.items()) add("--set", key + "=" + SetValueText(value));
     add("--steps", std::to_string(spec.steps));
@@ -61,6 +62,7 @@ StatusOr<std::vector<std::string>> TrainerArgv(const JobSpec& spec, const std::s
     }
   }
   add("--val", spec.val_path);
+  if (!spec.val_images_dir.empty()) add("--val-images", spec.val_images_dir);
   add("--score-threshold", json(spec.score_threshold).dump());  // shortest round-trip text
   add("--top-k", std::to_string(spec.top_k));
   add("--nms-iou", json(spec.nms_iou).dump());

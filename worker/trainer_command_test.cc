@@ -95,6 +95,46 @@ TEST(TrainerCommandTest, ResolvesProgramsInPathAndRelativeToTheTrialFolder) {
             "trainer program 'no-such-program-ablate' not found in PATH on this worker");
   EXPECT_EQ(ResolveProgram("./missing.sh", "/tmp").status().message(),
             "trainer program '/tmp/./missing.sh' is not an executable file");
+
+TEST(TrainerCommandTest, ImageFoldersReachTheTrainerOnlyWhenGiven) {
+  // Without them: no image flags, and the round trip adds no keys.
+  auto plain = ParseJobSpec(TrainJson());
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(JobSpecToJson(*plain)["data"].contains("train_images"));
+  auto plain_argv = TrainerArgv(*plain, "t", "/w", "cpu");
+  ASSERT_TRUE(plain_argv.ok());
+  EXPECT_EQ(std::count(plain_argv->begin(), plain_argv->end(), "--train-images"), 0);
+  EXPECT_EQ(std::count(plain_argv->begin(), plain_argv->end(), "--val-images"), 0);
+
+  auto j = TrainJson();
+  j["data"]["train_images"] = "/coco/train2017";
+  j["data"]["val_images"] = "/coco/val2017";
+  auto spec = ParseJobSpec(j);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(JobSpecToJson(*spec)["data"],
+            nlohmann::json::parse(R"({"train": "/d/train.json", "val": "/d/val.json",
+              "train_images": "/coco/train2017", "val_images": "/coco/val2017"})"));
+  auto argv = TrainerArgv(*spec, "t", "/w", "cpu");
+  ASSERT_TRUE(argv.ok());
+  EXPECT_TRUE(HasPair(*argv, "--train-images", "/coco/train2017"));
+  EXPECT_TRUE(HasPair(*argv, "--val-images", "/coco/val2017"));
+
+  // An eval job reads only the validation images.
+  j["kind"] = "eval";
+  j["init_checkpoint"] = {{"name", "step0000600-ep010-loss2.000"}, {"uri", "file:///ck/b.pt"}};
+  auto eval = ParseJobSpec(j);
+  ASSERT_TRUE(eval.ok()) << eval.status();
+  auto eval_argv = TrainerArgv(*eval, "t", "/w", "cpu");
+  ASSERT_TRUE(eval_argv.ok());
+  EXPECT_TRUE(HasPair(*eval_argv, "--val-images", "/coco/val2017"));
+  EXPECT_EQ(std::count(eval_argv->begin(), eval_argv->end(), "--train-images"), 0);
+
+  j = TrainJson();
+  j["data"]["val_images"] = 7;
+  EXPECT_NE(std::string(ParseJobSpec(j).status().message()).find("wrong field type"),
+            std::string::npos);
+}
+
 }
 
 }  // namespace

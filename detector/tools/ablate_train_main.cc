@@ -136,11 +136,18 @@ int main(int argc, char** argv) {
   double max_minutes = 0;
   bool run_json = false, fork_reset_optimizer = false, fork_reset_schedule = false;
   TrainOptions train;
-  std::string train_json, val_json, out_dir, resume, image_dir, init_from;
+  std::string train_json, val_json, out_dir, resume, image_dir, train_image_dir, val_image_dir,
+      init_from;
   CLI::App* run = app.add_subcommand("run", "train, write checkpoints, evaluate at the end");
   run->add_option("--train", train_json, "training annotations (COCO JSON)")->required();
   run->add_option("--val", val_json, "validation annotations (COCO JSON)");
-  run->add_option("--images", image_dir, "image folder (default: next to the JSON)");
+  run->add_option("--train-images", train_image_dir,
+                  "training image folder, e.g. coco/train2017 (default: --images, else next to "
+                  "the JSON or its images/ sub-folder)");
+  run->add_option("--val-images", val_image_dir,
+                  "validation image folder, e.g. coco/val2017 (default: --images, else next to "
+                  "the JSON or its images/ sub-folder)");
+  run->add_option("--images", image_dir, "image folder of both sets (when they share one)");
   run->add_option("--preset", preset, "tiny | r50 | r50-dcn | r101");
   run->add_option("--set", sets, "KEY=VALUE overrides (repeatable)");
   run->add_option("--steps", steps, "training steps (overrides max_steps)");
@@ -172,7 +179,10 @@ int main(int argc, char** argv) {
                    "file must match it exactly");
   eval->add_option("--set", sets, "KEY=VALUE overrides of the --preset network (repeatable)");
   eval->add_option("--val", eval_val, "annotations (COCO JSON)")->required();
-  eval->add_option("--images", image_dir, "image folder (default: next to the JSON)");
+  eval->add_option("--val-images", val_image_dir,
+                   "image folder, e.g. coco/val2017 (default: --images, else next to the JSON or "
+                   "its images/ sub-folder)");
+  eval->add_option("--images", image_dir, "same as --val-images");
   eval->add_option("--score-threshold", score_threshold, "Detect confidence threshold");
   eval->add_option("--top-k", top_k, "maximum detections per image");
   eval->add_option("--results", eval_results, "write COCO results JSON here");
@@ -268,7 +278,8 @@ int main(int argc, char** argv) {
     if (!valid.ok()) return Fail(valid);
     train.train_json = train_json;
     train.val_json = val_json;
-    train.image_dir = image_dir;
+    train.train_image_dir = train_image_dir.empty() ? image_dir : train_image_dir;
+    train.val_image_dir = val_image_dir.empty() ? image_dir : val_image_dir;
     train.out_dir = out_dir;
     train.resume = resume;
     train.reset_optimizer = fork_reset_optimizer;
@@ -337,8 +348,11 @@ int main(int argc, char** argv) {
     if (score_threshold >= 0) config.score_threshold = score_threshold;
     if (top_k > 0) config.max_detections = top_k;
     if (nms_iou > 0) config.nms_iou = nms_iou;
-    auto val = CocoDetectionDataset::Load(eval_val, image_dir, false);
+    auto val =
+        CocoDetectionDataset::Load(eval_val, val_image_dir.empty() ? image_dir : val_image_dir,
+                                   /*for_training=*/false);
     if (!val.ok()) return Fail(val.status());
+    if (absl::Status s = (*val)->CheckImagesExist(); !s.ok()) return Fail(s);
     if ((*val)->num_classes() + 1 != config.model.num_classes) {
       return Fail(
           absl::InvalidArgumentError("--val has a different class count than the checkpoint"));
