@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/json_limits.h"
 #include "proto/grpc_status.h"
 #include "server/diary_import.h"
 #include "server/leaderboard.h"
@@ -170,11 +171,7 @@ grpc::Status CoordinatorService::CreateRun(grpc::ServerContext*, const v1::Creat
     nr.name = req->name();
     nr.sweep = req->sweep();
     if (!req->config_json().empty()) {
-      try {
-        nr.config = nlohmann::json::parse(req->config_json());
-      } catch (const nlohmann::json::parse_error& e) {
-        return absl::InvalidArgumentError(absl::StrCat("config_json is not JSON: ", e.what()));
-      }
+      ABLATE_ASSIGN_OR_RETURN(nr.config, ParseUntrustedJson(req->config_json(), "config_json"));
     }
     ABLATE_ASSIGN_OR_RETURN(nr.status, FromProto(req->status(), RunStatus::kQueued));
     if (!req->parent_checkpoint().empty()) {
@@ -488,12 +485,9 @@ grpc::Status CoordinatorService::ImportDiary(grpc::ServerContext*,
       e.run_name = pe.run_name();
       e.new_run = pe.new_run();
       if (!pe.config_json().empty()) {
-        try {
-          e.config = nlohmann::json::parse(pe.config_json());
-        } catch (const nlohmann::json::parse_error& err) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("line ", pe.line(), ": config_json is not JSON: ", err.what()));
-        }
+        ABLATE_ASSIGN_OR_RETURN(
+            e.config, ParseUntrustedJson(pe.config_json(),
+                                         absl::StrCat("line ", pe.line(), ": config_json")));
       }
       e.checkpoint = pe.checkpoint_name();
       e.checkpoint_uri = pe.checkpoint_uri();
