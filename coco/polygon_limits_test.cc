@@ -52,5 +52,13 @@ TEST(PolygonLimitsTest, OrdinaryPolygonsAreUnchanged) {
   EXPECT_EQ(RleArea(RleFromPolygon(square, 10, 10)), 16u);
 }
 
+// Found by fuzz_coco_masks (a 10 s timeout): merging RLEs whose runs add up to different totals
+// never ended.
+TEST(PolygonLimitsTest, MergingRlesOfDifferentTotalsEnds) {
+  const std::vector<Rle> rles = {Rle{4, 4, {3, 2}}, Rle{4, 4, {1, 15}}};
+  const Rle merged = MergeRles(rles, /*intersect=*/false);
+  EXPECT_EQ(merged.counts, (std::vector<uint32_t>{1, 4}));
+}
+
 }  // namespace
 }  // namespace ablate::coco
