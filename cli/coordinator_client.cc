@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 
+#include "proto/grpc_limits.h"
 #include "proto/grpc_status.h"
 
 namespace ablate::cli {
@@ -40,9 +41,7 @@ std::chrono::system_clock::time_point Deadline(int timeout_ms) {
 CoordinatorClient::CoordinatorClient(std::string address, const rpc::ClientSecurity& security,
                                      int timeout_ms)
     : address_(std::move(address)), timeout_ms_(timeout_ms) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  channel_ = rpc::CreateCoordinatorChannel(address_, security, args);
+  channel_ = rpc::CreateCoordinatorChannel(address_, security, rpc::LimitedChannelArguments());
   stub_ = v1::Coordinator::NewStub(channel_);
   scheduler_stub_ = v1::Scheduler::NewStub(channel_);
 }

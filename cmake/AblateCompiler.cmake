@@ -13,6 +13,24 @@ if(ABLATE_WERROR)
 endif()
 
 if(ABLATE_SANITIZE)
-  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer)
+  # -fno-sanitize-recover: a UBSan report ends the process, so the test fails instead of passing
+  # with a message in its log.
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(ABLATE_SANITIZE_THREAD)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
+
+# Fuzz builds instrument every target for coverage (fuzzer-no-link) and sanitizers; only the
+# fuzz_* executables link libFuzzer's main (fuzz/CMakeLists.txt).
+if(ABLATE_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "ABLATE_FUZZ needs clang (CXX=clang++ CC=clang); scripts/fuzz.sh sets it")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()

@@ -4,6 +4,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdlib>
+#include <string>
 
 namespace ablate::coco {
 namespace {
@@ -15,12 +16,31 @@ int TruncToInt(double v) {
   return static_cast<int>(v);
 }
 
+// True when every coordinate is finite and within kMaxPolygonCoordinate, and the boundary
+// traced on the 5x grid has at most kMaxPolygonBoundaryPoints points (counted in doubles, so no
+// overflow for any input).
+bool PolygonWithinLimits(std::span<const double> xy) {
+  const size_t k = xy.size() / 2;
+  for (size_t j = 0; j < 2 * k; ++j) {
+    if (!(std::abs(xy[j]) <= kMaxPolygonCoordinate)) return false;  // also NaN
+  }
+  double points = 0;
+  for (size_t j = 0; j < k; ++j) {
+    const size_t n = (j + 1) % k;
+    points +=
+        5 * std::max(std::abs(xy[2 * j] - xy[2 * n]), std::abs(xy[2 * j + 1] - xy[2 * n + 1])) + 2;
+  }
+  return points <= static_cast<double>(kMaxPolygonBoundaryPoints);
+}
+
 }  // namespace
 
 Rle RleFromPolygon(std::span<const double> xy, uint32_t h, uint32_t w) {
   const size_t k = xy.size() / 2;
   const double scale = 5;
-  if (k == 0) return Rle{h, w, {static_cast<uint32_t>(static_cast<uint64_t>(h) * w)}};
+  if (k == 0 || !PolygonWithinLimits(xy)) {
+    return Rle{h, w, {static_cast<uint32_t>(static_cast<uint64_t>(h) * w)}};
+  }
   std::vector<int> x(k + 1), y(k + 1);
   for (size_t j = 0; j < k; ++j) x[j] = TruncToInt(scale * xy[j * 2 + 0] + .5);
   x[k] = x[0];
@@ -126,6 +146,15 @@ Status ValidatePolygons(const std::vector<std::vector<double>>& polygons) {
         return absl::InvalidArgumentError(
             "polygon segmentation mixes 4-number parts (read as boxes) with longer parts");
       }
+    }
+    return absl::OkStatus();  // boxes: RleFromBox builds their polygons
+  }
+  for (size_t i = 0; i < polygons.size(); ++i) {
+    if (!PolygonWithinLimits(polygons[i])) {
+      return absl::InvalidArgumentError(
+          "polygon segmentation: part " + std::to_string(i) +
+          " has a coordinate that is not finite or beyond +-1e6 px, or a boundary of more than " +
+          std::to_string(kMaxPolygonBoundaryPoints) + " points on the 5x grid (the limits)");
     }
   }
   return absl::OkStatus();

@@ -12,6 +12,13 @@
 
 namespace ablate::coco {
 
+// Limits that keep rasterisation bounded for hostile input (the reference would overflow int or
+// allocate gigabytes): coordinates within +-1e6 px, and at most 2^25 boundary points on the 5x
+// upsampled grid (256 MiB of work buffers). ValidatePolygons reports a polygon past them as
+// InvalidArgument; RleFromPolygon / RleFromBox, which cannot fail, return an empty mask for it.
+inline constexpr double kMaxPolygonCoordinate = 1e6;
+inline constexpr int64_t kMaxPolygonBoundaryPoints = int64_t{1} << 25;
+
 // One polygon part: x0, y0, x1, y1, ... in pixel coordinates (an odd trailing value is ignored,
 // as the reference does).
 Rle RleFromPolygon(std::span<const double> xy, uint32_t h, uint32_t w);

@@ -191,6 +191,12 @@ Rle MergeRles(std::span<const Rle> rles, bool intersect) {
         vb = !vb;
       }
       ct += cb;
+      // One side has no runs left while the other still has pixels: the runs add up to different
+      // totals (invalid input). The reference loops forever here; stop with what is merged.
+      if (ct > 0 && ((ca == 0 && a >= A.size()) || (cb == 0 && b >= B.size()))) {
+        out.push_back(cc);
+        break;
+      }
       const bool vp = v;
       v = intersect ? (va && vb) : (va || vb);
       if (v != vp || ct == 0) {

@@ -45,6 +45,8 @@ BoxXywh RleToBbox(const Rle& rle);
 
 // Union (intersect = false) or intersection of masks of one size (rleMerge). Masks of different
 // sizes give an empty 0x0 mask, as the reference. No masks: a 0x0 mask.
+// RLEs whose runs add up to different totals (invalid) stop merging where the shorter ends
+// (pycocotools' rleMerge loops forever on them; found by fuzz_coco_masks).
 Rle MergeRles(std::span<const Rle> rles, bool intersect = false);
 
 // Mask IoU as pycocotools' rleIou for one (detection, ground truth) pair: the IoU of their

@@ -3,6 +3,9 @@
 #include <cmath>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "common/json_limits.h"
 
 namespace ablate::protocol {
 namespace {
@@ -134,8 +137,12 @@ StatusOr<TrialEvent> ParseEvaluation(const json& j) {
 }  // namespace
 
 StatusOr<TrialEvent> ParseTrialEvent(const std::string& line) {
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
+  auto parsed = ParseUntrustedJson(line, "trial event");
+  if (!parsed.ok() && parsed.status().message().find("nests deeper") != std::string_view::npos) {
+    return parsed.status();
+  }
+  json j = parsed.ok() ? std::move(*parsed) : json();
+  if (!parsed.ok() || !j.is_object()) {
     return absl::InvalidArgumentError("not a trial event (not a JSON object): " +
                                       line.substr(0, 120));
   }

@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "proto/grpc_limits.h"
 #include "server/train_config_validator.h"
 
 namespace ablate::server {
@@ -70,7 +71,8 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const CoordinatorOpti
   builder.RegisterService(c->service_.get());
   builder.RegisterService(c->scheduler_service_.get());
   // Diary imports and metric batches can be large; 64 MiB is far above the batch limits.
-  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.SetMaxReceiveMessageSize(rpc::kMaxGrpcMessageBytes);
+  builder.SetMaxSendMessageSize(rpc::kMaxGrpcMessageBytes);
   // gRPC sets SO_REUSEPORT by default, which would let a second coordinator bind the same port
   // and split the traffic between two writers of different databases.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

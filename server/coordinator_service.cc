@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/json_limits.h"
 #include "proto/grpc_status.h"
 #include "server/access_interceptor.h"
 #include "server/diary_import.h"
@@ -177,11 +178,7 @@ grpc::Status CoordinatorService::CreateRun(grpc::ServerContext* context,
     nr.name = req->name();
     nr.sweep = req->sweep();
     if (!req->config_json().empty()) {
-      try {
-        nr.config = nlohmann::json::parse(req->config_json());
-      } catch (const nlohmann::json::parse_error& e) {
-        return absl::InvalidArgumentError(absl::StrCat("config_json is not JSON: ", e.what()));
-      }
+      ABLATE_ASSIGN_OR_RETURN(nr.config, ParseUntrustedJson(req->config_json(), "config_json"));
     }
     ABLATE_ASSIGN_OR_RETURN(nr.status, FromProto(req->status(), RunStatus::kQueued));
     if (!req->parent_checkpoint().empty()) {
@@ -516,12 +513,13 @@ grpc::Status CoordinatorService::ImportDiary(grpc::ServerContext* context,
       e.run_name = pe.run_name();
       e.new_run = pe.new_run();
       if (!pe.config_json().empty()) {
-        try {
-          e.config = nlohmann::json::parse(pe.config_json());
-        } catch (const nlohmann::json::parse_error& err) {
-          unreadable.push_back({pe.line(), absl::StrCat("config_json is not JSON: ", err.what())});
+        auto config = ParseUntrustedJson(pe.config_json(),
+                                         absl::StrCat("line ", pe.line(), ": config_json"));
+        if (!config.ok()) {
+          unreadable.push_back({pe.line(), std::string(config.status().message())});
           continue;
         }
+        e.config = *std::move(config);
       }
       e.checkpoint = pe.checkpoint_name();
       e.checkpoint_uri = pe.checkpoint_uri();

@@ -8,6 +8,8 @@
 
 #include "common/sha256.h"
 #include "protocol/job_spec.h"
+
+#include "common/json_limits.h"
 #include "server/refs.h"
 #include "sweepspec/early_stop_spec.h"
 #include "sweepspec/sweep_spec.h"
@@ -51,9 +53,12 @@ StatusOr<std::pair<std::string, json>> ParseAssignment(const std::string& text) 
     return absl::InvalidArgumentError("--set expects KEY=VALUE, got '" + text + "'");
   }
   std::string value = text.substr(eq + 1);
-  json parsed = json::parse(value, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded() || parsed.is_object()) parsed = value;
-  return std::make_pair(text.substr(0, eq), parsed);
+  auto parsed = ParseUntrustedJson(value, "--set " + text.substr(0, eq));
+  if (!parsed.ok() && parsed.status().message().find("nests deeper") != std::string::npos) {
+    return parsed.status();
+  }
+  if (!parsed.ok() || parsed->is_object()) return std::make_pair(text.substr(0, eq), json(value));
+  return std::make_pair(text.substr(0, eq), std::move(*parsed));
 }
 
 std::string AbsolutePath(const std::string& path, const std::string& base_dir) {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
@@ -141,6 +142,35 @@ Status ValidateGallery(const Gallery& g) {
       return absl::InvalidArgumentError(absl::StrCat("gallery: image ", image.image_id,
                                                      " has a negative size or detection count"));
     }
+  }
+  return absl::OkStatus();
+}
+
+Status ValidateRunName(const std::string& name) {
+  if (name.size() > kMaxRunNameBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "run name of ", name.size(), " bytes is longer than the limit of ", kMaxRunNameBytes));
+  }
+  if (name == "." || name == ".." ||
+      name.find_first_of(std::string("/\\\0", 3)) != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "run name '", absl::CHexEscape(name),
+        "' is not a plain name (it becomes a folder name: no '/', '\\', NUL, '.' or '..')"));
+  }
+  return absl::OkStatus();
+}
+
+Status ValidateCheckpointUri(const std::string& uri) {
+  if (!absl::StartsWith(uri, "file:")) return absl::OkStatus();
+  if (!absl::StartsWith(uri, "file:///")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("checkpoint uri '", absl::CHexEscape(uri), "' is not file:///absolute/path"));
+  }
+  const std::string path = uri.substr(7) + "/";
+  if (absl::StrContains(path, "/../") || absl::StrContains(path, "/./") ||
+      uri.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("checkpoint uri '", absl::CHexEscape(uri),
+                                                   "' has a '.' or '..' component or a NUL"));
   }
   return absl::OkStatus();
 }

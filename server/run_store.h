@@ -175,6 +175,16 @@ struct Gallery {
 Status ValidateEvaluationOutputs(const EvaluationOutputs& outputs);
 Status ValidateGallery(const Gallery& gallery);
 
+// Run names become folder names on workers (<work dir>/runs/<name>). InvalidArgument naming the
+// run for a '/', '\\' or NUL in it, for "." and "..", and for more than kMaxRunNameBytes bytes.
+// An empty name is allowed (CreateRun then names the run itself).
+inline constexpr size_t kMaxRunNameBytes = 200;
+Status ValidateRunName(const std::string& name);
+// A checkpoint URI that starts with "file:" names a file retention may delete, so it must be
+// file:///absolute/path with no '.' or '..' component and no NUL (InvalidArgument otherwise).
+// Any other text (e.g. a diary's bare "step0200000.pt") is an opaque reference no process opens.
+Status ValidateCheckpointUri(const std::string& uri);
+
 struct Evaluation {
   EvaluationId id;
   RunId run_id;

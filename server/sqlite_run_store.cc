@@ -263,6 +263,8 @@ StatusOr<Created<Run>> SqliteRunStore::CreateRun(const NewRun& run) {
         "a run cannot be created stopped: early stopping stops a trial, with the step and the "
         "reason");
   }
+
+  ABLATE_RETURN_IF_ERROR(ValidateRunName(run.name));
   const std::string config_json = CanonicalJson(run.config);
   const std::string fingerprint = ConfigFingerprint(run.config);
   Created<Run> result;
@@ -447,6 +449,7 @@ StatusOr<std::vector<MetricPoint>> SqliteRunStore::ListMetrics(RunId run, std::s
 
 StatusOr<Created<Checkpoint>> SqliteRunStore::RegisterCheckpoint(const NewCheckpoint& c) {
   if (c.name.empty()) return absl::InvalidArgumentError("checkpoint name is empty");
+  ABLATE_RETURN_IF_ERROR(ValidateCheckpointUri(c.uri));
   Created<Checkpoint> result;
   Status st = InTransaction([&]() -> Status {
     ABLATE_ASSIGN_OR_RETURN(Run run, GetRun(c.run));

@@ -412,8 +412,16 @@ StatusOr<SweepSpec> ParseSweepSpec(const std::string& yaml_text, const std::stri
     return absl::InvalidArgumentError(source_name + ":" + std::to_string(e.mark.line + 1) +
                                       ": malformed YAML: " + e.msg);
   }
+  if (Status size = CheckYamlDocument(root); !size.ok()) {
+    return Status(size.code(), source_name + ": " + std::string(size.message()));
+  }
   if (!root.IsMap()) return ctx.Error("<top>", "a sweep spec must be a YAML mapping");
   for (const auto& o : overrides) ABLATE_RETURN_IF_ERROR(ApplyOverride(root, o, ctx));
+  if (!overrides.empty()) {
+    if (Status size = CheckYamlDocument(root); !size.ok()) {
+      return Status(size.code(), source_name + ": " + std::string(size.message()));
+    }
+  }
 
   ABLATE_RETURN_IF_ERROR(
       CheckKeys(ctx, root, "",
@@ -534,6 +542,11 @@ StatusOr<SweepSpec> ParseSweepSpec(const std::string& yaml_text, const std::stri
     if (mode == "random") {
       spec.search = SearchMode::kRandom;
       ABLATE_ASSIGN_OR_RETURN(int64_t trials, GetInt(ctx, search["trials"], "search.trials", 1));
+      if (trials > kMaxTrialsPerSweep) {
+        return ctx.Error(search["trials"], "search.trials",
+                         "must be <= " + std::to_string(kMaxTrialsPerSweep) +
+                             " (the trials-per-sweep limit), got " + std::to_string(trials));
+      }
       spec.trials = static_cast<int>(trials);
       if (search["seed"].IsDefined()) {
         ABLATE_ASSIGN_OR_RETURN(int64_t seed, GetInt(ctx, search["seed"], "search.seed", 0));

@@ -70,6 +70,11 @@ struct EvalSettings {
 
 enum class SearchMode { kGrid, kRandom };
 
+// The most trials one sweep may expand to (grid cells after `when` conditions, before
+// constraints; random `trials`). Larger sweeps are refused with an error naming the limit, before
+// anything is expanded or stored (docs/sweeps.md, "Limits").
+inline constexpr int kMaxTrialsPerSweep = 10000;
+
 struct SweepSpec {
   std::string name;
   std::string preset = "tiny";

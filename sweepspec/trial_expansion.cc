@@ -1,6 +1,7 @@
 #include "sweepspec/trial_expansion.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <set>
 
@@ -87,9 +88,11 @@ StatusOr<bool> AllConstraintsHold(const SweepSpec& spec, const nlohmann::json& s
   return true;
 }
 
-// Depth-first grid expansion over parameters[i..].
+// Depth-first grid expansion over parameters[i..]. Stops once `out` holds more than
+// kMaxTrialsPerSweep cells, so a huge grid costs at most that many cells of work.
 void ExpandGrid(const SweepSpec& spec, size_t i, nlohmann::json params, nlohmann::json set,
                 std::vector<std::pair<nlohmann::json, nlohmann::json>>* out) {
+  if (out->size() > static_cast<size_t>(kMaxTrialsPerSweep)) return;
   if (i == spec.parameters.size()) {
     out->emplace_back(std::move(params), std::move(set));
     return;
@@ -108,6 +111,18 @@ void ExpandGrid(const SweepSpec& spec, size_t i, nlohmann::json params, nlohmann
     }
     ExpandGrid(spec, i + 1, std::move(next_params), std::move(next_set), out);
   }
+}
+
+// The product of the value-list lengths (an upper bound on the grid's cells; `when` conditions
+// can only lower it), saturating at UINT64_MAX instead of overflowing.
+uint64_t GridCellBound(const SweepSpec& spec) {
+  uint64_t product = 1;
+  for (const auto& p : spec.parameters) {
+    const uint64_t n = p.values.size();
+    if (n != 0 && product > UINT64_MAX / n) return UINT64_MAX;
+    product *= n == 0 ? 1 : n;
+  }
+  return product;
 }
 
 }  // namespace
@@ -136,6 +151,15 @@ StatusOr<TrialExpansion> ExpandTrials(const SweepSpec& spec, const TrialConfigVa
 
   if (spec.search == SearchMode::kGrid) {
     ExpandGrid(spec, 0, nlohmann::json::object(), spec.base_set, &candidates);
+    if (candidates.size() > static_cast<size_t>(kMaxTrialsPerSweep)) {
+      const uint64_t bound = GridCellBound(spec);
+      return absl::InvalidArgumentError(
+          "sweep '" + spec.name + "': the grid has more than " +
+          std::to_string(kMaxTrialsPerSweep) + " cells (the trials-per-sweep limit; " +
+          (bound == UINT64_MAX ? std::string("the value lists multiply past 2^64")
+                               : "the value lists multiply to " + std::to_string(bound)) +
+          "); split it into smaller sweeps");
+    }
     std::vector<std::pair<nlohmann::json, nlohmann::json>> kept;
     for (auto& c : candidates) {
       ABLATE_ASSIGN_OR_RETURN(bool ok, AllConstraintsHold(spec, c.second));
@@ -147,6 +171,11 @@ StatusOr<TrialExpansion> ExpandTrials(const SweepSpec& spec, const TrialConfigVa
     }
     candidates = std::move(kept);
   } else {
+    if (spec.trials > kMaxTrialsPerSweep) {
+      return absl::InvalidArgumentError(
+          "sweep '" + spec.name + "': " + std::to_string(spec.trials) + " trials is more than " +
+          std::to_string(kMaxTrialsPerSweep) + " (the trials-per-sweep limit)");
+    }
     SeededRandom rng(spec.seed);
     const int max_attempts = 100 * spec.trials;
     for (int attempt = 0;

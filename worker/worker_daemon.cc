@@ -1,5 +1,6 @@
 #include "worker/worker_daemon.h"
 
+#include <grpcpp/create_channel.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "proto/grpc_limits.h"
 #include "worker/coordinator_sink.h"
 #include "worker/retention_task.h"
 #include "worker/trial_runner.h"
@@ -33,6 +35,12 @@ std::string DefaultName() {
 void Log(const std::string& message) {
   // One line per event on stderr; the daemon's supervisor (systemd, k8s) collects it.
   std::cerr << "[ablate worker] " << message << std::endl;
+}
+
+// A name usable as one path component: not empty, ".", "..", and without '/', '\\' or NUL.
+bool IsPlainName(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find_first_of(std::string_view("/\\\0", 3)) == std::string_view::npos;
 }
 
 // Sleeps up to `ms`, waking early when `stop` is set.
@@ -62,7 +70,8 @@ StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Create(const WorkerOptions
 WorkerDaemon::WorkerDaemon(const WorkerOptions& options) : options_(options) {
   if (options_.name.empty()) options_.name = DefaultName();
   options_.work_dir = std::filesystem::absolute(options_.work_dir);
-  channel_ = rpc::CreateCoordinatorChannel(options_.server, options_.security);
+  channel_ = rpc::CreateCoordinatorChannel(options_.server, options_.security,
+                                           rpc::LimitedChannelArguments());
   scheduler_ = v1::Scheduler::NewStub(channel_);
   coordinator_ = v1::Coordinator::NewStub(channel_);
 }
@@ -189,6 +198,10 @@ void WorkerDaemon::RunJob(const v1::Job& job, int64_t leased_at_ms) {
   } else if (auto spec = ParseJobSpec(spec_json); !spec.ok()) {
     complete.set_outcome(v1::JOB_OUTCOME_FAILED);
     complete.set_reason("bad job spec: " + std::string(spec.status().message()));
+  } else if (spec->kind != "eval" && !IsPlainName(job.run_name())) {
+    // The run's folder is <work dir>/runs/<run name>: never a path that leaves it.
+    complete.set_outcome(v1::JOB_OUTCOME_FAILED);
+    complete.set_reason("bad job: run name '" + job.run_name() + "' is not a plain folder name");
   } else {
     TrialRunnerOptions runner;
     runner.trainer_path = options_.trainer_path;

@@ -64,7 +64,12 @@ std::vector<std::string> SplitLines(std::string_view text) {
   while (start <= text.size()) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
-    std::string line(text.substr(start, end - start));
+    std::string line(text.substr(start, std::min(end - start, kMaxDiaryLineBytes)));
+    if (end - start > kMaxDiaryLineBytes) {
+      // Cut back to a space so no number or name is read half.
+      const size_t space = line.find_last_of(" \t");
+      line.resize(space == std::string::npos ? 0 : space);
+    }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     lines.push_back(std::move(line));
     if (end == text.size()) break;
@@ -416,7 +421,9 @@ std::optional<CheckpointName> ParseCheckpointName(std::string_view text) {
 
 RecognisedSettings RecogniseSettings(std::string_view raw_text) {
   RecognisedSettings out;
-  const std::string text = NormalisePunctuation(raw_text);
+  std::string clamped;  // every line cut to kMaxDiaryLineBytes (see SplitLines)
+  for (const std::string& line : SplitLines(raw_text)) clamped += line + "\n";
+  const std::string text = NormalisePunctuation(clamped);
   const std::string lower = Lower(text);
   // Every recognised value with its position, so that the last mention wins.
   std::vector<std::tuple<size_t, bool, std::string, nlohmann::json>> found;  // pos, eval?, key, v
