@@ -4,18 +4,25 @@
 //
 //   detector_side_bench --data DIR --net r50|tiny --mode train|infer [--iters N] [--threads N]
 //                       [--manifest ../shared/yolact-vectors/v1_tiny_s1/manifest.json]
+//                       [--profile TRACE.json]
 //
 // DIR holds weights.pt (the reference state dict) and inputs.pt ("images" [B,3,S,S]; per image i
 // "boxes.i" [G,4] point form relative, "labels.i" [G] 0-based, "masks.i" [G,S,S] 0/1). train =
 // forward + loss + backward + SGD step (no data loader: the same tensors every step), infer =
 // eval forward + Detect + Postprocess (full-size masks). Prints one JSON line with the median
-// seconds per iteration after one warm-up iteration. Exit 2 on bad input.
+// seconds per iteration after one warm-up iteration (train: also the medians of its phases:
+// forward, loss, backward, optimiser step). --profile runs one more iteration under LibTorch's
+// profiler and writes its Chrome trace (profile_summary.py sums it per op). Exit 2 on bad input.
+#include <time.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,6 +46,14 @@ int Fail(const std::string& message) {
   return 2;
 }
 
+// CPU seconds of the whole process (all threads). On a busy machine this tracks the work done
+// better than wall time; with more than one intra-op thread it includes OpenMP spin-waiting.
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0.0 : v[v.size() / 2];
@@ -48,7 +63,7 @@ double Median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   std::string data, net = "r50", mode = "train",
-                    manifest = "../shared/yolact-vectors/v1_tiny_s1/manifest.json";
+                    manifest = "../shared/yolact-vectors/v1_tiny_s1/manifest.json", profile;
   int iters = 3, threads = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
@@ -64,6 +79,8 @@ int main(int argc, char** argv) {
       threads = std::max(1, std::stoi(v));
     } else if (a == "--manifest") {
       manifest = v;
+    } else if (a == "--profile") {
+      profile = v;
     } else {
       return Fail("unknown flag " + a);
     }
@@ -115,8 +132,18 @@ int main(int argc, char** argv) {
     targets.push_back({*boxes, *labels, *masks, torch::zeros({0, 4})});
   }
 
-  std::vector<double> seconds;
+  std::vector<double> seconds, cpu_seconds;
+  std::map<std::string, std::vector<double>> phases;
   double detections = 0;
+  const int total_iters = iters + 1 + (profile.empty() ? 0 : 1);
+  // The last iteration runs under the profiler when asked for; it is not timed.
+  auto profiler_for = [&](int it) {
+    return it == iters + 1 ? std::make_unique<torch::autograd::profiler::RecordProfile>(profile)
+                           : nullptr;
+  };
+  auto since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
   try {
     if (mode == "train") {
       std::vector<torch::Tensor> params;
@@ -129,26 +156,41 @@ int main(int argc, char** argv) {
       YolactLoss loss_fn(*config);
       model->train(true);
       const bool with_segm = config->semantic_weight > 0;
-      for (int it = 0; it <= iters; ++it) {
+      for (int it = 0; it < total_iters; ++it) {
+        auto profiler = profiler_for(it);
+        const double c0 = ProcessCpuSeconds();
         const auto t0 = Clock::now();
         optimizer.zero_grad();
         YolactOutput out = model->forward(images, with_segm);
+        const auto t1 = Clock::now();
         auto loss = loss_fn(out, targets, *model);
         if (!loss.ok()) return Fail(std::string(loss.status().message()));
+        const auto t2 = Clock::now();
         loss->total.backward();
+        const auto t3 = Clock::now();
         optimizer.step();
-        if (it > 0) seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        if (it == 0 || it > iters) continue;
+        seconds.push_back(since(t0));
+        cpu_seconds.push_back(ProcessCpuSeconds() - c0);
+        phases["forward"].push_back(std::chrono::duration<double>(t1 - t0).count());
+        phases["loss"].push_back(std::chrono::duration<double>(t2 - t1).count());
+        phases["backward"].push_back(std::chrono::duration<double>(t3 - t2).count());
+        phases["optimizer"].push_back(since(t3));
       }
     } else {
       torch::NoGradGuard no_grad;
       model->eval();
       const std::vector<std::pair<int, int>> sizes(batch, {size, size});
       std::vector<double> counts;
-      for (int it = 0; it <= iters; ++it) {
+      for (int it = 0; it < total_iters; ++it) {
+        auto profiler = profiler_for(it);
+        const double c0 = ProcessCpuSeconds();
         const auto t0 = Clock::now();
         std::vector<ImageDetections> dets =
             Infer(*model, *config, images, sizes, torch::Device(torch::kCPU));
-        if (it > 0) seconds.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        if (it == 0 || it > iters) continue;
+        seconds.push_back(since(t0));
+        cpu_seconds.push_back(ProcessCpuSeconds() - c0);
         double n = 0;
         for (const auto& d : dets) n += static_cast<double>(d.classes.size(0));
         counts.push_back(n / static_cast<double>(batch));
@@ -167,8 +209,10 @@ int main(int argc, char** argv) {
                         {"threads", threads},
                         {"iters", seconds.size()},
                         {"seconds_per_iter_median", step_s},
+                        {"cpu_seconds_per_iter_median", Median(cpu_seconds)},
                         {"images_per_s", static_cast<double>(batch) / step_s}};
   if (mode == "infer") out["detections_per_image"] = detections;
+  for (const auto& [name, v] : phases) out["phase_s"][name] = Median(v);
   std::cout << out.dump() << std::endl;
   return 0;
 }

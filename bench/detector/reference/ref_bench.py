@@ -8,8 +8,9 @@ on CPU, on the same inputs and weights that our detector_side_bench reads.
       [G,4] point form relative, "labels.i" [G] int64 0-based, "masks.i" [G,S,S] float 0/1),
       and DIR/net.json (what was built).
   ref_bench.py run --yolact DIR --net r50|tiny --data DIR --mode train|infer --iters N
-      [--threads 2]  prints one JSON line: seconds per iteration (median after one warm-up),
-      images/s, and for infer the detections per image.
+      [--threads 2] [--profile TRACE.json]  prints one JSON line: seconds per iteration (median
+      after one warm-up), images/s, for train the phase medians (forward, loss, backward,
+      optimizer), for infer the detections per image.
 
 The reference is imported from DIR as it is (the caller may patch its import-time CUDA call, nothing
 else). Debian 12 has no pycocotools: data/coco.py only imports its mask module, so a stub module
@@ -20,6 +21,7 @@ as our tiny preset does (the reference ResNetBackbone hard-codes width 64, so a 
 only the width, as the vectors' generator did).
 """
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -128,6 +130,21 @@ def synthetic_inputs(batch, size, objects, num_classes, seed=1):
     return out
 
 
+class ProfileToFile:
+    """torch.autograd.profiler over a block, its Chrome trace written to `path` at the end."""
+
+    def __init__(self, path):
+        self.path = path
+        self.prof = torch.autograd.profiler.profile()
+
+    def __enter__(self):
+        self.prof.__enter__()
+
+    def __exit__(self, *exc):
+        self.prof.__exit__(*exc)
+        self.prof.export_chrome_trace(self.path)
+
+
 def prepare(args):
     import_reference(args.yolact)
     cfg = configure(args.net, args.manifest)
@@ -153,7 +170,15 @@ def run(args):
     inputs = torch.load(os.path.join(args.data, "inputs.pt"))
     images = inputs["images"]
     batch, size = images.size(0), images.size(2)
-    times, detections = [], []
+    times, cpu_times, detections, phases = [], [], [], {}
+    # One more iteration under the autograd profiler when asked for (not timed); its Chrome
+    # trace has the same format as ours (profile_summary.py).
+    total_iters = args.iters + 1 + (1 if args.profile else 0)
+
+    def profiler_for(it):
+        if it <= args.iters:
+            return contextlib.nullcontext()
+        return ProfileToFile(args.profile)
     if args.mode == "train":
         from layers.modules import MultiBoxLoss
         criterion = MultiBoxLoss(num_classes=cfg.num_classes,
@@ -167,16 +192,25 @@ def run(args):
         masks = [inputs["masks.%d" % i] for i in range(batch)]
         num_crowds = [0] * batch
         net.train()
-        for it in range(args.iters + 1):
-            t0 = time.perf_counter()
-            optimizer.zero_grad()
-            preds = net(images)
-            losses = criterion(net, preds, targets, masks, num_crowds)
-            loss = sum(losses[k] for k in losses)
-            loss.backward()
-            optimizer.step()
-            if it > 0:
+        for it in range(total_iters):
+            with profiler_for(it):
+                c0 = time.process_time()
+                t0 = time.perf_counter()
+                optimizer.zero_grad()
+                preds = net(images)
+                t1 = time.perf_counter()
+                losses = criterion(net, preds, targets, masks, num_crowds)
+                loss = sum(losses[k] for k in losses)
+                t2 = time.perf_counter()
+                loss.backward()
+                t3 = time.perf_counter()
+                optimizer.step()
+            if 0 < it <= args.iters:
                 times.append(time.perf_counter() - t0)
+                cpu_times.append(time.process_time() - c0)
+                for name, v in (("forward", t1 - t0), ("loss", t2 - t1), ("backward", t3 - t2),
+                                ("optimizer", time.perf_counter() - t3)):
+                    phases.setdefault(name, []).append(v)
     else:
         from layers.output_utils import postprocess
         net.eval()
@@ -184,23 +218,30 @@ def run(args):
         net.detect.use_cross_class_nms = False
         cfg.mask_proto_debug = False  # eval.py sets it from its --mask_proto_debug flag
         with torch.no_grad():
-            for it in range(args.iters + 1):
-                t0 = time.perf_counter()
-                dets = net(images)
-                n = 0
-                for i in range(batch):
-                    classes, scores, boxes, masks = postprocess(dets, size, size, batch_idx=i,
-                                                                score_threshold=0)
-                    n += int(classes.size(0))
-                if it > 0:
+            for it in range(total_iters):
+                with profiler_for(it):
+                    c0 = time.process_time()
+                    t0 = time.perf_counter()
+                    dets = net(images)
+                    n = 0
+                    for i in range(batch):
+                        classes, scores, boxes, masks = postprocess(dets, size, size, batch_idx=i,
+                                                                    score_threshold=0)
+                        n += int(classes.size(0))
+                if 0 < it <= args.iters:
                     times.append(time.perf_counter() - t0)
+                    cpu_times.append(time.process_time() - c0)
                     detections.append(n / batch)
     step_s = statistics.median(times)
     out = {"side": "reference", "net": args.net, "mode": args.mode, "batch": batch,
            "image_size": size, "threads": torch.get_num_threads(), "iters": len(times),
-           "seconds_per_iter_median": step_s, "images_per_s": batch / step_s}
+           "seconds_per_iter_median": step_s,
+           "cpu_seconds_per_iter_median": statistics.median(cpu_times),
+           "images_per_s": batch / step_s}
     if detections:
         out["detections_per_image"] = statistics.median(detections)
+    if phases:
+        out["phase_s"] = {k: statistics.median(v) for k, v in phases.items()}
     print(json.dumps(out), flush=True)
 
 
@@ -216,6 +257,7 @@ def main():
     p.add_argument("--mode", choices=["train", "infer"], default="train")
     p.add_argument("--iters", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--profile", help="run: write a Chrome trace of one more iteration here")
     args = p.parse_args()
     prepare(args) if args.command == "prepare" else run(args)
 

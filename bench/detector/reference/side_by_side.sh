@@ -8,20 +8,29 @@
 # Usage (from the repository root, after bench/detector/reference/setup.sh and a build of
 # detector_side_bench):
 #   bench/detector/reference/side_by_side.sh YOLACT [--rounds N] [--threads N] [--build DIR]
-#       [--r50-iters N] [--tiny-iters N]
+#       [--r50-iters N] [--tiny-iters N] [--jobs "r50:train r50:infer tiny:train tiny:infer"]
+#       [--ours BIN] [--profile DIR]
 # YOLACT: a checkout of github.com/dbolya/yolact or a bare git directory of it. It is copied to a
 # temporary folder, where one line is patched: the import-time torch.cuda.current_device() in
 # yolact.py runs only when CUDA is available. Nothing else of the reference is changed.
 #
+# --ours: another build of detector_side_bench (default BUILD/bin/detector_side_bench). --profile:
+# one more iteration of each job under the profiler, Chrome traces and their per-op summaries
+# (profile_summary.py) in DIR.
+#
 # Speeds depend on machine load (other busy processes cut them 3-4x, STACK-NOTES.md): the uptime
-# load is printed before and after; the ratios are comparable because the sides alternate.
+# load is printed before and after; the ratios are comparable because the sides alternate. The
+# "cpu ratio" column divides process CPU seconds per iteration (reference / ours): on a busy
+# machine it tracks the work better than wall time, best with --threads 1 (with more threads it
+# includes OpenMP spin-waiting).
 set -euo pipefail
 
-usage() { sed -n '2,16p' "$0" >&2; exit 2; }
+usage() { sed -n '2,25p' "$0" >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 yolact_src=$1
 shift
-rounds=3 threads=2 build=build r50_iters=2 tiny_iters=5
+rounds=3 threads=2 build=build r50_iters=2 tiny_iters=5 ours="" profile=""
+jobs="r50:train r50:infer tiny:train tiny:infer"
 while [[ $# -gt 0 ]]; do
   case $1 in
     --rounds) rounds=$2 ;;
@@ -29,6 +38,9 @@ while [[ $# -gt 0 ]]; do
     --build) build=$2 ;;
     --r50-iters) r50_iters=$2 ;;
     --tiny-iters) tiny_iters=$2 ;;
+    --jobs) jobs=$2 ;;
+    --ours) ours=$2 ;;
+    --profile) profile=$2 ;;
     *) echo "side_by_side.sh: unknown flag $1" >&2; usage ;;
   esac
   shift 2
@@ -36,7 +48,7 @@ done
 
 here=$(cd "$(dirname "$0")" && pwd)
 python=/usr/bin/python3  # Debian's python3-torch lives there, not in a pyenv
-ours=$build/bin/detector_side_bench
+[[ -n $ours ]] || ours=$build/bin/detector_side_bench
 [[ -x $ours ]] || { echo "side_by_side.sh: $ours missing: build the detector_side_bench target" >&2; exit 2; }
 $python -c 'import torch, torchvision, cv2' 2>/dev/null ||
   { echo "side_by_side.sh: $python lacks torch/torchvision/cv2: run $here/setup.sh" >&2; exit 2; }
@@ -62,31 +74,39 @@ commit=$(git --git-dir="$yolact_src" rev-parse HEAD 2>/dev/null || git -C "$yola
 
 echo "reference: github.com/dbolya/yolact $commit, $($python -c 'import torch; print("torch", torch.__version__)')"
 echo "load before: $(uptime)"
+[[ -z $profile ]] || mkdir -p "$profile"
 for net in r50 tiny; do
   $python "$here/ref_bench.py" prepare --yolact "$ref" --net "$net" --out "$work/$net" 2>>"$work/stderr.log"
 done
 
 results=$work/results.jsonl
-run_ref() { $python "$here/ref_bench.py" run --yolact "$ref" --net "$1" --data "$work/$1" --mode "$2" --iters "$3" --threads "$threads" 2>>"$work/stderr.log"; }
-run_ours() { "$ours" --net "$1" --data "$work/$1" --mode "$2" --iters "$3" --threads "$threads" 2>>"$work/stderr.log"; }
+# $4: the round; the first round writes the profiles.
+profile_flag() { [[ -n $profile && $2 == 1 ]] && echo "--profile $profile/$1.json"; }
+run_ref() { $python "$here/ref_bench.py" run --yolact "$ref" --net "$1" --data "$work/$1" --mode "$2" --iters "$3" --threads "$threads" $(profile_flag "reference-$1-$2" "$4") 2>>"$work/stderr.log"; }
+run_ours() { "$ours" --net "$1" --data "$work/$1" --mode "$2" --iters "$3" --threads "$threads" $(profile_flag "ours-$1-$2" "$4") 2>>"$work/stderr.log"; }
 for ((r = 1; r <= rounds; ++r)); do
-  for job in "r50 train $r50_iters" "r50 infer $r50_iters" "tiny train $tiny_iters" "tiny infer $tiny_iters"; do
-    read -r net mode iters <<<"$job"
+  for job in $jobs; do
+    net=${job%%:*} mode=${job#*:}
+    if [[ $net == r50 ]]; then iters=$r50_iters; else iters=$tiny_iters; fi
     # Alternate which side goes first so that a drift in load does not favour one side.
     if ((r % 2)); then order="run_ref run_ours"; else order="run_ours run_ref"; fi
     for side in $order; do
-      line=$($side "$net" "$mode" "$iters") || { echo "side_by_side.sh: $side $net $mode failed:" >&2; tail -20 "$work/stderr.log" >&2; exit 1; }
+      line=$($side "$net" "$mode" "$iters" "$r") || { echo "side_by_side.sh: $side $net $mode failed:" >&2; tail -20 "$work/stderr.log" >&2; exit 1; }
       echo "$line" | sed "s/^{/{\"round\": $r, /" >>"$results"
     done
     echo "round $r $net $mode: $(tail -2 "$results" | $python -c 'import json,sys; print("  ".join("%s %.3f img/s" % (d["side"], d["images_per_s"]) for d in map(json.loads, sys.stdin)))')" >&2
   done
 done
 echo "load after: $(uptime)"
+if [[ -n $profile ]]; then
+  for t in "$profile"/*.json; do $python "$here/profile_summary.py" "$t" >"${t%.json}.txt"; done
+  echo "profiles: $profile/*.txt"
+fi
 $python - "$results" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print("%-5s %-6s %5s %12s %12s %8s %16s %12s" % ("net", "mode", "batch", "ref img/s", "ours img/s",
-      "ratio", "ratio per round", "dets/img"))
+print("%-5s %-6s %5s %10s %10s %7s %9s %9s %9s" % ("net", "mode", "batch", "ref img/s",
+      "ours img/s", "ratio", "per round", "cpu ratio", "dets/img"))
 for net in ("r50", "tiny"):
     for mode in ("train", "infer"):
         sel = [d for d in rows if d["net"] == net and d["mode"] == mode]
@@ -104,9 +124,15 @@ for net in ("r50", "tiny"):
         if mode == "infer":
             dets = "%g / %g" % (statistics.median(d["detections_per_image"] for d in sel if d["side"] == "reference"),
                                 statistics.median(d["detections_per_image"] for d in sel if d["side"] == "ours"))
-        print("%-5s %-6s %5d %12.3f %12.3f %7.2fx %15.2fx %12s" % (
+        cpu = [d["cpu_seconds_per_iter_median"] for d in sel if d["side"] == "reference"], \
+              [d["cpu_seconds_per_iter_median"] for d in sel if d["side"] == "ours"]
+        print("%-5s %-6s %5d %10.3f %10.3f %6.2fx %8.2fx %8.2fx %9s" % (
             net, mode, sel[0]["batch"], statistics.median(ref), statistics.median(ours),
-            statistics.median(ours) / statistics.median(ref), statistics.median(per_round), dets))
-print("medians over %d rounds; ratio = ours / reference; dets/img = reference / ours" %
+            statistics.median(ours) / statistics.median(ref), statistics.median(per_round),
+            statistics.median(cpu[0]) / statistics.median(cpu[1]), dets))
+print("medians over %d rounds; ratio = ours / reference images/s; cpu ratio = reference / ours "
+      "CPU seconds per iteration; dets/img = reference / ours" %
       len({d["round"] for d in rows}))
 PY
+echo "raw results (one JSON line per process; phase_s = medians of forward / loss / backward / optimizer):"
+cat "$results"
