@@ -41,14 +41,21 @@ class BottleneckImpl : public ResBlockImpl {
     }
   }
   torch::Tensor forward(torch::Tensor x) override {
-    torch::Tensor out = torch::relu(bn1_(conv1_(x)));
-    out = torch::relu(bn2_(dcn2_.is_empty() ? conv2_(out) : dcn2_(out)));
-    out = bn3_(conv3_(out));
-    torch::Tensor residual = downsample_.is_empty() ? x : downsample_->forward(x);
-    return torch::relu(out + residual);
+    // In-place add and ReLU as the reference does: no backward here needs the tensors they
+    // overwrite (conv and BatchNorm keep their inputs, ReLU its output).
+    torch::Tensor out = ConvBn(*conv1_, *bn1_, x).relu_();
+    out = (dcn2_.is_empty() ? ConvBn(*conv2_, *bn2_, out) : bn2_(dcn2_(out))).relu_();
+    out = ConvBn(*conv3_, *bn3_, out);
+    out += downsample_.is_empty() ? x : Downsample(x);
+    return out.relu_();
   }
 
  private:
+  torch::Tensor Downsample(const torch::Tensor& x) {
+    return ConvBn(*downsample_[0]->as<torch::nn::Conv2dImpl>(),
+                  *downsample_[1]->as<torch::nn::BatchNorm2dImpl>(), x);
+  }
+
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
   Dcn dcn2_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
@@ -70,19 +77,34 @@ class BasicBlockImpl : public ResBlockImpl {
     }
   }
   torch::Tensor forward(torch::Tensor x) override {
-    torch::Tensor out = torch::relu(bn1_(conv1_(x)));
-    out = bn2_(conv2_(out));
-    torch::Tensor residual = downsample_.is_empty() ? x : downsample_->forward(x);
-    return torch::relu(out + residual);
+    torch::Tensor out = ConvBn(*conv1_, *bn1_, x).relu_();
+    out = ConvBn(*conv2_, *bn2_, out);
+    out += downsample_.is_empty() ? x : Downsample(x);
+    return out.relu_();
   }
 
  private:
+  torch::Tensor Downsample(const torch::Tensor& x) {
+    return ConvBn(*downsample_[0]->as<torch::nn::Conv2dImpl>(),
+                  *downsample_[1]->as<torch::nn::BatchNorm2dImpl>(), x);
+  }
+
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
   torch::nn::Sequential downsample_{nullptr};
 };
 
 }  // namespace
+
+torch::Tensor ConvBn(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn,
+                     const torch::Tensor& x) {
+  if (bn.is_training()) return bn.forward(conv.forward(x));
+  const torch::Tensor scale = bn.weight * torch::rsqrt(bn.running_var + bn.options.eps());
+  const torch::Tensor shift = bn.bias - bn.running_mean * scale;
+  const auto& o = conv.options;
+  return torch::conv2d(x, conv.weight * scale.view({-1, 1, 1, 1}), shift, o.stride(),
+                       c10::get<torch::ExpandingArray<2>>(o.padding()), o.dilation(), o.groups());
+}
 
 torch::Tensor MakePriors(const ModelConfig& config,
                          const std::vector<std::pair<int64_t, int64_t>>& level_sizes) {
@@ -131,7 +153,8 @@ std::pair<torch::nn::Sequential, int> MakeNet(int in_channels, const std::vector
       channels = l.out_channels;
     }
     if (include_last_relu || i + 1 < net.size()) {
-      seq->push_back(torch::nn::Functional(torch::relu));
+      // In place: the conv / upsampling before it does not need its output for backward.
+      seq->push_back(torch::nn::Functional([](torch::Tensor x) { return x.relu_(); }));
     }
   }
   return {seq, channels};
@@ -173,7 +196,7 @@ BackboneImpl::BackboneImpl(const ModelConfig& config) {
 }
 
 std::vector<torch::Tensor> BackboneImpl::forward(torch::Tensor x) {
-  x = torch::relu(bn1_(conv1_(x)));
+  x = ConvBn(*conv1_, *bn1_, x).relu_();
   x = torch::max_pool2d(x, /*kernel_size=*/{3, 3}, /*stride=*/{2, 2}, /*padding=*/{1, 1});
   std::vector<torch::Tensor> outs;
   for (auto& stage : blocks_) {
@@ -218,7 +241,7 @@ std::vector<torch::Tensor> FpnImpl::forward(const std::vector<torch::Tensor>& in
   }
   for (int i = 0; i < n; ++i) {
     const int j = n - 1 - i;
-    out[j] = torch::relu(pred_layers_[i]->as<torch::nn::Conv2d>()->forward(out[j]));
+    out[j] = pred_layers_[i]->as<torch::nn::Conv2d>()->forward(out[j]).relu_();
   }
   for (const auto& layer : *downsample_layers_) {
     out.push_back(layer->as<torch::nn::Conv2d>()->forward(out.back()));
@@ -327,7 +350,7 @@ YolactOutput YolactImpl::forward(torch::Tensor x, bool with_segm) {
   for (int s : config_.selected_layers) selected.push_back(out.backbone[s]);
   out.fpn = fpn_->forward(selected);
 
-  out.proto = torch::relu(proto_net_->forward(out.fpn[0])).permute({0, 2, 3, 1}).contiguous();
+  out.proto = proto_net_->forward(out.fpn[0]).relu_().permute({0, 2, 3, 1}).contiguous();
 
   std::vector<torch::Tensor> locs, confs, masks;
   std::vector<std::pair<int64_t, int64_t>> sizes;

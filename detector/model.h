@@ -43,6 +43,15 @@ struct YolactOutput {
 torch::Tensor MakePriors(const ModelConfig& config,
                          const std::vector<std::pair<int64_t, int64_t>>& level_sizes);
 
+// bn(conv(x)) for a convolution without bias. When the BatchNorm uses its running statistics (eval
+// mode, or frozen BN in training) it is an affine map per channel, so it is folded into the
+// convolution: conv(x, W * s) + (beta - mean * s) with s = gamma / sqrt(var + eps). That saves the
+// BatchNorm's pass over the activation forward and backward (and the activation it keeps for
+// backward); gradients still reach x and W (and gamma / beta when they train). Equal to
+// bn(conv(x)) up to float rounding. In training mode (batch statistics) it is bn(conv(x)).
+torch::Tensor ConvBn(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn,
+                     const torch::Tensor& x);
+
 // A residual block (Bottleneck or Basic); forward(x) -> y.
 class ResBlockImpl : public torch::nn::Module {
  public:

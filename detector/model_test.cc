@@ -55,6 +55,47 @@ TEST_P(ReferenceVectorTest, MatchesEveryStoredOutput) {
 INSTANTIATE_TEST_SUITE_P(PublicVectors, ReferenceVectorTest,
                          ::testing::Values("v1_tiny_s1", "plus_tiny_s1"));
 
+// Frozen BatchNorm folded into the convolution: same output and the same gradients (input, conv
+// weight, BN affine) as LibTorch's conv followed by an eval-mode BatchNorm.
+TEST(ConvBnTest, FoldedFrozenBatchNormEqualsConvThenBatchNorm) {
+  torch::manual_seed(3);
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(4, 6, 3).stride(2).padding(1).bias(false));
+  torch::nn::BatchNorm2d bn(torch::nn::BatchNorm2dOptions(6));
+  {
+    torch::NoGradGuard no_grad;
+    bn->weight.uniform_(0.5, 1.5);
+    bn->bias.uniform_(-0.2, 0.2);
+    bn->running_mean.uniform_(-1, 1);
+    bn->running_var.uniform_(0.5, 2);
+  }
+  bn->eval();
+  const torch::Tensor x = torch::randn({2, 4, 9, 9}).requires_grad_();
+  const torch::Tensor upstream = torch::randn({2, 6, 5, 5});
+  auto run = [&](bool folded) {
+    for (torch::Tensor t : {x, conv->weight, bn->weight, bn->bias}) {
+      if (t.grad().defined()) t.mutable_grad().zero_();
+    }
+    torch::Tensor y = folded ? ConvBn(*conv, *bn, x) : bn(conv(x));
+    (y * upstream).sum().backward();
+    return std::vector<torch::Tensor>{y.detach(), x.grad().clone(), conv->weight.grad().clone(),
+                                      bn->weight.grad().clone(), bn->bias.grad().clone()};
+  };
+  const std::vector<torch::Tensor> expected = run(false), folded = run(true);
+  const char* names[] = {"output", "grad x", "grad conv weight", "grad bn weight", "grad bn bias"};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(folded[i], expected[i], 1e-5, 1e-5))
+        << names[i] << ": max diff " << (folded[i] - expected[i]).abs().max().item<double>();
+  }
+  // Training mode (batch statistics) is not folded: running statistics are updated.
+  bn->train();
+  const torch::Tensor mean_before = bn->running_mean.clone();
+  const torch::Tensor y = ConvBn(*conv, *bn, x.detach());
+  EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), 1);
+  EXPECT_FALSE(torch::equal(bn->running_mean, mean_before));
+  // Normalised with the batch's statistics: per channel the output's mean is the BN bias.
+  EXPECT_TRUE(torch::allclose(y.mean({0, 2, 3}), bn->bias.detach(), 1e-4, 1e-4));
+}
+
 nlohmann::json ReadManifest(const std::string& name) {
   std::ifstream in(kVectors / name / "manifest.json");
   return nlohmann::json::parse(in);

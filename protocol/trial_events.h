@@ -53,7 +53,7 @@ struct StartedEvent {
   int64_t protocol = kTrialProtocolVersion;  // a version above kTrialProtocolVersion is refused
   // What `--init` loaded (docs/worker-protocol.md: source, format, loaded, reinitialised,
   // missing, unexpected...); null when the run starts without pretrained weights.
-  nlohmann::json init;
+  nlohmann::json init = nullptr;
 };
 
 struct MetricsEvent {

@@ -175,6 +175,19 @@ TEST(TrialEventsTest, RoundTripsEveryKind) {
   }
 }
 
+TEST(TrialEventsTest, StartedCarriesWhatInitLoaded) {
+  StartedEvent started{0, 100, false, false, false};
+  started.init = nlohmann::json::parse(
+      R"({"source": "/w/resnet50.pth", "format": "torchvision-resnet", "loaded": 318,
+          "reinitialised": [], "missing": ["fpn.lat_layers.0.weight"], "unexpected": ["fc.weight"]})");
+  auto back = ParseTrialEvent(FormatTrialEvent(started));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(std::get<StartedEvent>(*back).init, started.init);
+  // Without --init: no "init" key at all.
+  EXPECT_EQ(FormatTrialEvent(StartedEvent{0, 100, false, false, false}).find("init"),
+            std::string::npos);
+}
+
 TEST(TrialEventsTest, StartedCarriesTheProtocolVersion) {
   const std::string line = FormatTrialEvent(StartedEvent{0, 100, false, false, false});
   EXPECT_NE(line.find("\"protocol\":1"), std::string::npos) << line;

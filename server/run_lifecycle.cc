@@ -19,6 +19,7 @@ std::vector<RunStatus> NextStatuses(RunStatus from) {
     case RunStatus::kFailed:
     case RunStatus::kCancelled:
     case RunStatus::kDiverged:
+    case RunStatus::kStopped:  // set only by early stopping (JobScheduler), never by a client
       return {};
   }
   return {};

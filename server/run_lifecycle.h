@@ -3,7 +3,8 @@
 //   queued  -> running | cancelled | failed
 //   running -> succeeded | failed | cancelled | diverged
 //
-// succeeded, failed, cancelled and diverged are final. Setting the status a run already has is
+// succeeded, failed, cancelled, diverged and stopped are final (stopped is set only by early
+// stopping, never through SetRunStatus). Setting the status a run already has is
 // accepted as a no-op, so a client may retry a call whose answer it lost. (The scheduler's own
 // bookkeeping, e.g. requeueing a run whose lease expired, goes through the store, not this rule.)
 #pragma once

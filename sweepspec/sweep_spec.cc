@@ -304,6 +304,7 @@ StatusOr<protocol::TrainerSpec> ParseTrainer(const ErrorContext& ctx, const YAML
     }
   }
   return t;
+}
 
 // `early_stop:` (sweepspec/early_stop_spec.h), checked against the budget and the parameters:
 // rungs must fall on evaluated steps, and trials must be evaluated with the same settings to be
