@@ -26,8 +26,8 @@
 #include <set>
 #include <thread>
 
-#include "common/sha256.h"
 #include "absl/strings/str_cat.h"
+#include "common/sha256.h"
 #include "tests/process_util.h"
 #include "worker/child_process.h"
 
@@ -43,34 +43,6 @@ constexpr int kCoordinatorKills = 5;
 constexpr int kSteps = 60;
 constexpr int kCheckpointEvery = 10;
 constexpr int kEvalEvery = 30;
-
-// Rows of a read-only query, each as text columns.
-std::vector<std::vector<std::string>> Query(const std::filesystem::path& db_path,
-                                            const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::vector<std::vector<std::string>> rows;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "cannot open " << db_path;
-    return rows;
-  }
-  sqlite3_stmt* q = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << sqlite3_errmsg(db) << " in " << sql;
-    sqlite3_close(db);
-    return rows;
-  }
-  while (sqlite3_step(q) == SQLITE_ROW) {
-    std::vector<std::string> row;
-    for (int c = 0; c < sqlite3_column_count(q); ++c) {
-      const unsigned char* text = sqlite3_column_text(q, c);
-      row.emplace_back(text ? reinterpret_cast<const char*>(text) : "NULL");
-    }
-    rows.push_back(std::move(row));
-  }
-  sqlite3_finalize(q);
-  sqlite3_close(db);
-  return rows;
-}
 
 class ChaosE2eTest : public ::testing::Test {
  protected:
@@ -194,27 +166,28 @@ TEST_F(ChaosE2eTest, SweepSurvivesRandomKillsOfWorkersAndCoordinator) {
 
   const std::filesystem::path db = dir_ / "ablate.db";
   // Every trial succeeded, every train job succeeded.
-  EXPECT_EQ(Query(db, "SELECT COUNT(*) FROM runs WHERE status = 'succeeded'")[0][0], "6");
+  EXPECT_EQ(QueryRows(db, "SELECT COUNT(*) FROM runs WHERE status = 'succeeded'")[0][0], "6");
   EXPECT_EQ(
-      Query(db, "SELECT COUNT(*) FROM jobs WHERE kind = 'train' AND state != 'succeeded'")[0][0],
+      QueryRows(db,
+                "SELECT COUNT(*) FROM jobs WHERE kind = 'train' AND state != 'succeeded'")[0][0],
       "0");
   // No lease left open; no job completed twice.
-  EXPECT_EQ(Query(db, "SELECT COUNT(*) FROM leases WHERE released_unix_ms IS NULL")[0][0], "0");
-  EXPECT_EQ(Query(db,
-                  "SELECT COUNT(*) FROM (SELECT job_id FROM leases WHERE outcome = 'succeeded' "
-                  "GROUP BY job_id HAVING COUNT(*) > 1)")[0][0],
+  EXPECT_EQ(QueryRows(db, "SELECT COUNT(*) FROM leases WHERE released_unix_ms IS NULL")[0][0], "0");
+  EXPECT_EQ(QueryRows(db,
+                      "SELECT COUNT(*) FROM (SELECT job_id FROM leases WHERE outcome = 'succeeded' "
+                      "GROUP BY job_id HAVING COUNT(*) > 1)")[0][0],
             "0");
-  EXPECT_EQ(Query(db,
-                  "SELECT COUNT(*) FROM jobs j WHERE kind = 'train' AND (SELECT COUNT(*) FROM "
-                  "leases l WHERE l.job_id = j.id AND l.outcome = 'succeeded') != 1")[0][0],
+  EXPECT_EQ(QueryRows(db,
+                      "SELECT COUNT(*) FROM jobs j WHERE kind = 'train' AND (SELECT COUNT(*) FROM "
+                      "leases l WHERE l.job_id = j.id AND l.outcome = 'succeeded') != 1")[0][0],
             "0");
-  const auto leases = Query(db, "SELECT COUNT(*), SUM(outcome = 'expired') FROM leases");
+  const auto leases = QueryRows(db, "SELECT COUNT(*), SUM(outcome = 'expired') FROM leases");
 
   // Metric series: the same loss steps in every run, ending at the last step.
   std::map<std::string, std::set<int>> loss_steps;
-  for (const auto& row : Query(db,
-                               "SELECT r.name, m.step FROM metric_points m JOIN runs r ON "
-                               "r.id = m.run_id WHERE m.key = 'loss'")) {
+  for (const auto& row : QueryRows(db,
+                                   "SELECT r.name, m.step FROM metric_points m JOIN runs r ON "
+                                   "r.id = m.run_id WHERE m.key = 'loss'")) {
     loss_steps[row[0]].insert(std::stoi(row[1]));
   }
   ASSERT_EQ(loss_steps.size(), 6u);
@@ -226,9 +199,10 @@ TEST_F(ChaosE2eTest, SweepSurvivesRandomKillsOfWorkersAndCoordinator) {
 
   // Checkpoints: steps 10..60 in every run, once each; files intact.
   std::map<std::string, std::set<int>> checkpoint_steps;
-  for (const auto& row : Query(db,
-                               "SELECT r.name, c.step, c.uri, c.sha256, c.bytes FROM checkpoints "
-                               "c JOIN runs r ON r.id = c.run_id")) {
+  for (const auto& row :
+       QueryRows(db,
+                 "SELECT r.name, c.step, c.uri, c.sha256, c.bytes FROM checkpoints "
+                 "c JOIN runs r ON r.id = c.run_id")) {
     EXPECT_TRUE(checkpoint_steps[row[0]].insert(std::stoi(row[1])).second)
         << row[0] << " registered step " << row[1] << " twice";
     const std::string uri = row[2];
@@ -247,13 +221,13 @@ TEST_F(ChaosE2eTest, SweepSurvivesRandomKillsOfWorkersAndCoordinator) {
 
   // Evaluations: one bbox and one segm per evaluated checkpoint (steps 30 and 60).
   for (const auto& row :
-       Query(db,
-             "SELECT r.name, c.step, e.iou_type, COUNT(*) FROM evaluations e JOIN runs r ON "
-             "r.id = e.run_id JOIN checkpoints c ON c.id = e.checkpoint_id GROUP BY r.name, "
-             "c.step, e.iou_type")) {
+       QueryRows(db,
+                 "SELECT r.name, c.step, e.iou_type, COUNT(*) FROM evaluations e JOIN runs r ON "
+                 "r.id = e.run_id JOIN checkpoints c ON c.id = e.checkpoint_id GROUP BY r.name, "
+                 "c.step, e.iou_type")) {
     EXPECT_EQ(row[3], "1") << row[0] << " step " << row[1] << " " << row[2];
   }
-  EXPECT_EQ(Query(db, "SELECT COUNT(*) FROM evaluations")[0][0],
+  EXPECT_EQ(QueryRows(db, "SELECT COUNT(*) FROM evaluations")[0][0],
             std::to_string(6 * 2 * (kSteps / kEvalEvery)));
 
   std::cout << "chaos: " << worker_kills << " worker and " << coordinator_kills

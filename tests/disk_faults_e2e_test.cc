@@ -61,33 +61,6 @@ std::unique_ptr<worker::ChildProcess> SpawnAblateWithMounts(const std::string& s
   return child.ok() ? std::move(*child) : nullptr;
 }
 
-// Rows of a read-only query as text.
-std::vector<std::vector<std::string>> Query(const fs::path& db_path, const std::string& sql) {
-  std::vector<std::vector<std::string>> rows;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << "cannot open " << db_path << ": " << sqlite3_errmsg(db);
-    sqlite3_close(db);
-    return rows;
-  }
-  sqlite3_stmt* q = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr) != SQLITE_OK) {
-    ADD_FAILURE() << sqlite3_errmsg(db) << " in " << sql;
-  } else {
-    while (sqlite3_step(q) == SQLITE_ROW) {
-      std::vector<std::string> row;
-      for (int c = 0; c < sqlite3_column_count(q); ++c) {
-        const unsigned char* text = sqlite3_column_text(q, c);
-        row.emplace_back(text ? reinterpret_cast<const char*>(text) : "NULL");
-      }
-      rows.push_back(std::move(row));
-    }
-  }
-  sqlite3_finalize(q);
-  sqlite3_close(db);
-  return rows;
-}
-
 class DiskFaultsE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -169,9 +142,9 @@ class DiskFaultsE2eTest : public ::testing::Test {
   // (worker name, outcome) of every lease, oldest first.
   std::vector<std::pair<std::string, std::string>> Leases() {
     std::vector<std::pair<std::string, std::string>> out;
-    for (const auto& row : Query(dir_ / "ablate.db",
-                                 "SELECT w.name, IFNULL(l.outcome, 'open') FROM leases l JOIN "
-                                 "workers w ON w.id = l.worker_id ORDER BY l.id")) {
+    for (const auto& row : QueryRows(dir_ / "ablate.db",
+                                     "SELECT w.name, IFNULL(l.outcome, 'open') FROM leases l JOIN "
+                                     "workers w ON w.id = l.worker_id ORDER BY l.id")) {
       out.emplace_back(row[0], row[1]);
     }
     return out;
@@ -214,7 +187,7 @@ TEST_F(DiskFaultsE2eTest, ATrialFolderThatFillsUpIsRetriedOnAnotherWorker) {
   ASSERT_EQ(leases.size(), 2u);
   EXPECT_EQ(leases[0], std::make_pair(std::string("full"), std::string("failed")));
   EXPECT_EQ(leases[1], std::make_pair(std::string("roomy"), std::string("succeeded")));
-  EXPECT_EQ(Query(dir_ / "ablate.db", "PRAGMA integrity_check")[0][0], "ok");
+  EXPECT_EQ(QueryRows(dir_ / "ablate.db", "PRAGMA integrity_check")[0][0], "ok");
 }
 
 TEST_F(DiskFaultsE2eTest, AWorkerWithAReadOnlyWorkDirLeasesNothingAndSaysWhy) {

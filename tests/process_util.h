@@ -21,6 +21,11 @@ std::string AblateBinDir();
 // $ABLATE_BIN_DIR/ablate.
 std::string AblateBinary();
 
+// Every row of `sql` run on a read-only connection to the SQLite file, columns as text (NULL as
+// "NULL"). Adds a test failure (and returns what it has) when the file or the query fails.
+std::vector<std::vector<std::string>> QueryRows(const std::filesystem::path& db,
+                                                const std::string& sql);
+
 // A TCP port on 127.0.0.1 that was free a moment ago (bound and released; a race is possible
 // but harmless in tests that bind it right away).
 int FreeLoopbackPort();

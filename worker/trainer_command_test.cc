@@ -95,6 +95,7 @@ TEST(TrainerCommandTest, ResolvesProgramsInPathAndRelativeToTheTrialFolder) {
             "trainer program 'no-such-program-ablate' not found in PATH on this worker");
   EXPECT_EQ(ResolveProgram("./missing.sh", "/tmp").status().message(),
             "trainer program '/tmp/./missing.sh' is not an executable file");
+}
 
 TEST(TrainerCommandTest, ImageFoldersReachTheTrainerOnlyWhenGiven) {
   // Without them: no image flags, and the round trip adds no keys.
@@ -133,8 +134,6 @@ TEST(TrainerCommandTest, ImageFoldersReachTheTrainerOnlyWhenGiven) {
   j["data"]["val_images"] = 7;
   EXPECT_NE(std::string(ParseJobSpec(j).status().message()).find("wrong field type"),
             std::string::npos);
-}
-
 }
 
 }  // namespace
