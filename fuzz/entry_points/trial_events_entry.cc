@@ -2,17 +2,17 @@
 #include <string>
 
 #include "fuzz/fuzz_entry_points.h"
-#include "worker/trial_events.h"
+#include "protocol/trial_events.h"
 
 namespace ablate::fuzz {
 
 void TrialEventsEntry(std::string_view data) {
-  auto event = worker::ParseTrialEvent(std::string(data));
+  auto event = protocol::ParseTrialEvent(std::string(data));
   if (!event.ok()) return;
   // trial_events.h: ParseTrialEvent(FormatTrialEvent(e)) gives e back.
-  std::string line = worker::FormatTrialEvent(*event);
-  auto again = worker::ParseTrialEvent(line);
-  if (!again.ok() || worker::FormatTrialEvent(*again) != line) std::abort();
+  std::string line = protocol::FormatTrialEvent(*event);
+  auto again = protocol::ParseTrialEvent(line);
+  if (!again.ok() || protocol::FormatTrialEvent(*again) != line) std::abort();
 }
 
 }  // namespace ablate::fuzz
