@@ -35,7 +35,10 @@ class TrainerE2eTest : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("ablate_trainer_e2e_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "work");
-    server_ = std::make_unique<ServerProcess>(dir_ / "ablate.db");
+    // A short lease TTL: a failed job is held back from the worker it failed on for 2 x TTL
+    // (docs/workers.md), and this test retries on one worker.
+    server_ = std::make_unique<ServerProcess>(dir_ / "ablate.db",
+                                              std::vector<std::string>{"--lease-ttl", "2"});
     std::string error;
     ASSERT_TRUE(server_->Start(&error)) << error;
     // These jobs never run ablate-train; any executable satisfies the worker's check.
