@@ -21,6 +21,7 @@
 
 #include "detector/data.h"
 #include "detector/image_file.h"
+#include "detector/tool_runner_test_util.h"
 #include "detector/train.h"
 #include "nlohmann/json.hpp"
 
@@ -35,11 +36,6 @@ constexpr int kW = 64, kH = 48;  // stored size of every test image
 void WriteBytes(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out << bytes;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 void WriteJpeg(const fs::path& path, const cv::Mat& bgr_or_gray) {
@@ -427,27 +423,8 @@ TEST_F(CocoTreeTest, TrainsAndEvaluatesFromTwoImageFolders) {
                                              " [1, 18, 90]: labels would not match");
 }
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-// Runs `ablate-train ARGS` (arguments must not need shell quoting).
-CommandResult RunTool(const std::string& args, const fs::path& scratch) {
-  const char* bin = std::getenv("ABLATE_BIN_DIR");
-  const std::string tool = std::string(bin ? bin : "build/bin") + "/ablate-train";
-  const fs::path err = scratch / "stderr.txt";
-  CommandResult r;
-  FILE* p = ::popen((tool + " --threads 1 " + args + " 2>" + err.string()).c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = Slurp(err);
-  return r;
-}
+using tool_test::CommandResult;
+using tool_test::RunTool;
 
 TEST_F(CocoTreeTest, CommandLineTakesTrainImagesAndValImages) {
   const fs::path out = *root_ / "cli";

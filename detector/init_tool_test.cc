@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
 #include "detector/shapes.h"
+#include "detector/tool_runner_test_util.h"
 #include "detector/train.h"
 #include "nlohmann/json.hpp"
 
@@ -30,27 +31,8 @@ const std::string kFixtureNet =
     " --preset tiny --set backbone_width=2 --set fpn_features=4 --set num_prototypes=2"
     " --set image_size=64";
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-CommandResult RunTool(const std::string& args, const fs::path& scratch) {
-  const char* bin = std::getenv("ABLATE_BIN_DIR");
-  const std::string tool = std::string(bin ? bin : "build/bin") + "/ablate-train";
-  const fs::path err = scratch / "stderr.txt";
-  CommandResult r;
-  FILE* p = ::popen((tool + " --threads 1 " + args + " 2>" + err.string()).c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err);
-  r.err.assign(std::istreambuf_iterator<char>(in), {});
-  return r;
-}
+using tool_test::CommandResult;
+using tool_test::RunTool;
 
 // Names of the fixture's tensors, from PyTorch (weight_files.json).
 std::vector<std::string> FixtureNames() {

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "detector/shapes.h"
+#include "detector/tool_runner_test_util.h"
 #include "detector/tools/event_stream.h"
 #include "detector/train.h"
 
@@ -23,32 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Runs `ablate-train ARGS` (arguments must not need shell quoting).
-CommandResult RunTool(const std::string& args, const fs::path& scratch) {
-  const char* bin = std::getenv("ABLATE_BIN_DIR");
-  const std::string tool = std::string(bin ? bin : "build/bin") + "/ablate-train";
-  const fs::path err = scratch / "stderr.txt";
-  CommandResult r;
-  FILE* p = ::popen((tool + " --threads 1 " + args + " 2>" + err.string()).c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = Slurp(err);
-  return r;
-}
+using tool_test::CommandResult;
+using tool_test::RunTool;
 
 class PredictTest : public ::testing::Test {
  protected:
