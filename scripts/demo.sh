@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 bash scripts/setup.sh
 export CCACHE_BASEDIR="$ROOT"
+export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros}"  # cache the PCH compiles
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build --target ablate ablate-train
 BIN="$ROOT/build/bin"

@@ -18,6 +18,8 @@ fi
 
 bash scripts/setup.sh
 export CCACHE_BASEDIR="$PWD"   # lets ccache hit across clones in other folders
+# The detector targets use a precompiled header; ccache caches those compiles only with this.
+export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros}"
 case "$SANITIZE" in
   "")
     BUILD_DIR="${ABLATE_BUILD_DIR:-build}"
