@@ -20,7 +20,7 @@ torch::Tensor DeformConv2d(const torch::Tensor& x, const torch::Tensor& offset,
   torch::Tensor ox = torch::arange(wo, opts).mul(stride).sub(padding).view({1, 1, 1, wo});
   torch::Tensor ty = torch::arange(kh, opts).mul(dilation).repeat_interleave(kw).view({1, k, 1, 1});
   torch::Tensor tx = torch::arange(kw, opts).mul(dilation).repeat({kh}).view({1, k, 1, 1});
-  torch::Tensor off = offset.view({b, k, 2, ho, wo});
+  torch::Tensor off = offset.reshape({b, k, 2, ho, wo});
   torch::Tensor py = oy + ty + off.select(2, 0);  // [B,K,Ho,Wo]
   torch::Tensor px = ox + tx + off.select(2, 1);
   // align_corners=false: pixel p maps to (2p + 1) / size - 1; zero padding outside.
@@ -32,9 +32,9 @@ torch::Tensor DeformConv2d(const torch::Tensor& x, const torch::Tensor& offset,
                                              .mode(torch::kBilinear)
                                              .padding_mode(torch::kZeros)
                                              .align_corners(false));  // [B,C,K*Ho,Wo]
-  sampled = sampled.view({b, c, k, ho, wo}) * mask.view({b, 1, k, ho, wo});
+  sampled = sampled.reshape({b, c, k, ho, wo}) * mask.reshape({b, 1, k, ho, wo});
   torch::Tensor out =
-      torch::matmul(weight.reshape({weight.size(0), c * k}), sampled.view({b, c * k, ho * wo}));
+      torch::matmul(weight.reshape({weight.size(0), c * k}), sampled.reshape({b, c * k, ho * wo}));
   if (bias.defined()) out = out + bias.view({1, -1, 1});
   return out.view({b, weight.size(0), ho, wo});
 }

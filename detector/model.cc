@@ -345,6 +345,7 @@ void YolactImpl::InitWeights(double focal_init_pi, bool sigmoid_scores) {
 
 YolactOutput YolactImpl::forward(torch::Tensor x, bool with_segm) {
   YolactOutput out;
+  if (channels_last_ && x.dim() == 4) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   out.backbone = backbone_->forward(x);
   std::vector<torch::Tensor> selected;
   for (int s : config_.selected_layers) selected.push_back(out.backbone[s]);

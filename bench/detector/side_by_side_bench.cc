@@ -4,7 +4,7 @@
 //
 //   detector_side_bench --data DIR --net r50|tiny --mode train|infer [--iters N] [--threads N]
 //                       [--manifest ../shared/yolact-vectors/v1_tiny_s1/manifest.json]
-//                       [--profile TRACE.json]
+//                       [--memory-format channels_last|contiguous] [--profile TRACE.json]
 //
 // DIR holds weights.pt (the reference state dict) and inputs.pt ("images" [B,3,S,S]; per image i
 // "boxes.i" [G,4] point form relative, "labels.i" [G] 0-based, "masks.i" [G,S,S] 0/1). train =
@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   std::string data, net = "r50", mode = "train",
                     manifest = "../shared/yolact-vectors/v1_tiny_s1/manifest.json", profile;
   int iters = 3, threads = 2;
+  std::string memory_format = "channels_last";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--data") {
@@ -79,6 +80,8 @@ int main(int argc, char** argv) {
       threads = std::max(1, std::stoi(v));
     } else if (a == "--manifest") {
       manifest = v;
+    } else if (a == "--memory-format") {
+      memory_format = v;
     } else if (a == "--profile") {
       profile = v;
     } else {
@@ -88,6 +91,9 @@ int main(int argc, char** argv) {
   if (data.empty()) return Fail("--data DIR is required");
   if (net != "r50" && net != "tiny") return Fail("--net: r50 or tiny");
   if (mode != "train" && mode != "infer") return Fail("--mode: train or infer");
+  if (memory_format != "channels_last" && memory_format != "contiguous") {
+    return Fail("--memory-format: channels_last or contiguous");
+  }
   SetCpuThreads(threads);
 
   // Loss, optimiser and Detect settings: the reference defaults (our r50 preset); the tiny net
@@ -121,6 +127,7 @@ int main(int argc, char** argv) {
   if (config->model.num_classes == 0) return Fail("weights.pt: no conf_layer bias");
 
   Yolact model(config->model);
+  model->set_channels_last(memory_format == "channels_last");
   if (auto s = LoadStateDict(*model, *weights); !s.ok()) return Fail(std::string(s.message()));
   std::vector<ImageTargets> targets;
   for (int64_t i = 0; i < batch; ++i) {
@@ -207,6 +214,7 @@ int main(int argc, char** argv) {
                         {"batch", batch},
                         {"image_size", size},
                         {"threads", threads},
+                        {"memory_format", memory_format},
                         {"iters", seconds.size()},
                         {"seconds_per_iter_median", step_s},
                         {"cpu_seconds_per_iter_median", Median(cpu_seconds)},
