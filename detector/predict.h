@@ -1,5 +1,6 @@
-// Looking at predictions: inference on images shared by Evaluate and `ablate-train predict`,
-// annotated JPEGs of single images (detector/render.h draws them), and the evaluation gallery.
+// Looking at predictions: `ablate-train predict` writes annotated JPEGs of single images (a folder,
+// or a COCO file with its ground truth beside). Inference and the drawing of detections are
+// evaluation's (detector/evaluate.h); detector/render.h draws.
 #pragma once
 
 #include <torch/types.h>
@@ -8,43 +9,15 @@
 #include <filesystem>
 #include <functional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "common/status.h"
-#include "detector/data.h"
-#include "detector/detect.h"
+#include "detector/checkpoint.h"
+#include "detector/evaluate.h"
 #include "detector/render.h"
-#include "detector/train.h"
 #include "nlohmann/json.hpp"
 
 namespace ablate::detector {
-
-// Detect settings of a config's evaluation fields (score_threshold, nms_iou, nms_top_k,
-// max_detections, nms, cross_class_nms).
-DetectOptions DetectOptionsFor(const TrainConfig& config);
-
-// Eval-mode inference on network inputs `images` [B,3,S,S] (as the loader prepares them without
-// augmentation), postprocessed at each image's original size `sizes_wh[i]` = (width, height).
-// Every returned tensor is on the CPU. The caller holds a NoGradGuard and has called eval().
-// Throws what LibTorch throws.
-std::vector<ImageDetections> Infer(YolactImpl& model, const TrainConfig& config,
-                                   const torch::Tensor& images,
-                                   const std::vector<std::pair<int, int>>& sizes_wh,
-                                   torch::Device device);
-
-// Detections with score >= min_score as drawable objects (boxes, 0/1 masks at the image size).
-std::vector<DrawnObject> DetectionsToDrawn(const ImageDetections& detections, double min_score);
-// A decoded sample's annotations as drawable objects (crowd regions flagged).
-std::vector<DrawnObject> GroundTruthToDrawn(const RawSample& sample);
-// Category names per 0-based label (sorted category ids), as Train stores them in checkpoints.
-std::vector<std::string> ClassNamesOf(const CocoDetectionDataset& dataset);
-
-// Draws one COCO image of `dataset` ([prediction | ground truth] panels) and writes it as
-// DIR/<image_id %06d>.jpg atomically. Detections with score < min_score are not drawn.
-StatusOr<EvalResult::GalleryImage> WriteGalleryImage(
-    const std::filesystem::path& dir, const CocoDetectionDataset& dataset, size_t index,
-    const ImageDetections& detections, double min_score, const RenderOptions& render = {});
 
 struct PredictOptions {
   // A folder of images (*.jpg, *.jpeg, *.png, *.bmp, sorted by name) or a COCO JSON (images

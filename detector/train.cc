@@ -1,30 +1,19 @@
 #include "detector/train.h"
 
-#include <fcntl.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstring>
+#include <memory>
 #include <numbers>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "coco/evaluator.h"
-#include "coco/results.h"
-#include "common/atomic_file.h"
 #include "common/sha256.h"
 #include "detector/config/model_knobs.h"
-#include "detector/detect.h"
 #include "detector/losses.h"
-#include "detector/predict.h"
-#include "detector/weights.h"
 #include "detector/weights_file.h"
 
 namespace ablate::detector {
@@ -32,22 +21,10 @@ namespace {
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using LogFn = std::function<void(const std::string&)>;
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-json StatsJson(const CocoStats& stats) {
-  json j = json::object();
-  for (int i = 0; i < kNumCocoStats; ++i) j[std::string(kCocoStatNames[i])] = stats[i];
-  return j;
-}
-
-torch::Tensor JsonToTensor(const json& j) {
-  const std::string s = j.dump();
-  return torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())},
-                          torch::kUInt8)
-      .clone();
 }
 
 std::unique_ptr<torch::optim::Optimizer> MakeOptimizer(const TrainConfig& c,
@@ -70,92 +47,413 @@ void SetLearningRate(torch::optim::Optimizer& opt, const TrainConfig& c, double 
   }
 }
 
-Status SaveCheckpoint(const std::filesystem::path& path, YolactImpl& model,
-                      torch::optim::Optimizer& optimizer, const CheckpointMeta& meta) {
+// The training set and, when the run evaluates, the validation set (else null). The validation
+// set is opened before training, so that a wrong folder fails now, not after training.
+struct TrainData {
+  std::shared_ptr<const CocoDetectionDataset> train, val;
+};
+
+StatusOr<TrainData> OpenDatasets(const TrainOptions& options) {
+  TrainData data;
+  ABLATE_ASSIGN_OR_RETURN(auto train_set, CocoDetectionDataset::Load(
+                                              options.train_json, options.train_image_dir, true));
+  if (train_set->size() == 0) {
+    return absl::InvalidArgumentError(options.train_json.string() + ": no annotated images");
+  }
+  ABLATE_RETURN_IF_ERROR(train_set->CheckImagesExist());
+  data.train = train_set;
+  if (!options.val_json.empty() && (options.evaluate || options.eval_every > 0)) {
+    ABLATE_ASSIGN_OR_RETURN(
+        auto loaded, CocoDetectionDataset::Load(options.val_json, options.val_image_dir, false));
+    ABLATE_RETURN_IF_ERROR(loaded->CheckImagesExist());
+    const std::vector<coco::CategoryId> val_ids = loaded->gt().SortedCategoryIds(),
+                                        train_ids = train_set->gt().SortedCategoryIds();
+    if (val_ids != train_ids) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(options.val_json.string(), " has category ids [",
+                       absl::StrJoin(val_ids, ", "), "], ", options.train_json.string(), " [",
+                       absl::StrJoin(train_ids, ", "), "]: labels would not match"));
+    }
+    data.val = std::move(loaded);
+  }
+  return data;
+}
+
+// options.resume when it is one of our checkpoints (or empty). A torch.save weights file there
+// becomes config->init_from instead (and the returned path is empty).
+StatusOr<std::filesystem::path> ResolveResume(const TrainOptions& options, TrainConfig* config,
+                                              const LogFn& log) {
+  std::filesystem::path resume = options.resume;
+  if (resume.empty() || !std::filesystem::exists(resume)) return resume;
+  ABLATE_ASSIGN_OR_RETURN(WeightsFileKind kind, DetectWeightsFile(resume));
+  if (kind != WeightsFileKind::kAblateCheckpoint) {
+    if (!config->init_from.empty() && config->init_from != resume.string()) {
+      return absl::InvalidArgumentError("resume: " + resume.string() +
+                                        " is a weights file, not a checkpoint, and init_from " +
+                                        config->init_from + " is given too");
+    }
+    log("resume: " + resume.string() +
+        " is a torch.save weights file, not a checkpoint: starting from its weights");
+    config->init_from = resume.string();
+    config->init_sha256.clear();
+    resume.clear();
+  } else if (!config->init_from.empty()) {
+    log("resume: the weights come from the checkpoint; init_from " + config->init_from +
+        " is only recorded");
+  }
+  return resume;
+}
+
+// The network, its optimiser and the step counters: as a run starts, then as it goes.
+struct TrainState {
+  Yolact model{nullptr};
+  std::vector<torch::Tensor> params;  // trainable parameters: optimised and gradient-clipped
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  int64_t step = 0;
+  int64_t schedule_offset = 0;  // step at which the lr schedule (warmup) starts
+};
+
+// The network, step and schedule of checkpoint `resume`; config->model becomes the checkpoint's.
+// Records what was restored or reset in `result`.
+Status StartFromCheckpoint(const std::filesystem::path& resume, const TrainOptions& options,
+                           torch::Device device, TrainConfig* config, TrainState* start,
+                           TrainResult* result, const LogFn& log) {
+  ABLATE_ASSIGN_OR_RETURN(LoadedCheckpoint ckpt, LoadCheckpoint(resume, device));
+  if (ckpt.meta.config.model.num_classes != config->model.num_classes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("resume: checkpoint has ", ckpt.meta.config.model.num_classes - 1,
+                     " classes, the training set ", config->model.num_classes - 1));
+  }
+  // The network comes from the checkpoint: model knobs asked for with a resume cannot apply
+  // to its weights, so say which ones are ignored rather than drop them silently.
+  for (const std::string& key : ModelKnobKeys()) {
+    const auto asked = GetModelKnob(config->model, key),
+               kept = GetModelKnob(ckpt.meta.config.model, key);
+    if (asked != kept) {
+      log(absl::StrCat("resume: the network comes from the checkpoint; ignoring ", key, "=",
+                       asked.dump(), " (checkpoint: ", kept.dump(), ")"));
+    }
+  }
+  config->model = ckpt.meta.config.model;
+  start->model = ckpt.model;
+  start->step = ckpt.meta.step;
+  result->restored = {"weights", "step", "epoch"};
+  start->schedule_offset = ckpt.meta.schedule_offset;
+  if (options.reset_schedule) {
+    start->schedule_offset = start->step;
+    result->reset.push_back("schedule");
+  } else {
+    result->restored.push_back("schedule");
+  }
+  return absl::OkStatus();
+}
+
+// A new network: initialised per the config's loss, then config->init_from's weights when set
+// (their sha256 checked against, then recorded in, config->init_sha256; the report in `result`).
+StatusOr<Yolact> NewNetwork(torch::Device device, TrainConfig* config, TrainResult* result,
+                            const LogFn& log) {
+  Yolact model(config->model);
+  const bool focal = config->conf_loss == ConfLoss::kFocalSigmoid ||
+                     config->conf_loss == ConfLoss::kFocalSoftmax ||
+                     config->conf_loss == ConfLoss::kGhmC;
+  model->InitWeights(focal ? config->focal_init_pi : 0, UsesSigmoidScores(config->conf_loss));
+  if (!config->init_from.empty()) {
+    ABLATE_ASSIGN_OR_RETURN(InitReport init,
+                            LoadInitWeights(*model, config->init_from, InitMode::kFineTune));
+    if (!config->init_sha256.empty() && config->init_sha256 != init.sha256) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "init_from ", config->init_from, " has sha256 ", init.sha256, ", the config records ",
+          config->init_sha256, " (the file changed after the run was configured)"));
+    }
+    config->init_sha256 = init.sha256;  // recorded in every checkpoint's config
+    log(init.ToText());
+    result->init = std::move(init);
+  }
+  model->to(device);
+  return model;
+}
+
+// The network (resumed or new) and its optimiser, whose state comes from `resume` unless the
+// run is a fork with reset_optimizer.
+StatusOr<TrainState> PrepareStart(const std::filesystem::path& resume, const TrainOptions& options,
+                                  torch::Device device, TrainConfig* config, TrainResult* result,
+                                  const LogFn& log) {
+  TrainState start;
+  if (!resume.empty()) {
+    ABLATE_RETURN_IF_ERROR(
+        StartFromCheckpoint(resume, options, device, config, &start, result, log));
+  } else {
+    ABLATE_ASSIGN_OR_RETURN(start.model, NewNetwork(device, config, result, log));
+  }
+  for (auto& p : start.model->parameters()) {
+    if (p.requires_grad()) start.params.push_back(p);
+  }
+  start.optimizer = MakeOptimizer(*config, start.params);
+  if (resume.empty()) return start;
+  if (options.reset_optimizer) {
+    result->reset.push_back("optimizer");
+  } else {
+    Status loaded = LoadOptimizerState(resume, device, *start.optimizer);
+    if (!loaded.ok()) {
+      return absl::DataLossError(
+          "resume: optimizer state of " + resume.string() +
+          " (use a fork with reset_optimizer): " + std::string(loaded.message()));
+    }
+    result->restored.push_back("optimizer");
+  }
+  return start;
+}
+
+LoaderOptions TrainLoaderOptions(const TrainConfig& config) {
+  LoaderOptions lo;
+  lo.batch_size = config.batch_size;
+  lo.size = config.model.image_size;
+  lo.num_workers = config.num_workers;
+  lo.prefetch_batches = config.prefetch_batches;
+  lo.seed = static_cast<uint64_t>(config.seed);
+  lo.augment.mode = config.augment;
+  return lo;
+}
+
+// The loop of one run, from its start state to the end: steps, progress lines and metrics
+// events, checkpoints, evaluations, divergence. Used once (Run) by one thread.
+class TrainLoop {
+ public:
+  TrainLoop(const TrainConfig& config, const TrainOptions& options, TrainData data,
+            std::vector<std::string> class_names, torch::Device device, TrainState start,
+            TrainResult result)
+      : config_(config),
+        options_(options),
+        val_set_(std::move(data.val)),
+        class_names_(std::move(class_names)),
+        device_(device),
+        state_(std::move(start)),
+        result_(std::move(result)),
+        loader_(data.train, TrainLoaderOptions(config_), /*first_batch=*/state_.step,
+                /*infinite=*/true),
+        loss_fn_(config_) {}
+
+  StatusOr<TrainResult> Run();
+
+ private:
+  void Log(const std::string& line) const {
+    if (options_.log) options_.log(line);
+  }
+  double CurrentLr() const {
+    return LearningRate(config_, state_.step - state_.schedule_offset,
+                        config_.max_steps - state_.schedule_offset);
+  }
+  void EmitStarted() const;
+  // One optimisation step; false when the loss was not finite (the run diverged, handled).
+  StatusOr<bool> Step();
+  // The loss of `out`. A diverged network yields non-finite outputs, on which some loss ops
+  // throw (BCE checks its input range): that gives a NaN loss too.
+  StatusOr<LossTerms> ComputeLoss(const YolactOutput& out,
+                                  const std::vector<ImageTargets>& targets);
+  Status OnDiverged();
+  void LogProgress(const LossTerms& loss, double value) const;
+  // The checkpoint and evaluation due after the current step (checkpoint_every, eval_every).
+  Status CheckpointAndEvaluateIfDue();
+  Status Checkpoint(double loss);
+  StatusOr<EvalResult> EvaluateNow();
+
+  const TrainConfig config_;
+  const TrainOptions& options_;
+  const std::shared_ptr<const CocoDetectionDataset> val_set_;
+  const std::vector<std::string> class_names_;
+  const torch::Device device_;
+  TrainState state_;  // state_.step: the current step
+  TrainResult result_;
+  BatchLoader loader_;
+  YolactLoss loss_fn_;
+  Clock::time_point start_time_;
+  double wait_s_ = 0;  // waiting for the loader
+  int64_t images_ = 0, epoch_ = 0;
+  double last_finite_ = 0, ema_ = -1;
+};
+
+StatusOr<TrainResult> TrainLoop::Run() {
+  start_time_ = Clock::now();
+  epoch_ = state_.step / std::max<int64_t>(1, loader_.batches_per_epoch());
+  result_.status = "finished";
+  if (options_.on_event) EmitStarted();
+  state_.model->train(true);
   try {
-    torch::serialize::OutputArchive archive;
-    for (const auto& [name, t] : StateDict(model)) {
-      archive.write("model/" + name, t.detach().to(torch::kCPU), /*is_buffer=*/true);
-    }
-    torch::serialize::OutputArchive opt_archive;
-    optimizer.save(opt_archive);
-    archive.write("optimizer", opt_archive);
-    json j = {{"step", meta.step},
-              {"epoch", meta.epoch},
-              {"loss", meta.loss},
-              {"schedule_offset", meta.schedule_offset},
-              {"config", TrainConfigToJson(meta.config)},
-              {"class_names", meta.class_names},
-              {"format", "ablate-detector-checkpoint/1"}};
-    archive.write("meta", JsonToTensor(j), /*is_buffer=*/true);
-    std::filesystem::path temp = path;
-    temp += ".tmp";
-    // Written through our own descriptor: LibTorch's file writer throws from its destructor on
-    // a short write (a full disk), which ends the process. Here a failed write is remembered,
-    // the rest is swallowed, and the error (with errno's text) returned.
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      return absl::FailedPreconditionError("writing checkpoint " + temp.string() + ": " +
-                                           std::strerror(errno));
-    }
-    int write_errno = 0;
-    archive.save_to([&](const void* data, size_t n) -> size_t {
-      const char* p = static_cast<const char*>(data);
-      for (size_t done = 0; write_errno == 0 && done < n;) {
-        const ssize_t w = ::write(fd, p + done, n - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) write_errno = w < 0 ? errno : EIO;
-        if (w > 0) done += static_cast<size_t>(w);
+    while (state_.step < config_.max_steps) {
+      if (options_.max_seconds > 0 && Seconds(start_time_, Clock::now()) > options_.max_seconds) {
+        break;
       }
-      return n;
-    });
-    if (::close(fd) != 0 && write_errno == 0) write_errno = errno;
-    if (write_errno != 0) {
-      ::unlink(temp.c_str());
-      const std::string message =
-          "writing checkpoint " + path.string() + ": " + std::strerror(write_errno);
-      return write_errno == ENOSPC || write_errno == EDQUOT ? absl::ResourceExhaustedError(message)
-                                                            : absl::InternalError(message);
+      ABLATE_ASSIGN_OR_RETURN(const bool go_on, Step());
+      if (!go_on) break;
     }
-    return CommitFileAtomically(temp, path);
   } catch (const std::exception& e) {
-    return absl::InternalError("writing checkpoint " + path.string() + ": " + e.what());
+    return absl::InternalError(std::string("training failed in LibTorch: ") + e.what());
   }
+  const double total_s = Seconds(start_time_, Clock::now());
+  result_.images_per_s = images_ / std::max(1e-9, total_s);
+  result_.loader_wait_fraction = wait_s_ / std::max(1e-9, total_s);
+  result_.step = state_.step;
+  result_.epoch = epoch_;
+  result_.last_loss = last_finite_;
+  if (result_.status == "finished" && images_ > 0) {
+    ABLATE_RETURN_IF_ERROR(Checkpoint(ema_));
+  }
+  if (options_.evaluate && !options_.val_json.empty() && result_.status == "finished") {
+    ABLATE_ASSIGN_OR_RETURN(result_.eval, EvaluateNow());
+  }
+  return std::move(result_);
 }
 
-StatusOr<CheckpointMeta> ReadMeta(torch::serialize::InputArchive& archive) {
-  torch::Tensor meta_t;
-  archive.read("meta", meta_t, /*is_buffer=*/true);
-  meta_t = meta_t.contiguous();
-  const std::string text(reinterpret_cast<const char*>(meta_t.data_ptr<uint8_t>()),
-                         static_cast<size_t>(meta_t.numel()));
-  CheckpointMeta meta;
+void TrainLoop::EmitStarted() const {
+  auto restored = [&](const char* what) {
+    return std::find(result_.restored.begin(), result_.restored.end(), what) !=
+           result_.restored.end();
+  };
+  protocol::StartedEvent event;
+  event.step = state_.step;
+  event.total_steps = config_.max_steps;
+  event.restored_weights = restored("weights");
+  event.restored_optimizer = restored("optimizer");
+  event.restored_schedule = restored("schedule");
+  if (result_.init) event.init = result_.init->ToJson();
+  options_.on_event(event);
+}
+
+StatusOr<bool> TrainLoop::Step() {
+  const auto wait_start = Clock::now();
+  ABLATE_ASSIGN_OR_RETURN(std::optional<Batch> batch, loader_.Next());
+  wait_s_ += Seconds(wait_start, Clock::now());
+  epoch_ = batch->epoch;
+  std::vector<ImageTargets> targets = batch->targets;
+  for (auto& t : targets) {
+    t.boxes = t.boxes.to(device_);
+    t.labels = t.labels.to(device_);
+    t.masks = t.masks.to(device_);
+    t.crowd_boxes = t.crowd_boxes.to(device_);
+  }
+  SetLearningRate(*state_.optimizer, config_, CurrentLr());
+  YolactOutput out =
+      state_.model->forward(batch->images.to(device_), /*with_segm=*/config_.semantic_weight > 0);
+  ABLATE_ASSIGN_OR_RETURN(LossTerms loss, ComputeLoss(out, targets));
+  const double value = loss.total.item<double>();
+  if (!std::isfinite(value)) {
+    ABLATE_RETURN_IF_ERROR(OnDiverged());
+    return false;
+  }
+  state_.optimizer->zero_grad();
+  loss.total.backward();
+  if (config_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(state_.params, config_.grad_clip);
+  state_.optimizer->step();
+  ++state_.step;
+  images_ += batch->images.size(0);
+  last_finite_ = value;
+  ema_ = ema_ < 0 ? value : 0.95 * ema_ + 0.05 * value;
+  if (options_.log_every > 0 && state_.step % options_.log_every == 0) LogProgress(loss, value);
+  ABLATE_RETURN_IF_ERROR(CheckpointAndEvaluateIfDue());
+  return true;
+}
+
+StatusOr<LossTerms> TrainLoop::ComputeLoss(const YolactOutput& out,
+                                           const std::vector<ImageTargets>& targets) {
   try {
-    json j = json::parse(text);
-    meta.step = j.at("step").get<int64_t>();
-    meta.epoch = j.at("epoch").get<int64_t>();
-    meta.loss = j.at("loss").get<double>();
-    meta.schedule_offset = j.value("schedule_offset", int64_t{0});
-    meta.class_names = j.value("class_names", std::vector<std::string>{});
-    ABLATE_ASSIGN_OR_RETURN(meta.config, TrainConfigFromJson(j.at("config")));
-  } catch (const json::exception& e) {
-    return absl::DataLossError(std::string("checkpoint meta: ") + e.what());
+    return loss_fn_(out, targets, *state_.model);
+  } catch (const c10::Error& e) {
+    const bool finite = torch::isfinite(out.loc).all().item<bool>() &&
+                        torch::isfinite(out.conf).all().item<bool>() &&
+                        torch::isfinite(out.mask_coeff).all().item<bool>() &&
+                        torch::isfinite(out.proto).all().item<bool>();
+    if (finite) throw;
+    return LossTerms{torch::full({}, NAN), {}, 0};
   }
-  return meta;
 }
 
-// Keeps the newest `keep` checkpoints (by step) in `dir`, never `protect`.
-void PruneCheckpoints(const std::filesystem::path& dir, int keep,
-                      const std::filesystem::path& protect) {
-  std::vector<std::filesystem::path> files;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("step", 0) == 0 && e.path().extension() == ".pt") files.push_back(e.path());
+Status TrainLoop::OnDiverged() {
+  const int64_t step = state_.step;
+  result_.status = "diverged";
+  Log(absl::StrFormat("step %d: non-finite loss, stopping (diverged)", step));
+  if (result_.checkpoint.empty()) ABLATE_RETURN_IF_ERROR(Checkpoint(last_finite_));
+  if (options_.on_event) {
+    protocol::DivergedEvent event;
+    event.step = step;
+    event.reason = absl::StrFormat("non-finite loss at step %d", step);
+    if (!result_.checkpoint.empty()) event.last_checkpoint = result_.checkpoint;
+    options_.on_event(event);
   }
-  std::sort(files.begin(), files.end());
-  for (size_t i = 0; i + keep < files.size(); ++i) {
-    if (files[i] != protect) std::filesystem::remove(files[i]);
+  return absl::OkStatus();
+}
+
+void TrainLoop::LogProgress(const LossTerms& loss, double value) const {
+  std::string terms;
+  for (const auto& [k, v] : loss.terms) {
+    absl::StrAppendFormat(&terms, " %s %.3f", k, v.item<double>());
   }
+  Log(absl::StrFormat("step %d ep %d loss %.3f (avg %.3f)%s lr %.2g %.1f img/s", state_.step,
+                      epoch_, value, ema_, terms, CurrentLr(),
+                      images_ / Seconds(start_time_, Clock::now())));
+  if (options_.on_event) {
+    protocol::MetricsEvent event;
+    event.step = state_.step;
+    event.values = {{"loss", value},
+                    {"loss_avg", ema_},
+                    {"lr", CurrentLr()},
+                    {"images_per_s", images_ / Seconds(start_time_, Clock::now())}};
+    for (const auto& [k, v] : loss.terms) event.values["loss_" + k] = v.item<double>();
+    options_.on_event(event);
+  }
+}
+
+Status TrainLoop::CheckpointAndEvaluateIfDue() {
+  const int64_t step = state_.step;
+  const bool eval_now = options_.eval_every > 0 && step % options_.eval_every == 0 &&
+                        step < config_.max_steps && !options_.val_json.empty();
+  if ((config_.checkpoint_every > 0 && step % config_.checkpoint_every == 0) || eval_now) {
+    ABLATE_RETURN_IF_ERROR(Checkpoint(ema_));
+  }
+  if (eval_now) {
+    ABLATE_RETURN_IF_ERROR(EvaluateNow().status());
+    state_.model->train(true);
+  }
+  return absl::OkStatus();
+}
+
+Status TrainLoop::Checkpoint(double loss) {
+  const int64_t step = state_.step;
+  CheckpointMeta meta{step, epoch_, loss, state_.schedule_offset, config_, class_names_};
+  const std::string name = CheckpointName(step, epoch_, loss);
+  const auto path = options_.out_dir / (name + ".pt");
+  ABLATE_RETURN_IF_ERROR(SaveCheckpoint(path, *state_.model, *state_.optimizer, meta));
+  result_.checkpoint = name;
+  result_.checkpoint_path = path;
+  if (options_.prune_checkpoints) {
+    PruneCheckpoints(options_.out_dir, config_.keep_checkpoints, path);
+  }
+  Log("checkpoint " + name);
+  if (options_.on_event) {
+    ABLATE_ASSIGN_OR_RETURN(std::string sha256, Sha256HexOfFile(path));
+    protocol::CheckpointEvent event;
+    event.name = name;
+    event.path = std::filesystem::absolute(path).string();
+    event.step = step;
+    event.epoch = epoch_;
+    event.loss = loss;
+    event.sha256 = sha256;
+    event.bytes = static_cast<int64_t>(std::filesystem::file_size(path));
+    options_.on_event(event);
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<EvalResult> TrainLoop::EvaluateNow() {
+  if (!val_set_) return absl::InternalError("evaluation without a validation set");
+  EvalOptions eo;
+  eo.batch_size = config_.batch_size;
+  eo.num_workers = config_.num_workers;
+  eo.results_json = options_.out_dir / "results.json";
+  eo.gallery.dir = options_.out_dir / "gallery" / result_.checkpoint;
+  eo.gallery.count = options_.gallery_images;
+  ABLATE_ASSIGN_OR_RETURN(EvalResult er, Evaluate(*state_.model, config_, val_set_, eo, device_));
+  if (options_.on_evaluation) options_.on_evaluation(result_.checkpoint, er);
+  return er;
 }
 
 }  // namespace
@@ -185,58 +483,6 @@ double LearningRate(const TrainConfig& c, int64_t step, int64_t total_steps) {
   return lr;
 }
 
-std::string CheckpointName(int64_t step, int64_t epoch, double loss) {
-  return absl::StrFormat("step%07d-ep%03d-loss%.3f", step, epoch, loss);
-}
-
-StatusOr<LoadedCheckpoint> LoadCheckpoint(const std::filesystem::path& path, torch::Device device) {
-  if (!std::filesystem::exists(path)) return absl::NotFoundError("no checkpoint " + path.string());
-  LoadedCheckpoint out;
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path.string());
-    ABLATE_ASSIGN_OR_RETURN(out.meta, ReadMeta(archive));
-    out.model = Yolact(out.meta.config.model);
-    NamedTensors tensors;
-    for (auto& [name, t] : StateDict(*out.model)) {
-      torch::Tensor v;
-      if (!archive.try_read("model/" + name, v, /*is_buffer=*/true)) {
-        return absl::DataLossError(path.string() + ": missing tensor " + name);
-      }
-      tensors.emplace_back(name, v);
-    }
-    ABLATE_RETURN_IF_ERROR(LoadStateDict(*out.model, tensors));
-    out.model->to(device);
-  } catch (const std::exception& e) {
-    return absl::DataLossError("reading checkpoint " + path.string() + ": " + e.what());
-  }
-  return out;
-}
-
-json GalleryToJson(const EvalResult::Gallery& gallery) {
-  json images = json::array();
-  for (const EvalResult::GalleryImage& g : gallery.images) {
-    images.push_back({{"image_id", g.image_id},
-                      {"file", g.file},
-                      {"bytes", g.bytes},
-                      {"detections", g.detections}});
-  }
-  return {{"dir", gallery.dir.string()}, {"images", images}, {"seed", gallery.seed}};
-}
-
-json EvalResult::ToJson() const {
-  json j = {{"bbox", {{"stats", StatsJson(bbox)}}},
-            {"segm", {{"stats", StatsJson(segm)}}},
-            {"num_images", num_images},
-            {"num_detections", num_detections},
-            {"detections_per_image_max", detections_per_image_max},
-            {"results_bytes", results_bytes},
-            {"eval_images_per_s", images_per_s}};
-  if (gallery) j["gallery"] = GalleryToJson(*gallery);
-  if (!gallery_error.empty()) j["gallery_error"] = gallery_error;
-  return j;
-}
-
 json TrainResult::ToJson() const {
   json j = {{"status", status},
             {"step", step},
@@ -262,418 +508,28 @@ json TrainResult::ToJson() const {
   return j;
 }
 
-StatusOr<EvalResult> Evaluate(YolactImpl& model, const TrainConfig& config,
-                              std::shared_ptr<const CocoDetectionDataset> dataset,
-                              const EvalOptions& options, torch::Device device) {
-  torch::NoGradGuard no_grad;
-  model.eval();
-  LoaderOptions lo;
-  lo.batch_size = options.batch_size;
-  lo.size = config.model.image_size;
-  lo.num_workers = options.num_workers;
-  lo.shuffle = false;
-  lo.drop_last = false;
-  lo.augment_enabled = false;
-  BatchLoader loader(dataset, lo, 0, /*infinite=*/false);
-  std::vector<coco::Detection> bbox_dets, segm_dets;
-  EvalResult result;
-  // Gallery: a fixed sample of image ids -> dataset index.
-  std::map<int64_t, size_t> gallery_index;
-  const bool want_gallery = !options.gallery.dir.empty() && options.gallery.count > 0;
-  if (want_gallery) {
-    std::vector<int64_t> ids;
-    std::map<int64_t, size_t> index_of;
-    for (size_t i = 0; i < dataset->size(); ++i) {
-      ids.push_back(dataset->image_info(i).id);
-      index_of[dataset->image_info(i).id] = i;
-    }
-    for (int64_t id : SelectGalleryImageIds(ids, options.gallery.count, options.gallery.seed)) {
-      gallery_index[id] = index_of.at(id);
-    }
-    result.gallery.emplace();
-    result.gallery->dir = std::filesystem::absolute(options.gallery.dir);
-    result.gallery->seed = options.gallery.seed;
-  }
-  const double gallery_min_score = std::max(options.gallery.min_score, config.score_threshold);
-  const auto start = Clock::now();
-  try {
-    while (true) {
-      ABLATE_ASSIGN_OR_RETURN(std::optional<Batch> batch, loader.Next());
-      if (!batch) break;
-      std::vector<ImageDetections> per_image =
-          Infer(model, config, batch->images, batch->sizes, device);
-      for (size_t i = 0; i < per_image.size(); ++i) {
-        const ImageDetections& img = per_image[i];
-        const int height = batch->sizes[i].second, width = batch->sizes[i].first;
-        torch::Tensor boxes = img.boxes;
-        torch::Tensor classes = img.classes;
-        torch::Tensor sc = img.scores.to(torch::kFloat64);
-        torch::Tensor sc_segm =
-            img.scores_rescored.defined() ? img.scores_rescored.to(torch::kFloat64) : sc;
-        torch::Tensor masks = img.masks.contiguous();
-        ++result.num_images;
-        result.detections_per_image_max = std::max(result.detections_per_image_max, boxes.size(0));
-        auto in_gallery = gallery_index.find(batch->image_ids[i]);
-        if (in_gallery != gallery_index.end() && result.gallery && result.gallery_error.empty()) {
-          auto written = WriteGalleryImage(result.gallery->dir, *dataset, in_gallery->second, img,
-                                           gallery_min_score);
-          if (written.ok()) {
-            result.gallery->images.push_back(std::move(*written));
-          } else {
-            result.gallery_error = std::string(written.status().message());
-          }
-        }
-        for (int64_t j = 0; j < boxes.size(0); ++j) {
-          coco::Detection d;
-          d.image_id = batch->image_ids[i];
-          d.category_id = dataset->CategoryIdOf(classes[j].item<int64_t>());
-          const double x1 = boxes[j][0].item<int64_t>(), y1 = boxes[j][1].item<int64_t>();
-          const double x2 = boxes[j][2].item<int64_t>(), y2 = boxes[j][3].item<int64_t>();
-          d.bbox = {x1, y1, x2 - x1, y2 - y1};
-          d.score = sc[j].item<double>();
-          bbox_dets.push_back(d);
-          d.score = sc_segm[j].item<double>();
-          d.segmentation = MaskToRle(masks[j].data_ptr<uint8_t>(), height, width);
-          segm_dets.push_back(std::move(d));
-        }
-      }
-    }
-  } catch (const std::exception& e) {
-    return absl::InternalError(std::string("evaluation failed in LibTorch: ") + e.what());
-  }
-  result.images_per_s = result.num_images / std::max(1e-9, Seconds(start, Clock::now()));
-  result.num_detections = static_cast<int64_t>(bbox_dets.size());
-  if (!result.gallery_error.empty()) result.gallery.reset();
-  if (result.gallery) {
-    std::sort(result.gallery->images.begin(), result.gallery->images.end(),
-              [](const auto& a, const auto& b) { return a.image_id < b.image_id; });
-  }
-  if (!options.results_json.empty()) {
-    const std::string results = coco::WriteResultsJson(segm_dets);
-    ABLATE_RETURN_IF_ERROR(WriteFileAtomically(options.results_json, results));
-    result.results_bytes = static_cast<int64_t>(results.size());
-  }
-  if (bbox_dets.empty()) return result;  // pycocotools cannot load an empty list: stats stay 0
-  for (const bool segm : {false, true}) {
-    ABLATE_ASSIGN_OR_RETURN(
-        coco::CocoResults res,
-        coco::CocoResults::FromDetections(segm ? segm_dets : bbox_dets, dataset->gt()));
-    coco::CocoEvalParams params;
-    params.iou_type = segm ? coco::IouType::kSegm : coco::IouType::kBbox;
-    ABLATE_ASSIGN_OR_RETURN(coco::CocoEvalResult r, coco::EvaluateCoco(dataset->gt(), res, params));
-    (segm ? result.segm : result.bbox) = r.stats;
-    auto& categories = segm ? result.segm_categories : result.bbox_categories;
-    for (const coco::CategoryMetrics& m : r.per_category) {
-      EvalResult::CategoryAp c{m.category_id, "", m.ap};
-      for (const auto& info : dataset->gt().categories()) {
-        if (info.id == m.category_id) c.name = info.name;
-      }
-      categories.push_back(std::move(c));
-    }
-    (segm ? result.segm_summary : result.bbox_summary) = r.summary_text;
-  }
-  return result;
-}
-
 StatusOr<TrainResult> Train(const TrainConfig& config_in, const TrainOptions& options) {
-  auto log = [&](const std::string& line) {
+  const LogFn log = [&](const std::string& line) {
     if (options.log) options.log(line);
   };
   const torch::Device device = DefaultDevice();
-  ABLATE_ASSIGN_OR_RETURN(auto train_set, CocoDetectionDataset::Load(
-                                              options.train_json, options.train_image_dir, true));
-  if (train_set->size() == 0) {
-    return absl::InvalidArgumentError(options.train_json.string() + ": no annotated images");
-  }
-  ABLATE_RETURN_IF_ERROR(train_set->CheckImagesExist());
-  // The validation set is opened now, so a wrong folder fails before training, not after it.
-  std::shared_ptr<const CocoDetectionDataset> val_set;
-  if (!options.val_json.empty() && (options.evaluate || options.eval_every > 0)) {
-    ABLATE_ASSIGN_OR_RETURN(
-        auto loaded, CocoDetectionDataset::Load(options.val_json, options.val_image_dir, false));
-    ABLATE_RETURN_IF_ERROR(loaded->CheckImagesExist());
-    const std::vector<coco::CategoryId> val_ids = loaded->gt().SortedCategoryIds(),
-                                        train_ids = train_set->gt().SortedCategoryIds();
-    if (val_ids != train_ids) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(options.val_json.string(), " has category ids [",
-                       absl::StrJoin(val_ids, ", "), "], ", options.train_json.string(), " [",
-                       absl::StrJoin(train_ids, ", "), "]: labels would not match"));
-    }
-    val_set = std::move(loaded);
-  }
+  ABLATE_ASSIGN_OR_RETURN(TrainData data, OpenDatasets(options));
   TrainConfig config = config_in;
-  config.model.num_classes = train_set->num_classes() + 1;
-  const std::vector<std::string> class_names = ClassNamesOf(*train_set);
+  config.model.num_classes = data.train->num_classes() + 1;
+  std::vector<std::string> class_names = ClassNamesOf(*data.train);
   ABLATE_RETURN_IF_ERROR(config.Validate());
   torch::manual_seed(config.seed);
 
   TrainResult result;
-  Yolact model{nullptr};
-  int64_t step = 0, schedule_offset = 0;
-  std::unique_ptr<torch::optim::Optimizer> optimizer;
-  std::filesystem::path resume = options.resume;
-  if (!resume.empty() && std::filesystem::exists(resume)) {
-    ABLATE_ASSIGN_OR_RETURN(WeightsFileKind kind, DetectWeightsFile(resume));
-    if (kind != WeightsFileKind::kAblateCheckpoint) {
-      if (!config.init_from.empty() && config.init_from != resume.string()) {
-        return absl::InvalidArgumentError("resume: " + resume.string() +
-                                          " is a weights file, not a checkpoint, and init_from " +
-                                          config.init_from + " is given too");
-      }
-      log("resume: " + resume.string() +
-          " is a torch.save weights file, not a checkpoint: starting from its weights");
-      config.init_from = resume.string();
-      config.init_sha256.clear();
-      resume.clear();
-    } else if (!config.init_from.empty()) {
-      log("resume: the weights come from the checkpoint; init_from " + config.init_from +
-          " is only recorded");
-    }
-  }
-  if (!resume.empty()) {
-    ABLATE_ASSIGN_OR_RETURN(LoadedCheckpoint ckpt, LoadCheckpoint(resume, device));
-    if (ckpt.meta.config.model.num_classes != config.model.num_classes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("resume: checkpoint has ", ckpt.meta.config.model.num_classes - 1,
-                       " classes, the training set ", config.model.num_classes - 1));
-    }
-    // The network comes from the checkpoint: model knobs asked for with a resume cannot apply
-    // to its weights, so say which ones are ignored rather than drop them silently.
-    for (const std::string& key : ModelKnobKeys()) {
-      const auto asked = GetModelKnob(config.model, key),
-                 kept = GetModelKnob(ckpt.meta.config.model, key);
-      if (asked != kept) {
-        log(absl::StrCat("resume: the network comes from the checkpoint; ignoring ", key, "=",
-                         asked.dump(), " (checkpoint: ", kept.dump(), ")"));
-      }
-    }
-    config.model = ckpt.meta.config.model;
-    model = ckpt.model;
-    step = ckpt.meta.step;
-    result.restored = {"weights", "step", "epoch"};
-    schedule_offset = ckpt.meta.schedule_offset;
-    if (options.reset_schedule) {
-      schedule_offset = step;
-      result.reset.push_back("schedule");
-    } else {
-      result.restored.push_back("schedule");
-    }
-  } else {
-    model = Yolact(config.model);
-    const bool focal = config.conf_loss == ConfLoss::kFocalSigmoid ||
-                       config.conf_loss == ConfLoss::kFocalSoftmax ||
-                       config.conf_loss == ConfLoss::kGhmC;
-    model->InitWeights(focal ? config.focal_init_pi : 0, UsesSigmoidScores(config.conf_loss));
-    if (!config.init_from.empty()) {
-      ABLATE_ASSIGN_OR_RETURN(InitReport init,
-                              LoadInitWeights(*model, config.init_from, InitMode::kFineTune));
-      if (!config.init_sha256.empty() && config.init_sha256 != init.sha256) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "init_from ", config.init_from, " has sha256 ", init.sha256, ", the config records ",
-            config.init_sha256, " (the file changed after the run was configured)"));
-      }
-      config.init_sha256 = init.sha256;  // recorded in every checkpoint's config
-      log(init.ToText());
-      result.init = std::move(init);
-    }
-    model->to(device);
-  }
-  std::vector<torch::Tensor> params;
-  for (auto& p : model->parameters()) {
-    if (p.requires_grad()) params.push_back(p);
-  }
-  optimizer = MakeOptimizer(config, params);
-  if (!resume.empty()) {
-    if (options.reset_optimizer) {
-      result.reset.push_back("optimizer");
-    } else {
-      try {
-        torch::serialize::InputArchive archive;
-        archive.load_from(resume.string(), device);
-        torch::serialize::InputArchive opt_archive;
-        archive.read("optimizer", opt_archive);
-        optimizer->load(opt_archive);
-        result.restored.push_back("optimizer");
-      } catch (const std::exception& e) {
-        return absl::DataLossError("resume: optimizer state of " + resume.string() +
-                                   " (use a fork with reset_optimizer): " + e.what());
-      }
-    }
-  }
-
+  ABLATE_ASSIGN_OR_RETURN(const std::filesystem::path resume, ResolveResume(options, &config, log));
+  ABLATE_ASSIGN_OR_RETURN(TrainState start,
+                          PrepareStart(resume, options, device, &config, &result, log));
   std::error_code ec;
   std::filesystem::create_directories(options.out_dir, ec);
   if (ec) return absl::InternalError("cannot create " + options.out_dir.string());
-
-  LoaderOptions lo;
-  lo.batch_size = config.batch_size;
-  lo.size = config.model.image_size;
-  lo.num_workers = config.num_workers;
-  lo.prefetch_batches = config.prefetch_batches;
-  lo.seed = static_cast<uint64_t>(config.seed);
-  lo.augment.mode = config.augment;
-  BatchLoader loader(train_set, lo, /*first_batch=*/step, /*infinite=*/true);
-  YolactLoss loss_fn(config);
-
-  const auto start = Clock::now();
-  double wait_s = 0;
-  int64_t images = 0, epoch = step / std::max<int64_t>(1, loader.batches_per_epoch());
-  double last_finite = 0, ema = -1;
-  result.status = "finished";
-  auto checkpoint = [&](double loss) -> Status {
-    CheckpointMeta meta{step, epoch, loss, schedule_offset, config, class_names};
-    const std::string name = CheckpointName(step, epoch, loss);
-    const auto path = options.out_dir / (name + ".pt");
-    ABLATE_RETURN_IF_ERROR(SaveCheckpoint(path, *model, *optimizer, meta));
-    result.checkpoint = name;
-    result.checkpoint_path = path;
-    if (options.prune_checkpoints) PruneCheckpoints(options.out_dir, config.keep_checkpoints, path);
-    log("checkpoint " + name);
-    if (options.on_event) {
-      ABLATE_ASSIGN_OR_RETURN(std::string sha256, Sha256HexOfFile(path));
-      protocol::CheckpointEvent event;
-      event.name = name;
-      event.path = std::filesystem::absolute(path).string();
-      event.step = step;
-      event.epoch = epoch;
-      event.loss = loss;
-      event.sha256 = sha256;
-      event.bytes = static_cast<int64_t>(std::filesystem::file_size(path));
-      options.on_event(event);
-    }
-    return absl::OkStatus();
-  };
-  auto evaluate = [&]() -> StatusOr<EvalResult> {
-    if (!val_set) return absl::InternalError("evaluation without a validation set");
-    EvalOptions eo;
-    eo.batch_size = config.batch_size;
-    eo.num_workers = config.num_workers;
-    eo.results_json = options.out_dir / "results.json";
-    eo.gallery.dir = options.out_dir / "gallery" / result.checkpoint;
-    eo.gallery.count = options.gallery_images;
-    ABLATE_ASSIGN_OR_RETURN(EvalResult er, Evaluate(*model, config, val_set, eo, device));
-    if (options.on_evaluation) options.on_evaluation(result.checkpoint, er);
-    return er;
-  };
-  if (options.on_event) {
-    auto restored = [&](const char* what) {
-      return std::find(result.restored.begin(), result.restored.end(), what) !=
-             result.restored.end();
-    };
-    protocol::StartedEvent event;
-    event.step = step;
-    event.total_steps = config.max_steps;
-    event.restored_weights = restored("weights");
-    event.restored_optimizer = restored("optimizer");
-    event.restored_schedule = restored("schedule");
-    if (result.init) event.init = result.init->ToJson();
-    options.on_event(event);
-  }
-  model->train(true);
-  const bool with_segm = config.semantic_weight > 0;
-  try {
-    while (step < config.max_steps) {
-      if (options.max_seconds > 0 && Seconds(start, Clock::now()) > options.max_seconds) break;
-      const auto wait_start = Clock::now();
-      ABLATE_ASSIGN_OR_RETURN(std::optional<Batch> batch, loader.Next());
-      wait_s += Seconds(wait_start, Clock::now());
-      epoch = batch->epoch;
-      std::vector<ImageTargets> targets = batch->targets;
-      for (auto& t : targets) {
-        t.boxes = t.boxes.to(device);
-        t.labels = t.labels.to(device);
-        t.masks = t.masks.to(device);
-        t.crowd_boxes = t.crowd_boxes.to(device);
-      }
-      SetLearningRate(
-          *optimizer, config,
-          LearningRate(config, step - schedule_offset, config.max_steps - schedule_offset));
-      YolactOutput out = model->forward(batch->images.to(device), with_segm);
-      // A diverged network yields non-finite outputs, on which some loss ops throw (BCE
-      // checks its input range): treat that as a non-finite loss too.
-      StatusOr<LossTerms> loss_or = absl::InternalError("loss not computed");
-      try {
-        loss_or = loss_fn(out, targets, *model);
-      } catch (const c10::Error& e) {
-        const bool finite = torch::isfinite(out.loc).all().item<bool>() &&
-                            torch::isfinite(out.conf).all().item<bool>() &&
-                            torch::isfinite(out.mask_coeff).all().item<bool>() &&
-                            torch::isfinite(out.proto).all().item<bool>();
-        if (finite) throw;
-        loss_or = LossTerms{torch::full({}, NAN), {}, 0};
-      }
-      if (!loss_or.ok()) return loss_or.status();
-      LossTerms& loss = *loss_or;
-      const double value = loss.total.item<double>();
-      if (!std::isfinite(value)) {
-        result.status = "diverged";
-        log(absl::StrFormat("step %d: non-finite loss, stopping (diverged)", step));
-        if (result.checkpoint.empty()) ABLATE_RETURN_IF_ERROR(checkpoint(last_finite));
-        if (options.on_event) {
-          protocol::DivergedEvent event;
-          event.step = step;
-          event.reason = absl::StrFormat("non-finite loss at step %d", step);
-          if (!result.checkpoint.empty()) event.last_checkpoint = result.checkpoint;
-          options.on_event(event);
-        }
-        break;
-      }
-      optimizer->zero_grad();
-      loss.total.backward();
-      if (config.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, config.grad_clip);
-      optimizer->step();
-      ++step;
-      images += batch->images.size(0);
-      last_finite = value;
-      ema = ema < 0 ? value : 0.95 * ema + 0.05 * value;
-      if (options.log_every > 0 && step % options.log_every == 0) {
-        std::string terms;
-        for (const auto& [k, v] : loss.terms) {
-          absl::StrAppendFormat(&terms, " %s %.3f", k, v.item<double>());
-        }
-        log(absl::StrFormat(
-            "step %d ep %d loss %.3f (avg %.3f)%s lr %.2g %.1f img/s", step, epoch, value, ema,
-            terms, LearningRate(config, step - schedule_offset, config.max_steps - schedule_offset),
-            images / Seconds(start, Clock::now())));
-        if (options.on_event) {
-          protocol::MetricsEvent event;
-          event.step = step;
-          event.values = {{"loss", value},
-                          {"loss_avg", ema},
-                          {"lr", LearningRate(config, step - schedule_offset,
-                                              config.max_steps - schedule_offset)},
-                          {"images_per_s", images / Seconds(start, Clock::now())}};
-          for (const auto& [k, v] : loss.terms) event.values["loss_" + k] = v.item<double>();
-          options.on_event(event);
-        }
-      }
-      const bool eval_now = options.eval_every > 0 && step % options.eval_every == 0 &&
-                            step < config.max_steps && !options.val_json.empty();
-      if ((config.checkpoint_every > 0 && step % config.checkpoint_every == 0) || eval_now) {
-        ABLATE_RETURN_IF_ERROR(checkpoint(ema));
-      }
-      if (eval_now) {
-        ABLATE_RETURN_IF_ERROR(evaluate().status());
-        model->train(true);
-      }
-    }
-  } catch (const std::exception& e) {
-    return absl::InternalError(std::string("training failed in LibTorch: ") + e.what());
-  }
-  const double total_s = Seconds(start, Clock::now());
-  result.images_per_s = images / std::max(1e-9, total_s);
-  result.loader_wait_fraction = wait_s / std::max(1e-9, total_s);
-  result.step = step;
-  result.epoch = epoch;
-  result.last_loss = last_finite;
-  if (result.status == "finished" && images > 0) {
-    ABLATE_RETURN_IF_ERROR(checkpoint(ema));
-  }
-  if (options.evaluate && !options.val_json.empty() && result.status == "finished") {
-    ABLATE_ASSIGN_OR_RETURN(result.eval, evaluate());
-  }
-  return result;
+  TrainLoop loop(config, options, std::move(data), std::move(class_names), device, std::move(start),
+                 std::move(result));
+  return loop.Run();
 }
 
 }  // namespace ablate::detector

@@ -1,10 +1,7 @@
-// Training loop, checkpoints and evaluation of the detector.
-//
-// Checkpoints: one file NAME.pt per checkpoint, NAME = step%07d-ep%03d-loss%.3f (the user's
-// convention), written to a temp file and renamed. It is a torch::serialize archive holding the
-// model parameters and buffers ("model/<state-dict name>"), the optimiser state ("optimizer"), and
-// "meta": a uint8 tensor with JSON {step, epoch, loss, schedule_offset, config, class_names,
-// format}.
+// The training loop of the detector: data, network initialisation (fresh, init_from weights, or a
+// resume / fork of a checkpoint), optimisation with the lr schedule, periodic checkpoints
+// (detector/checkpoint.h) and evaluations (detector/evaluate.h), divergence handling, and the
+// worker protocol's events.
 #pragma once
 
 #include <torch/types.h>
@@ -15,12 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "common/coco_stats.h"
 #include "common/status.h"
+#include "detector/checkpoint.h"
 #include "detector/config/train_config.h"
-#include "detector/data.h"
+#include "detector/evaluate.h"
 #include "detector/init_weights.h"
-#include "detector/model.h"
 #include "nlohmann/json.hpp"
 #include "protocol/trial_events.h"
 
@@ -35,88 +31,6 @@ torch::Device DefaultDevice();
 // schedule start; the two-argument form uses max_steps).
 double LearningRate(const TrainConfig& config, int64_t step, int64_t total_steps);
 double LearningRate(const TrainConfig& config, int64_t step);
-
-struct CheckpointMeta {
-  int64_t step = 0;
-  int64_t epoch = 0;
-  double loss = 0;
-  int64_t schedule_offset = 0;  // step at which the lr schedule (warmup) last started
-  TrainConfig config;
-  // Category name per 0-based foreground label (the training set's categories by sorted id).
-  // Empty for checkpoints written before names were stored.
-  std::vector<std::string> class_names;
-};
-
-std::string CheckpointName(int64_t step, int64_t epoch, double loss);
-
-// Reads a checkpoint's meta and weights into a newly built model (on `device`). The optimiser
-// state stays in the file (LoadOptimizerState).
-struct LoadedCheckpoint {
-  CheckpointMeta meta;
-  Yolact model{nullptr};
-};
-StatusOr<LoadedCheckpoint> LoadCheckpoint(const std::filesystem::path& path, torch::Device device);
-
-// A few annotated validation images written by every evaluation, so that runs can be compared
-// by eye: the same image ids every time (SelectGalleryImageIds over the sorted ids of the set).
-struct GalleryOptions {
-  std::filesystem::path dir;  // empty: no gallery; else DIR/<image_id %06d>.jpg
-  int count = 8;              // images; 0: no gallery
-  uint64_t seed = 0;
-  // Detections drawn: score >= max(min_score, the evaluation's score_threshold). COCO evaluation
-  // runs at a low threshold (0.05) where a drawing of everything would be unreadable.
-  double min_score = 0.3;
-};
-
-struct EvalOptions {
-  int batch_size = 8;
-  int num_workers = 2;
-  std::filesystem::path results_json;  // when set, COCO results (bbox + segm RLE) are written
-  GalleryOptions gallery;
-};
-
-struct EvalResult {
-  struct CategoryAp {
-    int64_t id = 0;
-    std::string name;
-    double ap = -1;  // -1: no ground truth of this category (pycocotools' convention)
-  };
-  CocoStats bbox{}, segm{};
-  std::vector<CategoryAp> bbox_categories, segm_categories;  // AP @[.5:.95], all, maxDets 100
-  std::string bbox_summary, segm_summary;                    // pycocotools summarize() text
-  int64_t num_images = 0, num_detections = 0;
-  int64_t detections_per_image_max = 0;
-  int64_t results_bytes = 0;  // size of EvalOptions::results_json as written; 0 when none
-  struct GalleryImage {
-    int64_t image_id = 0;
-    std::string file;  // name inside Gallery::dir
-    int64_t bytes = 0;
-    int64_t detections = 0;  // drawn (score >= the gallery's threshold)
-  };
-  struct Gallery {
-    std::filesystem::path dir;  // absolute
-    uint64_t seed = 0;
-    std::vector<GalleryImage> images;  // sorted by image id
-  };
-  std::optional<Gallery> gallery;  // when a gallery was asked for and written
-  // Why the gallery asked for could not be written (the evaluation itself is still valid);
-  // empty otherwise.
-  std::string gallery_error;
-  double images_per_s = 0;
-  // {"bbox": {"stats": {...}}, "segm": {...}, "num_images", "num_detections",
-  //  "detections_per_image_max", "results_bytes", "eval_images_per_s", ["gallery"]}
-  nlohmann::json ToJson() const;
-};
-
-// {"dir", "images": [{"image_id", "file", "bytes", "detections"}], "seed"} (the event contract).
-nlohmann::json GalleryToJson(const EvalResult::Gallery& gallery);
-
-// Runs inference over `dataset` (no augmentation) and evaluates bbox and segm with ablate_coco.
-// Writes options.results_json and the gallery when asked; a gallery that cannot be written is
-// reported in gallery_error, not as an error.
-StatusOr<EvalResult> Evaluate(YolactImpl& model, const TrainConfig& config,
-                              std::shared_ptr<const CocoDetectionDataset> dataset,
-                              const EvalOptions& options, torch::Device device);
 
 struct TrainOptions {
   std::filesystem::path train_json, val_json;

@@ -29,9 +29,9 @@
 #include "detector/config/model_config.h"
 #include "detector/config/train_config.h"
 #include "detector/cpu_threads.h"
+#include "detector/evaluate.h"
 #include "detector/losses.h"
 #include "detector/model.h"
-#include "detector/predict.h"
 #include "detector/weights.h"
 #include "nlohmann/json.hpp"
 

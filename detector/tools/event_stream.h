@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "detector/train.h"
+#include "detector/evaluate.h"
 #include "protocol/trial_events.h"
 
 namespace ablate::detector {
