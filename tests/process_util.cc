@@ -88,6 +88,7 @@ std::vector<std::vector<std::string>> QueryRows(const std::filesystem::path& db_
     sqlite3_close(db);
     return rows;
   }
+  sqlite3_busy_timeout(db, 2000);  // the coordinator may be writing
   sqlite3_stmt* q = nullptr;
   if (sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr) != SQLITE_OK) {
     ADD_FAILURE() << sqlite3_errmsg(db) << " in " << sql;

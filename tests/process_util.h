@@ -22,7 +22,8 @@ std::string AblateBinDir();
 std::string AblateBinary();
 
 // Every row of `sql` run on a read-only connection to the SQLite file, columns as text (NULL as
-// "NULL"). Adds a test failure (and returns what it has) when the file or the query fails.
+// "NULL"). Adds a test failure (and returns what it has) when the file or the query fails. Safe
+// while a coordinator writes the file (WAL; waits up to 2 s for a lock).
 std::vector<std::vector<std::string>> QueryRows(const std::filesystem::path& db,
                                                 const std::string& sql);
 
