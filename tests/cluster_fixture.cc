@@ -43,14 +43,15 @@ void ClusterTest::KillCoordinator() {
 }
 
 void ClusterTest::StartWorker(const std::string& slot, const std::string& name,
-                              const std::string& trainer) {
+                              const std::string& trainer,
+                              const std::map<std::string, std::string>& env) {
   KillWorker(slot);
   const std::string worker_name = name.empty() ? slot : name;
   workers_[slot] =
       SpawnAblate({"worker", "--server", address_, "--slots", "1", "--trial-threads", "1", "--name",
                    worker_name, "--work-dir", (dir_ / "work").string(), "--trainer",
                    trainer.empty() ? AblateBinDir() + "/ablate-train" : trainer},
-                  dir_ / (worker_name + ".log"));
+                  dir_ / (worker_name + ".log"), env);
 }
 
 void ClusterTest::KillWorker(const std::string& slot) {

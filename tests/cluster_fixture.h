@@ -36,10 +36,12 @@ class ClusterTest : public ::testing::Test {
   void KillCoordinator();
 
   // Starts `ablate worker --server address_ --slots 1 --trial-threads 1 --name NAME --work-dir
-  // dir_/work --trainer TRAINER` as workers_[slot], log dir_/NAME.log. NAME defaults to `slot`,
-  // TRAINER to $ABLATE_BIN_DIR/ablate-train. A worker already in that slot is killed first.
+  // dir_/work --trainer TRAINER` as workers_[slot], log dir_/NAME.log, `env` added to its
+  // environment. NAME defaults to `slot`, TRAINER to $ABLATE_BIN_DIR/ablate-train. A worker
+  // already in that slot is killed first.
   void StartWorker(const std::string& slot, const std::string& name = "",
-                   const std::string& trainer = "");
+                   const std::string& trainer = "",
+                   const std::map<std::string, std::string>& env = {});
   // SIGKILL and reap the worker in `slot`.
   void KillWorker(const std::string& slot);
 

@@ -65,19 +65,20 @@ class EarlyStopE2eTest : public ClusterTest {
  protected:
   Rows Query(const std::string& sql) { return QueryRows(dir_ / "ablate.db", sql); }
 
-  // Waits until every trial of the sweep has ended and the worker has completed every job it
-  // leased (no lease left open: a stopped trial's child has been killed). 150 s at most.
-  void AwaitSweepEnded() {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(150);
-    while (std::chrono::steady_clock::now() < deadline) {
-      const Rows open = Query(
-          "SELECT (SELECT COUNT(*) FROM runs WHERE status IN ('succeeded', 'stopped', 'failed', "
-          "'cancelled', 'diverged')), (SELECT COUNT(*) FROM leases WHERE released_unix_ms IS "
-          "NULL)");
-      if (!open.empty() && open[0][0] == std::to_string(kTrials) && open[0][1] == "0") return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  // Waits until every trial of the sweep has ended (`ablate watch --until-done`) and the worker
+  // has completed every job it leased (no lease left open: a stopped trial's script has been
+  // killed).
+  void AwaitSweepEnded(const std::string& sweep) {
+    CommandResult watch = Ablate({"watch", sweep, "--until-done", "--timeout", "150"});
+    ASSERT_EQ(watch.exit_code, 0) << watch.out << watch.err << "worker log:\n"
+                                  << RunCommand({"/bin/cat", (dir_ / "w1.log").string()}).out;
+    for (int i = 0; i < 100; ++i) {
+      if (Query("SELECT COUNT(*) FROM leases WHERE released_unix_ms IS NULL") == Rows{{"0"}}) {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    ADD_FAILURE() << "the sweep did not end; worker log:\n"
+    ADD_FAILURE() << "a lease is still open 10 s after the sweep ended; worker log:\n"
                   << RunCommand({"/bin/cat", (dir_ / "w1.log").string()}).out;
   }
 
@@ -88,14 +89,22 @@ TEST_F(EarlyStopE2eTest, AshaStopsTheTrialsItsRuleSelectsAndKeepsTheGridsBest) {
   StartCoordinator({"--lease-ttl", "2"});
   ASSERT_FALSE(HasFatalFailure());
   // The trials run tests/data/curve_trainer.py; any executable satisfies the worker's check.
-  StartWorker("w1", "w1", "/bin/true");
+  // `python3` in the worker's PATH is the interpreter itself, not a version manager's shim (a
+  // pyenv shim costs 1-2 s a start on a busy 2-core machine; `pyenv exec` does the same).
+  CommandResult python =
+      RunCommand({"/usr/bin/env", "python3", "-c", "import sys; print(sys.executable)"});
+  ASSERT_EQ(python.exit_code, 0) << python.err;
+  const std::string python_dir =
+      fs::path(python.out.substr(0, python.out.find('\n'))).parent_path();
+  const char* path = std::getenv("PATH");
+  StartWorker("w1", "w1", "/bin/true", {{"PATH", python_dir + ":" + (path ? path : "")}});
   CommandResult submit =
       Ablate({"submit", (SourceDir() / "sweeps" / "curves-asha.yaml").string(), "--set",
               "base.set.script=" + (SourceDir() / "tests" / "data" / "curve_trainer.py").string(),
               "--set", "base.set.step_seconds=0.2", "--json"});
   ASSERT_EQ(submit.exit_code, 0) << submit.err;
   ASSERT_EQ(json::parse(submit.out)["trials"].size(), static_cast<size_t>(kTrials)) << submit.out;
-  AwaitSweepEnded();
+  AwaitSweepEnded("curves-asha");
   ASSERT_FALSE(HasFailure());
 
   // Which trials stopped, where and why (the reasons in docs/sweeps.md's words).

@@ -120,10 +120,11 @@ int FreeLoopbackPort() {
 }
 
 std::unique_ptr<worker::ChildProcess> SpawnAblate(const std::vector<std::string>& args,
-                                                  const std::filesystem::path& log) {
+                                                  const std::filesystem::path& log,
+                                                  const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv = {AblateBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto child = worker::ChildProcess::Start({argv, log, {}});
+  auto child = worker::ChildProcess::Start({argv, log, env});
   EXPECT_TRUE(child.ok()) << child.status();
   return child.ok() ? std::move(*child) : nullptr;
 }
