@@ -32,7 +32,8 @@ import signal
 import sys
 import time
 
-from coco_summary import summarize  # this folder (sys.path[0])
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from coco_summary import summarize  # noqa: E402 (this folder: sys.path[0])
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--steps", type=int, required=True)

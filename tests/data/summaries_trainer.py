@@ -14,7 +14,8 @@ import os
 import re
 import sys
 
-from coco_summary import summarize  # this folder (sys.path[0])
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from coco_summary import summarize  # noqa: E402 (this folder: sys.path[0])
 
 config_path = os.environ["ABLATE_TRIAL_CONFIG"]
 with open(config_path) as f:
