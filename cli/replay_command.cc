@@ -93,6 +93,9 @@ void RegisterReplayCommand(CLI::App& app) {
     std::optional<std::string> name;
     ReplayOptions options;
     std::optional<int64_t> steps;
+    std::optional<std::string> trainer_command;
+    std::optional<std::string> trainer_output;
+    std::optional<std::string> trainer_iou;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand(
@@ -106,22 +109,49 @@ void RegisterReplayCommand(CLI::App& app) {
   cmd->add_option("--out", f->out, "write the YAML to FILE instead of stdout (one sweep only)");
   cmd->add_option("--out-dir", f->out_dir, "write one FILE per sweep into DIR (NAME.yaml)");
   cmd->add_option("--name", f->name, "sweep name (default: SWEEP-replay)");
-  cmd->add_option("--train", f->options.train_path, "train annotations for diary runs")
-      ->capture_default_str();
-  cmd->add_option("--val", f->options.val_path, "val annotations for diary runs")
-      ->capture_default_str();
+  cmd->add_option("--train", f->options.train_path,
+                  "train annotations for diary runs (default data/train.json; none with "
+                  "--trainer-command)");
+  cmd->add_option("--val", f->options.val_path,
+                  "val annotations for diary runs (default data/val.json; none with "
+                  "--trainer-command)");
   cmd->add_option("--preset", f->options.preset, "preset for diary runs")->capture_default_str();
   cmd->add_option("--checkpoint-dir", f->options.checkpoint_dir,
                   "where the diary's checkpoint files are (forks start from "
                   "file:DIR/<name as written>; default: where `ablate submit` runs)");
   cmd->add_option("--steps", f->steps,
                   "training steps for runs whose length is not recorded (default: skip them)");
+  cmd->add_option("--trainer-command", f->trainer_command,
+                  "train the runs with your own program: a command line split into words as a "
+                  "shell would (quotes, backslashes; no $VAR or globs), {key} filled from each "
+                  "trial's config, e.g. \"python3 train.py --pos {pos_threshold}\"; written as "
+                  "the documents' trainer: section");
+  cmd->add_option("--trainer-output", f->trainer_output,
+                  "what the trainer prints: summaries (COCO summarize() tables; default) or "
+                  "events (docs/worker-protocol.md)")
+      ->check(CLI::IsMember({"summaries", "events"}));
+  cmd->add_option("--trainer-iou", f->trainer_iou,
+                  "the type of a summarize() table whose text does not say: bbox (default) or "
+                  "segm")
+      ->check(CLI::IsMember({"bbox", "segm"}));
   cmd->callback([f] {
     if (f->sweep.empty() && f->runs.empty()) {
       Fail(absl::InvalidArgumentError("name a SWEEP or at least one --run"));
     }
     if (!f->out.empty() && !f->out_dir.empty()) {
       Fail(absl::InvalidArgumentError("--out and --out-dir exclude each other"));
+    }
+    if (!f->trainer_command && (f->trainer_output || f->trainer_iou)) {
+      Fail(absl::InvalidArgumentError(
+          std::string(f->trainer_output ? "--trainer-output" : "--trainer-iou") +
+          " describes the program of --trainer-command; give that too"));
+    }
+    if (f->trainer_command) {
+      protocol::TrainerSpec trainer;
+      trainer.command = OrFail(SplitCommandLine(*f->trainer_command));
+      trainer.output = f->trainer_output.value_or("summaries");
+      trainer.iou = f->trainer_iou.value_or("bbox");
+      f->options.trainer = trainer;
     }
     CoordinatorClient client(f->client.server);
     std::vector<std::string> names;
@@ -212,8 +242,9 @@ void RegisterReplayCommand(CLI::App& app) {
     for (const auto& s : plan.skipped) {
       std::cout << "not replayed: " << s.run << ": " << s.reason << "\n";
     }
-    std::cout << "submit with: ablate submit FILE (add a trainer: section to use your own "
-                 "trainer)\n";
+    std::cout << (f->options.trainer ? "submit with: ablate submit FILE\n"
+                                     : "submit with: ablate submit FILE (add a trainer: section "
+                                       "to use your own trainer, or --trainer-command)\n");
   });
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 #include <numeric>
 #include <set>
+#include <string_view>
 
 #include "sweepspec/sweep_spec.h"
 #include "sweepspec/trial_expansion.h"
@@ -19,13 +20,17 @@ struct Trialish {
   std::string run;
   std::string preset;
   json set = json::object();
-  std::string train_path;
+  std::string train_path;  // "" with val_path "": no data section (a trainer has its own data)
   std::string val_path;
   std::string start_from;  // "" = from scratch
   int64_t steps = 0;
-  json eval;  // {score_threshold, top_k, nms_iou, max_dets}
+  json eval;     // {score_threshold, top_k, nms_iou, max_dets}
+  json trainer;  // protocol::TrainerSpecToJson; null: ablate-train
   std::string note;
 };
+
+constexpr char kDefaultTrainPath[] = "data/train.json";
+constexpr char kDefaultValPath[] = "data/val.json";
 
 bool IsSweepConfig(const json& c) {
   return c.is_object() && c.contains("set") && c["set"].is_object() && c.contains("preset");
@@ -71,17 +76,28 @@ json EvalOf(const ReplayRun& r, const json& recorded) {
   return e;
 }
 
-// A ReplayRun as a trial, or the reason it cannot be one.
-StatusOr<Trialish> Prepare(const ReplayRun& r, const ReplayOptions& o) {
+// A ReplayRun as a trial (its `{key}`s unchecked), or the reason it cannot be one.
+StatusOr<Trialish> PrepareUnchecked(const ReplayRun& r, const ReplayOptions& o) {
   Trialish t;
   t.run = r.name;
   if (IsSweepConfig(r.config)) {
-    // A run made by a sweep or a fork: its effective config has everything.
+    // A run made by a sweep or a fork: its effective config has everything, its trainer too.
     t.preset = r.config.value("preset", o.preset);
     t.set = r.config["set"];
-    const json data = r.config.value("data", json::object());
-    t.train_path = data.value("train", o.train_path);
-    t.val_path = data.value("val", o.val_path);
+    if (o.trainer) {
+      t.trainer = protocol::TrainerSpecToJson(*o.trainer);
+    } else if (r.config.contains("trainer") && r.config["trainer"].is_object()) {
+      t.trainer = r.config["trainer"];
+    }
+    json data = r.config.value("data", json::object());
+    if (!data.is_object()) data = json::object();
+    t.train_path = data.value("train", "");
+    t.val_path = data.value("val", "");
+    if (t.trainer.is_null() || !t.train_path.empty() || !t.val_path.empty()) {
+      // ablate-train needs both (a trainer run recorded without data keeps having none).
+      if (t.train_path.empty()) t.train_path = o.train_path.value_or(kDefaultTrainPath);
+      if (t.val_path.empty()) t.val_path = o.val_path.value_or(kDefaultValPath);
+    }
     const json start = r.config.value("start_from", json(""));
     t.start_from = start.is_string() ? start.get<std::string>() : "";
     t.steps = r.config.value("steps", int64_t{0});
@@ -91,11 +107,17 @@ StatusOr<Trialish> Prepare(const ReplayRun& r, const ReplayOptions& o) {
              (t.start_from.empty() ? " from scratch" : " from " + t.start_from);
     return t;
   }
-  // A diary run: the recognised keys, in the detector's vocabulary.
+  // A diary run: the recognised keys, in the detector's vocabulary for ablate-train, as the
+  // diary wrote them for a trainer of your own (the program that wrote the diary).
   t.preset = o.preset;
-  t.train_path = o.train_path;
-  t.val_path = o.val_path;
-  for (const auto& [k, v] : r.config.items()) t.set[SweepConfigKey(k)] = v;
+  if (o.trainer) t.trainer = protocol::TrainerSpecToJson(*o.trainer);
+  if (t.trainer.is_null() || o.train_path || o.val_path) {
+    t.train_path = o.train_path.value_or(kDefaultTrainPath);
+    t.val_path = o.val_path.value_or(kDefaultValPath);
+  }
+  for (const auto& [k, v] : r.config.items()) {
+    t.set[t.trainer.is_null() ? SweepConfigKey(k) : k] = v;
+  }
   if (!r.parent_checkpoint.empty()) {
     if (r.parent_checkpoint_uri.rfind("file://", 0) == 0) {
       t.start_from = r.parent_run + "/" + r.parent_checkpoint;  // the coordinator has the file
@@ -132,10 +154,26 @@ StatusOr<Trialish> Prepare(const ReplayRun& r, const ReplayOptions& o) {
   return t;
 }
 
+// Every `{key}` of the trainer's command must be a key of the trial's config, as the
+// coordinator checks at submit time.
+Status CheckTrainerKeys(const Trialish& t) {
+  if (t.trainer.is_null()) return absl::OkStatus();
+  ABLATE_ASSIGN_OR_RETURN(protocol::TrainerSpec trainer, protocol::ParseTrainerSpec(t.trainer));
+  return protocol::SubstituteTrainerCommand(trainer.command, t.set).status();
+}
+
+// A ReplayRun as a trial, or the reason it cannot be one.
+StatusOr<Trialish> Prepare(const ReplayRun& r, const ReplayOptions& o) {
+  ABLATE_ASSIGN_OR_RETURN(Trialish t, PrepareUnchecked(r, o));
+  ABLATE_RETURN_IF_ERROR(CheckTrainerKeys(t));
+  return t;
+}
+
 std::string GroupKey(const Trialish& t) {
   json keys = json::array();
   for (const auto& [k, v] : t.set.items()) keys.push_back(k);  // json objects iterate sorted
-  return json::array({t.preset, t.train_path, t.val_path, t.start_from, t.eval, keys}).dump();
+  return json::array({t.preset, t.train_path, t.val_path, t.start_from, t.eval, t.trainer, keys})
+      .dump();
 }
 
 int64_t GcdOf(const std::vector<int64_t>& xs) {
@@ -171,12 +209,21 @@ std::string RenderDocument(const std::string& name, const std::vector<Trialish>&
     y += "#   t" + std::string(i < 10 ? "0" : "") + std::to_string(i) + " = " + trials[i].run +
          ": " + trials[i].note + "\n";
   }
-  y += "# To train with your own trainer instead of ablate-train, add its section "
-       "(docs/sweeps.md):\n";
-  y += "# trainer:\n#   command: python tools/train.py --config configs/yolact.yml\n";
+  if (first.trainer.is_null()) {
+    y += "# To train with your own trainer instead of ablate-train, add its section "
+         "(docs/sweeps.md):\n";
+    y += "# trainer:\n#   command: python tools/train.py --config configs/yolact.yml\n";
+  }
   y += "name: " + Quote(name) + "\n";
   y += "base: {preset: " + Quote(first.preset) + ", set: " + Flow(base) + "}\n";
-  y += "data: {train: " + Quote(first.train_path) + ", val: " + Quote(first.val_path) + "}\n";
+  if (!first.trainer.is_null()) {
+    y += "trainer:\n  command: " + Flow(first.trainer["command"]) +
+         "\n  output: " + Quote(first.trainer.value("output", "events")) +
+         "\n  iou: " + Quote(first.trainer.value("iou", "bbox")) + "\n";
+  }
+  if (!first.train_path.empty() || !first.val_path.empty()) {
+    y += "data: {train: " + Quote(first.train_path) + ", val: " + Quote(first.val_path) + "}\n";
+  }
   y += "start_from: " + (first.start_from.empty() ? std::string("null") : Quote(first.start_from)) +
        "\n";
   y += "budget: {steps: " + std::to_string(steps) + ", checkpoint_every: " + std::to_string(every) +
@@ -216,6 +263,59 @@ std::string SweepConfigKey(const std::string& diary_key) {
   };
   auto it = kMap.find(diary_key);
   return it == kMap.end() ? diary_key : it->second;
+}
+
+StatusOr<std::vector<std::string>> SplitCommandLine(const std::string& line) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;  // a word has started (even an empty one: '' is a word)
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+      continue;
+    }
+    if (c == '\\' && i + 1 < line.size() && line[i + 1] == '\n') {
+      ++i;  // backslash-newline joins lines
+      continue;
+    }
+    in_word = true;
+    if (c == '\\') {
+      if (i + 1 == line.size()) {
+        return absl::InvalidArgumentError("the command line ends with a lone backslash");
+      }
+      word += line[++i];
+    } else if (c == '\'') {
+      const size_t close = line.find('\'', i + 1);
+      if (close == std::string::npos) {
+        return absl::InvalidArgumentError("unterminated ' quote in the command line: " + line);
+      }
+      word += line.substr(i + 1, close - i - 1);
+      i = close;
+    } else if (c == '"') {
+      size_t j = i + 1;
+      for (; j < line.size() && line[j] != '"'; ++j) {
+        if (line[j] == '\\' && j + 1 < line.size() &&
+            std::string_view("$`\"\\\n").find(line[j + 1]) != std::string_view::npos) {
+          if (line[j + 1] != '\n') word += line[j + 1];
+          ++j;
+        } else {
+          word += line[j];
+        }
+      }
+      if (j == line.size()) {
+        return absl::InvalidArgumentError("unterminated \" quote in the command line: " + line);
+      }
+      i = j;
+    } else {
+      word += c;
+    }
+  }
+  if (in_word) words.push_back(std::move(word));
+  if (words.empty()) return absl::InvalidArgumentError("the command line is empty");
+  return words;
 }
 
 StatusOr<ReplayPlan> BuildReplayPlan(const std::vector<ReplayRun>& runs,
@@ -263,6 +363,17 @@ StatusOr<ReplayPlan> BuildReplayPlan(const std::vector<ReplayRun>& runs,
     if (!expansion.ok() || expansion->trials.size() != trials.size()) {
       return absl::InternalError("replay built a sweep that does not expand to its " +
                                  std::to_string(trials.size()) + " runs:\n" + doc.yaml);
+    }
+    if (spec->trainer) {
+      for (const auto& trial : expansion->trials) {
+        if (auto argv = protocol::SubstituteTrainerCommand(spec->trainer->command, trial.set);
+            !argv.ok()) {
+          return absl::InternalError(
+              "replay built a sweep whose trainer the coordinator "
+              "would refuse: " +
+              std::string(argv.status().message()) + "\n" + doc.yaml);
+        }
+      }
     }
     plan.documents.push_back(std::move(doc));
   }

@@ -12,6 +12,10 @@
 // when the runs' lengths differ, checkpoint_every = eval_every = their gcd, so every length the
 // diary evaluated at is evaluated again.
 //
+// A trainer (ReplayOptions::trainer, or the one a sweep run was trained with) is written as the
+// documents' `trainer:` section; its command's `{key}`s must be keys of every run replayed with
+// it, and diary keys keep the diary's own names (the program that wrote the diary reads them).
+//
 // Thread safety: pure functions.
 #pragma once
 
@@ -22,6 +26,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "protocol/job_spec.h"
 
 namespace ablate::cli {
 
@@ -48,14 +53,20 @@ struct ReplayRun {
 struct ReplayOptions {
   std::string name = "replay";  // documents are "<name>" (one) or "<name>-1", "<name>-2", ...
   std::string preset = "tiny";  // for diary runs (sweep runs keep theirs)
-  std::string train_path = "data/train.json";  // for diary runs: the diary does not record them
-  std::string val_path = "data/val.json";
+  // Data of diary runs (the diary does not record them). nullopt: data/train.json and
+  // data/val.json for ablate-train; no `data` section with a trainer (it has its own data).
+  std::optional<std::string> train_path;
+  std::optional<std::string> val_path;
   // Where a diary's checkpoint files are ("" = the directory `ablate submit` runs in): a fork
   // starts from `file:<checkpoint_dir>/<file name as written in the diary>`.
   std::string checkpoint_dir;
   // Training steps for a run whose length is not recorded (no checkpoint); nullopt: such a run
   // is not replayed and is listed in `skipped`.
   std::optional<int64_t> default_steps;
+  // Train every replayed run with this program (`trainer:` in each document). nullopt: a sweep
+  // run keeps the trainer it was trained with, if any; other runs use ablate-train (the document
+  // carries a commented `# trainer:` placeholder).
+  std::optional<protocol::TrainerSpec> trainer;
 };
 
 struct ReplayDocument {
@@ -77,6 +88,12 @@ struct ReplayPlan {
 // The diary's config keys in the detector's vocabulary (focal_loss_alpha -> focal_alpha,
 // focal_loss_gamma -> focal_gamma, ohem_negpos_ratio -> ohem_neg_pos_ratio); others unchanged.
 std::string SweepConfigKey(const std::string& diary_key);
+
+// Splits a command line into words as a POSIX shell does, without any expansion ($VAR, ~ and
+// globs stay as written): blanks separate words; '...' is literal; in "...", a backslash escapes
+// only $ ` " \ and newline; elsewhere a backslash makes the next character literal.
+// InvalidArgument for an unterminated quote, a trailing backslash, or no word at all.
+StatusOr<std::vector<std::string>> SplitCommandLine(const std::string& line);
 
 // InvalidArgument when `runs` is empty or no run can be replayed (the message lists why);
 // Internal if a document this builds does not parse (a bug).

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "protocol/job_spec.h"
 #include "sweepspec/sweep_spec.h"
 #include "sweepspec/trial_expansion.h"
 
@@ -160,6 +161,114 @@ TEST(ReplaySpecTest, NothingReplayableIsAnErrorNamingEachRun) {
             std::string::npos)
       << plan.status();
   EXPECT_EQ(BuildReplayPlan({}, ReplayOptions{}).status().message(), "no runs to replay");
+}
+
+TEST(ReplaySpecTest, SplitCommandLineSplitsAsAShellWithoutExpansion) {
+  using Words = std::vector<std::string>;
+  EXPECT_EQ(*SplitCommandLine("python3 train.py --pos {pos_threshold}"),
+            (Words{"python3", "train.py", "--pos", "{pos_threshold}"}));
+  EXPECT_EQ(*SplitCommandLine("  a\t'b  c' \"d \\\"e\\\" \\$x \\y\" f\\ g '' $HOME ~/x *.py  "),
+            (Words{"a", "b  c", "d \"e\" $x \\y", "f g", "", "$HOME", "~/x", "*.py"}));
+  EXPECT_EQ(*SplitCommandLine("a'b'\"c\"d"), (Words{"abcd"}));
+  EXPECT_EQ(*SplitCommandLine("train.py \\\n  --epochs 12"), (Words{"train.py", "--epochs", "12"}));
+  EXPECT_EQ(SplitCommandLine("python3 'train.py").status().message(),
+            "unterminated ' quote in the command line: python3 'train.py");
+  EXPECT_EQ(SplitCommandLine("python3 \"train.py").status().message(),
+            "unterminated \" quote in the command line: python3 \"train.py");
+  EXPECT_EQ(SplitCommandLine("python3 x\\").status().message(),
+            "the command line ends with a lone backslash");
+  EXPECT_EQ(SplitCommandLine(" \t ").status().message(), "the command line is empty");
+}
+
+protocol::TrainerSpec PosTrainer() {
+  protocol::TrainerSpec t;
+  t.command = {"python3", "/opt/paddle/train.py", "--pos", "{pos_threshold}"};
+  t.output = "summaries";
+  t.iou = "segm";
+  return t;
+}
+
+// --trainer-command: every document trains with the program; `{key}`s are checked per run as the
+// coordinator would; diary keys keep the diary's names; no data section unless one is given.
+TEST(ReplaySpecTest, TrainerIsWrittenAsTheTrainerSectionAndItsKeysChecked) {
+  auto runs = SampleDiaryRuns();
+  ReplayRun no_pos = runs[1];
+  no_pos.name = "tuning-diary-5";
+  no_pos.config.erase("pos_threshold");
+  runs.push_back(no_pos);
+  ReplayOptions o;
+  o.name = "paddle";
+  o.trainer = PosTrainer();
+  auto plan = BuildReplayPlan(runs, o);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->skipped.size(), 2u);
+  EXPECT_EQ(plan->skipped[1].run, "tuning-diary-5");
+  EXPECT_EQ(plan->skipped[1].reason,
+            "trainer.command[3] '{pos_threshold}': '{pos_threshold}' is not a key of the trial's "
+            "config (base.set or a parameter)");
+  ASSERT_EQ(plan->documents.size(), 3u);
+  const std::vector<std::string> expected_pos = {"0.5", "0.5", "0.6"};
+  for (size_t i = 0; i < plan->documents.size(); ++i) {
+    const ReplayDocument& d = plan->documents[i];
+    EXPECT_EQ(d.yaml.find("# trainer:"), std::string::npos) << d.yaml;
+    EXPECT_NE(d.yaml.find("\ntrainer:\n  command: [\"python3\", \"/opt/paddle/train.py\", "
+                          "\"--pos\", \"{pos_threshold}\"]\n  output: \"summaries\"\n  iou: "
+                          "\"segm\"\n"),
+              std::string::npos)
+        << d.yaml;
+    const auto spec = Parse(d);
+    ASSERT_TRUE(spec.trainer.has_value()) << d.yaml;
+    EXPECT_EQ(spec.trainer->command, PosTrainer().command);
+    EXPECT_EQ(spec.trainer->output, "summaries");
+    EXPECT_EQ(spec.trainer->iou, "segm");
+    EXPECT_EQ(spec.train_path, "") << d.yaml;  // the program has its own data
+    auto trials = sweepspec::ExpandTrials(spec);
+    ASSERT_TRUE(trials.ok()) << trials.status();
+    ASSERT_EQ(trials->trials.size(), 1u);
+    auto argv = protocol::SubstituteTrainerCommand(spec.trainer->command, trials->trials[0].set);
+    ASSERT_TRUE(argv.ok()) << argv.status();
+    EXPECT_EQ((*argv)[3], expected_pos[i]);
+  }
+  // The diary's own key names (the detector's would be focal_alpha, ohem_neg_pos_ratio).
+  const auto focal = Parse(plan->documents[1]);
+  EXPECT_EQ(focal.base_set["focal_loss_alpha"], 0.25);
+  EXPECT_EQ(focal.base_set["ohem_negpos_ratio"], 3);
+  EXPECT_FALSE(focal.base_set.contains("focal_alpha"));
+
+  // Data given explicitly is written (the other path keeps its default).
+  o.train_path = "/data/coco/train.json";
+  plan = BuildReplayPlan(runs, o);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const auto with_data = Parse(plan->documents[0]);
+  EXPECT_EQ(with_data.train_path, "/data/coco/train.json");
+  EXPECT_EQ(with_data.val_path, "data/val.json");
+}
+
+TEST(ReplaySpecTest, SweepRunOfAUsersTrainerKeepsItsTrainer) {
+  ReplayRun t;
+  t.name = "paddle-t01";
+  t.config = json::parse(R"({"preset": "tiny", "set": {"lr": 0.001, "pos_threshold": 0.6},
+      "data": {"train": "", "val": ""}, "start_from": "", "steps": 200,
+      "eval": {"score_threshold": 0.05, "top_k": 100, "nms_iou": 0.5, "max_dets": 100},
+      "trainer": {"command": ["python3", "train.py", "--pos={pos_threshold}"],
+                  "output": "summaries", "iou": "segm"}})");
+  auto plan = BuildReplayPlan({t}, ReplayOptions{});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->documents.size(), 1u);
+  const auto spec = Parse(plan->documents[0]);
+  ASSERT_TRUE(spec.trainer.has_value()) << plan->documents[0].yaml;
+  EXPECT_EQ(spec.trainer->command,
+            (std::vector<std::string>{"python3", "train.py", "--pos={pos_threshold}"}));
+  EXPECT_EQ(spec.trainer->output, "summaries");
+  EXPECT_EQ(spec.train_path, "");
+  EXPECT_EQ(spec.base_set, json::parse(R"({"lr": 0.001, "pos_threshold": 0.6})"));
+
+  // --trainer-command replaces it.
+  ReplayOptions o;
+  o.trainer = PosTrainer();
+  plan = BuildReplayPlan({t}, o);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(Parse(plan->documents[0]).trainer->command, PosTrainer().command);
 }
 
 }  // namespace

@@ -3,15 +3,13 @@
 // the worker's RPCs — LeaseJob, RegisterCheckpoint + RecordEvaluation at every evaluated step,
 // Heartbeat after each, CompleteJob — and checks which trials the coordinator stopped, where,
 // why, that their jobs ended and were not retried, and what watch/leaderboard data shows.
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "server/coordinator.h"
 #include "server/early_stop_test_curves.h"
-#include "server/test_util.h"
+#include "server/testing/loopback_coordinator.h"
 
 namespace ablate::server {
 namespace {
@@ -31,17 +29,9 @@ std::string SweepSpec(const std::string& early_stop) {
 class EarlyStopServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    CoordinatorOptions options;
-    options.db_path =
-        (testing::FreshTempDir(std::string("es_svc_") +
-                               ::testing::UnitTest::GetInstance()->current_test_info()->name()) /
-         "ablate.db")
-            .string();
-    options.listen_address = "127.0.0.1:0";
-    auto c = Coordinator::Create(options);
-    ASSERT_TRUE(c.ok()) << c.status();
-    coordinator_ = std::move(*c);
-    auto channel = grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials());
+    coordinator_ = testing::StartLoopbackCoordinator("es_svc_");
+    ASSERT_NE(coordinator_, nullptr);
+    auto channel = testing::LoopbackChannel(*coordinator_);
     coord_ = v1::Coordinator::NewStub(channel);
     sched_ = v1::Scheduler::NewStub(channel);
   }

@@ -10,7 +10,7 @@
 
 #include "proto/grpc_limits.h"
 #include "server/coordinator.h"
-#include "server/test_util.h"
+#include "server/testing/loopback_coordinator.h"
 
 namespace ablate::server {
 namespace {
@@ -18,19 +18,10 @@ namespace {
 class RequestLimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    CoordinatorOptions options;
-    options.db_path =
-        (testing::FreshTempDir(std::string("limits_") +
-                               ::testing::UnitTest::GetInstance()->current_test_info()->name()) /
-         "ablate.db")
-            .string();
-    options.listen_address = "127.0.0.1:0";
-    auto c = Coordinator::Create(options);
-    ASSERT_TRUE(c.ok()) << c.status();
-    coordinator_ = std::move(*c);
+    coordinator_ = testing::StartLoopbackCoordinator("limits_");
+    ASSERT_NE(coordinator_, nullptr);
     // A plain channel: no client-side send limit, so the server's own limit is what answers.
-    stub_ = v1::Coordinator::NewStub(
-        grpc::CreateChannel(coordinator_->address(), grpc::InsecureChannelCredentials()));
+    stub_ = v1::Coordinator::NewStub(testing::LoopbackChannel(*coordinator_));
   }
 
   template <typename Req, typename Resp, typename M>

@@ -15,7 +15,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -28,8 +27,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
-#include "tests/process_util.h"
-#include "worker/child_process.h"
+#include "tests/cluster_fixture.h"
 
 namespace ablate::e2e {
 namespace {
@@ -44,55 +42,28 @@ constexpr int kSteps = 60;
 constexpr int kCheckpointEvery = 10;
 constexpr int kEvalEvery = 30;
 
-class ChaosE2eTest : public ::testing::Test {
+class ChaosE2eTest : public ClusterTest {
  protected:
-  void SetUp() override {
-    dir_ =
-        std::filesystem::temp_directory_path() / ("ablate_chaos_e2e_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    address_ = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
-  }
-  void TearDown() override {
-    workers_.clear();
-    coordinator_.reset();
-    if (!HasFailure()) std::filesystem::remove_all(dir_);
-  }
-
+  // Every expired lease spends an attempt; 20 kills on 6 trials may hit one trial many times.
   void StartCoordinator() {
-    // Every expired lease spends an attempt; 20 kills on 6 trials may hit one trial many times.
-    coordinator_ =
-        SpawnAblate({"server", "--db", (dir_ / "ablate.db").string(), "--listen", address_,
-                     "--lease-ttl", "2", "--max-attempts", "100"},
-                    dir_ / ("coordinator-" + std::to_string(++coordinator_starts_) + ".log"));
-    for (int i = 0; i < 200; ++i) {
-      if (RunAblate(address_, {"health"}).exit_code == 0) return;
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    FAIL() << "coordinator did not come up";
+    ClusterTest::StartCoordinator({"--lease-ttl", "2", "--max-attempts", "100"});
   }
 
+  // Each start in a slot is a new worker (w<slot>-<n>) with its own log.
   void StartWorker(int slot) {
-    const std::string name = absl::StrCat("w", slot, "-", ++worker_starts_);
-    workers_[slot] = SpawnAblate(
-        {"worker", "--server", address_, "--slots", "1", "--trial-threads", "1", "--name", name,
-         "--work-dir", (dir_ / "work").string(), "--trainer", AblateBinDir() + "/ablate-train"},
-        dir_ / (name + ".log"));
+    ClusterTest::StartWorker(absl::StrCat("w", slot),
+                             absl::StrCat("w", slot, "-", ++worker_starts_));
   }
 
+  // Null while the coordinator is down (the kills make that normal).
   json AblateJson(std::vector<std::string> args) {
     args.push_back("--json");
-    CommandResult r = RunAblate(address_, args);
+    CommandResult r = Ablate(args);
     if (r.exit_code != 0) return json();
     return json::parse(r.out, nullptr, false);
   }
 
-  std::filesystem::path dir_;
-  std::string address_;
-  int coordinator_starts_ = 0;
   int worker_starts_ = 0;
-  std::unique_ptr<worker::ChildProcess> coordinator_;
-  std::map<int, std::unique_ptr<worker::ChildProcess>> workers_;
 };
 
 TEST_F(ChaosE2eTest, SweepSurvivesRandomKillsOfWorkersAndCoordinator) {
@@ -139,15 +110,13 @@ TEST_F(ChaosE2eTest, SweepSurvivesRandomKillsOfWorkersAndCoordinator) {
   for (bool coordinator : kill_coordinator) {
     std::this_thread::sleep_for(milliseconds(pause_ms(rng)));
     if (coordinator) {
-      coordinator_->Signal(SIGKILL);
-      coordinator_->Wait();
+      KillCoordinator();
       ++coordinator_kills;
       StartCoordinator();
       ASSERT_FALSE(HasFatalFailure());
     } else {
       const int slot = pick_worker(rng);
-      workers_[slot]->Signal(SIGKILL);
-      workers_[slot]->Wait();
+      KillWorker(absl::StrCat("w", slot));
       ++worker_kills;
       StartWorker(slot);
     }

@@ -368,6 +368,30 @@ TEST_F(CliE2eTest, ReplayOfAnImportedDiaryWritesSubmittableSweeps) {
   CommandResult none = Ablate({"replay", "no-such-sweep"});
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_EQ(none.err, "error: no runs in sweep 'no-such-sweep'\n");
+
+  // With your own trainer: a real trainer section, split as a shell would, that the coordinator
+  // accepts ({lr} is a key of every run).
+  nlohmann::json own = AblateJson({"replay", "paddle-diary-zh", "--out-dir",
+                                   (dir_ / "own").string(), "--steps", "5000", "--trainer-command",
+                                   "python3 /opt/paddle/train.py --lr {lr} --note 'from the diary'",
+                                   "--trainer-iou", "segm"});
+  ASSERT_EQ(own["sweeps"].size(), 3u) << own.dump(2);
+  for (const auto& doc : own["sweeps"]) {
+    auto spec = sweepspec::ParseSweepSpec(doc["yaml"].get<std::string>(), "own.yaml");
+    ASSERT_TRUE(spec.ok()) << spec.status() << "\n" << doc["yaml"].get<std::string>();
+    ASSERT_TRUE(spec->trainer.has_value());
+    EXPECT_EQ(spec->trainer->command,
+              (std::vector<std::string>{"python3", "/opt/paddle/train.py", "--lr", "{lr}", "--note",
+                                        "from the diary"}));
+    EXPECT_EQ(spec->trainer->output, "summaries");
+    EXPECT_EQ(spec->trainer->iou, "segm");
+    nlohmann::json submitted = AblateJson({"submit", doc["file"].get<std::string>(), "--dry-run"});
+    EXPECT_EQ(submitted["trials"].size(), 1u) << submitted.dump(2);
+  }
+  CommandResult lone = Ablate({"replay", "paddle-diary-zh", "--trainer-iou", "segm"});
+  EXPECT_EQ(lone.exit_code, 1);
+  EXPECT_EQ(lone.err,
+            "error: --trainer-iou describes the program of --trainer-command; give that too\n");
 }
 
 TEST(ServerStartE2eTest, NewerSchemaIsRefusedWithClearMessage) {

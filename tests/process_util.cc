@@ -88,6 +88,7 @@ std::vector<std::vector<std::string>> QueryRows(const std::filesystem::path& db_
     sqlite3_close(db);
     return rows;
   }
+  sqlite3_busy_timeout(db, 2000);  // the coordinator may be writing
   sqlite3_stmt* q = nullptr;
   if (sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr) != SQLITE_OK) {
     ADD_FAILURE() << sqlite3_errmsg(db) << " in " << sql;
@@ -119,10 +120,11 @@ int FreeLoopbackPort() {
 }
 
 std::unique_ptr<worker::ChildProcess> SpawnAblate(const std::vector<std::string>& args,
-                                                  const std::filesystem::path& log) {
+                                                  const std::filesystem::path& log,
+                                                  const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv = {AblateBinary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto child = worker::ChildProcess::Start({argv, log, {}});
+  auto child = worker::ChildProcess::Start({argv, log, env});
   EXPECT_TRUE(child.ok()) << child.status();
   return child.ok() ? std::move(*child) : nullptr;
 }

@@ -22,7 +22,8 @@ std::string AblateBinDir();
 std::string AblateBinary();
 
 // Every row of `sql` run on a read-only connection to the SQLite file, columns as text (NULL as
-// "NULL"). Adds a test failure (and returns what it has) when the file or the query fails.
+// "NULL"). Adds a test failure (and returns what it has) when the file or the query fails. Safe
+// while a coordinator writes the file (WAL; waits up to 2 s for a lock).
 std::vector<std::vector<std::string>> QueryRows(const std::filesystem::path& db,
                                                 const std::string& sql);
 
@@ -30,10 +31,12 @@ std::vector<std::vector<std::string>> QueryRows(const std::filesystem::path& db,
 // but harmless in tests that bind it right away).
 int FreeLoopbackPort();
 
-// `ablate ARGS...` as a long-running child (a coordinator or a worker) whose stdout and stderr
-// go to `log`. Null (with a test failure added) when it cannot be started.
-std::unique_ptr<worker::ChildProcess> SpawnAblate(const std::vector<std::string>& args,
-                                                  const std::filesystem::path& log);
+// `ablate ARGS...` as a long-running child (a coordinator or a worker) whose stderr goes to
+// `log` (its stdout is a pipe nobody reads), `env` added to its environment. Null (with a test
+// failure added) when it cannot be started.
+std::unique_ptr<worker::ChildProcess> SpawnAblate(
+    const std::vector<std::string>& args, const std::filesystem::path& log,
+    const std::map<std::string, std::string>& env = {});
 
 struct CommandResult {
   int exit_code = -1;  // 128 + signal when killed by a signal

@@ -5,9 +5,7 @@
 // still finish, the resumed one from its checkpoint, with no metric point stored twice, and the
 // leaderboard must rank all four with 12 stats per iou type. Then a fork and an eval-only job.
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -15,65 +13,22 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "tests/process_util.h"
-#include "worker/child_process.h"
+#include "tests/cluster_fixture.h"
 
 namespace ablate::e2e {
 namespace {
 
 using nlohmann::json;
 using std::chrono::milliseconds;
-using std::chrono::seconds;
 
-class SweepE2eTest : public ::testing::Test {
+class SweepE2eTest : public ClusterTest {
  protected:
-  void SetUp() override {
-    dir_ =
-        std::filesystem::temp_directory_path() / ("ablate_sweep_e2e_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    address_ = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
-  }
-  void TearDown() override {
-    workers_.clear();
-    coordinator_.reset();
-    if (!HasFailure()) std::filesystem::remove_all(dir_);
-  }
-
-  void StartCoordinator() {
-    coordinator_ = SpawnAblate(
-        {"server", "--db", (dir_ / "ablate.db").string(), "--listen", address_, "--lease-ttl", "3"},
-        dir_ / "coordinator.log");
-    // Ready when `ablate health` answers.
-    for (int i = 0; i < 100; ++i) {
-      if (Ablate({"health"}).exit_code == 0) return;
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    FAIL() << "coordinator did not come up";
-  }
-
-  void StartWorker(const std::string& name) {
-    workers_[name] = SpawnAblate(
-        {"worker", "--server", address_, "--slots", "1", "--trial-threads", "1", "--name", name,
-         "--work-dir", (dir_ / "work").string(), "--trainer", AblateBinDir() + "/ablate-train"},
-        dir_ / (name + ".log"));
-  }
-
-  CommandResult Ablate(std::vector<std::string> args) {
-    return RunAblate(address_, std::move(args));
-  }
-
   json AblateJson(std::vector<std::string> args) {
     args.push_back("--json");
     CommandResult r = Ablate(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return json::parse(r.out, nullptr, false);
   }
-
-  std::filesystem::path dir_;
-  std::string address_;
-  std::unique_ptr<worker::ChildProcess> coordinator_;
-  std::map<std::string, std::unique_ptr<worker::ChildProcess>> workers_;
 };
 
 TEST_F(SweepE2eTest, SurvivesWorkerAndCoordinatorKills) {
@@ -104,7 +59,7 @@ parameters:
   box_loss: [smooth_l1, ciou]
   lr: [0.001, 0.0005]
 )";
-  StartCoordinator();
+  StartCoordinator({"--lease-ttl", "3"});
   ASSERT_FALSE(HasFatalFailure());
   StartWorker("w1");
   StartWorker("w2");
@@ -128,13 +83,11 @@ parameters:
     if (victim_run.empty()) std::this_thread::sleep_for(milliseconds(200));
   }
   ASSERT_FALSE(victim_run.empty()) << "w1 never got past step 15";
-  workers_["w1"]->Signal(SIGKILL);
-  workers_["w1"]->Wait();
+  KillWorker("w1");
 
   // Kill the coordinator too, and restart it on the same file and port.
-  coordinator_->Signal(SIGKILL);
-  coordinator_->Wait();
-  StartCoordinator();
+  KillCoordinator();
+  StartCoordinator({"--lease-ttl", "3"});
   ASSERT_FALSE(HasFatalFailure());
   StartWorker("w3");  // takes over once w1's lease expires
 

@@ -43,8 +43,20 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const ChildProcessOp
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Own process group, so signals to the worker's terminal do not reach trials directly.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
+  // A clean signal state whatever the calling thread's: `ablate worker` blocks SIGTERM and
+  // SIGINT in its threads (one thread sigwait()s for them) and a child inherits the mask, so a
+  // trial never got the SIGTERM that cancels it, only the SIGKILL kill_grace_ms later. Signals
+  // the parent ignores are reset too (as Python's subprocess does for SIGPIPE).
+  sigset_t no_signals;
+  sigemptyset(&no_signals);
+  posix_spawnattr_setsigmask(&attr, &no_signals);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE}) sigaddset(&defaults, sig);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
   std::vector<std::string> env_storage;
   for (char** e = environ; *e != nullptr; ++e) {

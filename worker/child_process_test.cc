@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
 #include <fstream>
+#include <map>
+#include <string>
 
 namespace ablate::worker {
 namespace {
@@ -79,6 +82,50 @@ TEST(ChildProcessTest, DestructorKillsARunningChild) {
     pid = child->pid();
   }
   EXPECT_NE(::kill(pid, 0), 0);  // gone (reaped)
+}
+
+// `ablate worker` blocks SIGTERM and SIGINT in its threads (a sigwait() thread takes them) and
+// may ignore SIGPIPE: a trial must not inherit either, or the SIGTERM that cancels it (or stops
+// it early) is never delivered and it runs on until the SIGKILL kill_grace_ms later.
+TEST(ChildProcessTest, ChildStartsWithNoBlockedSignalsAndDiesOfSigterm) {
+  sigset_t blocked;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGTERM);
+  sigaddset(&blocked, SIGINT);
+  sigset_t old_mask;
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &blocked, &old_mask), 0);
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction old_pipe {};
+  sigaction(SIGPIPE, &ignore, &old_pipe);
+  auto status = ChildProcess::Start({{"/bin/cat", "/proc/self/status"}, {}, {}});
+  auto sleeper = ChildProcess::Start({{"/bin/sleep", "5"}, {}, {}});
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  sigaction(SIGPIPE, &old_pipe, nullptr);
+  ASSERT_TRUE(status.ok()) << status.status();
+  ASSERT_TRUE(sleeper.ok()) << sleeper.status();
+
+  std::map<std::string, std::string> fields;
+  while (true) {
+    auto line = (*status)->ReadLine(milliseconds(5000));
+    ASSERT_TRUE(line.ok()) << line.status();
+    if (!line->has_value()) break;
+    const std::string& text = **line;
+    const size_t colon = text.find(':');
+    if (colon == std::string::npos) continue;
+    const size_t value = text.find_first_not_of(" \t", colon + 1);
+    fields[text.substr(0, colon)] = value == std::string::npos ? "" : text.substr(value);
+  }
+  EXPECT_EQ(fields["SigBlk"], "0000000000000000");
+  const unsigned long long ignored = std::stoull(fields["SigIgn"], nullptr, 16);
+  EXPECT_EQ(ignored & (1ULL << (SIGPIPE - 1)), 0u) << fields["SigIgn"];
+
+  (*sleeper)->Signal(SIGTERM);
+  const auto sent = std::chrono::steady_clock::now();
+  ExitStatus exit = (*sleeper)->Wait();
+  EXPECT_TRUE(exit.signaled) << DescribeExit(exit);
+  EXPECT_EQ(exit.signal, SIGTERM);
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(3));
 }
 
 }  // namespace

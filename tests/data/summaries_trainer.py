@@ -14,6 +14,9 @@ import os
 import re
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+from coco_summary import summarize  # noqa: E402 (this folder: sys.path[0])
+
 config_path = os.environ["ABLATE_TRIAL_CONFIG"]
 with open(config_path) as f:
     config = json.load(f)
@@ -29,23 +32,6 @@ pos = float(config["pos_threshold"])
 start = int(re.search(r"step(\d+)", os.path.basename(resume)).group(1)) if resume else 0
 if resume:
     print("resuming from " + resume, file=sys.stderr)
-
-STATS = [("Precision", "AP", "0.50:0.95", "all", 100), ("Precision", "AP", "0.50", "all", 100),
-         ("Precision", "AP", "0.75", "all", 100), ("Precision", "AP", "0.50:0.95", "small", 100),
-         ("Precision", "AP", "0.50:0.95", "medium", 100),
-         ("Precision", "AP", "0.50:0.95", "large", 100),
-         ("Recall", "AR", "0.50:0.95", "all", 1), ("Recall", "AR", "0.50:0.95", "all", 10),
-         ("Recall", "AR", "0.50:0.95", "all", 100), ("Recall", "AR", "0.50:0.95", "small", 100),
-         ("Recall", "AR", "0.50:0.95", "medium", 100), ("Recall", "AR", "0.50:0.95", "large", 100)]
-
-
-def summarize(ap):
-    # pycocotools' format: ' {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}'
-    for i, (title, kind, iou, area, dets) in enumerate(STATS):
-        value = ap if i == 0 else ap + 0.01 * i
-        print(" {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}".format(
-            "Average " + title, "(" + kind + ")", iou, area, dets, value))
-
 
 os.makedirs("weights", exist_ok=True)
 for step in (100, 200):
