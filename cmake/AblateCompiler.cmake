@@ -11,6 +11,14 @@ target_compile_options(ablate_warnings INTERFACE -Wall -Wextra -Wpedantic -Wno-u
 if(ABLATE_WERROR)
   target_compile_options(ablate_warnings INTERFACE -Werror)
 endif()
+# Every target of ours links ablate_warnings, so this reaches exactly our code (third-party headers
+# are SYSTEM includes, where clang does not report).
+if(ABLATE_THREAD_SAFETY_ANALYSIS)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "ABLATE_THREAD_SAFETY_ANALYSIS needs clang (CC=clang CXX=clang++)")
+  endif()
+  target_compile_options(ablate_warnings INTERFACE -Wthread-safety -Werror=thread-safety)
+endif()
 
 if(ABLATE_SANITIZE)
   # -fno-sanitize-recover: a UBSan report ends the process, so the test fails instead of passing

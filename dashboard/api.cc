@@ -128,8 +128,9 @@ std::vector<std::string> SplitList(const std::string& text) {
   return out;
 }
 
-StatusOr<LeaderboardQuery> ParseLeaderboardQuery(const Params& p) {
-  LeaderboardQuery q;
+StatusOr<server::LeaderboardQuery> ParseLeaderboardQuery(const Params& p) {
+  server::LeaderboardQuery q;
+  q.top = 100;  // the page's default; 0: all rows
   if (p.Has("by") && !p.Get("by").empty()) {
     std::optional<int> stat = CocoStatIndex(p.Get("by"));
     if (!stat) {
@@ -138,7 +139,7 @@ StatusOr<LeaderboardQuery> ParseLeaderboardQuery(const Params& p) {
                                                      "' (expected one of ",
                                                      absl::StrJoin(names, ", "), ")"));
     }
-    q.stat = *stat;
+    q.stat_index = *stat;
   }
   if (p.Has("iou") && !p.Get("iou").empty()) {
     std::optional<server::IouType> iou = server::ParseIouType(p.Get("iou"));
@@ -172,7 +173,7 @@ StatusOr<LeaderboardQuery> ParseLeaderboardQuery(const Params& p) {
   ABLATE_ASSIGN_OR_RETURN(q.nms_iou, p.Double("nms_iou"));
   ABLATE_ASSIGN_OR_RETURN(q.top_k, p.Int("top_k", 0, 1000000000));
   ABLATE_ASSIGN_OR_RETURN(q.max_dets, p.Int("max_dets", 0, 1000000000));
-  q.dataset = p.Get("dataset");
+  q.dataset_fingerprint = p.Get("dataset");
   return q;
 }
 
@@ -189,7 +190,7 @@ constexpr std::string_view kGalleryPrefix = "/api/gallery/";
 
 }  // namespace
 
-DashboardApi::DashboardApi(server::RunStore& store, DashboardApiOptions options)
+DashboardApi::DashboardApi(server::RunReader& store, DashboardApiOptions options)
     : store_(store),
       options_(std::move(options)),
       clock_(options_.clock != nullptr ? *options_.clock : system_clock_),
@@ -327,7 +328,7 @@ ApiResponse DashboardApi::HandleGet(const ApiRequest& req) {
              {"by", "iou", "sweep", "status", "top", "order", "group", "score_threshold", "top_k",
               "nms_iou", "max_dets", "dataset"});
     if (Status s = p.Check(); !s.ok()) return fail(s, path);
-    StatusOr<LeaderboardQuery> q = ParseLeaderboardQuery(p);
+    StatusOr<server::LeaderboardQuery> q = ParseLeaderboardQuery(p);
     if (!q.ok()) return fail(q.status(), path);
     StatusOr<std::string> body = CachedBody(snap, cache_key, [&]() -> StatusOr<std::string> {
       ABLATE_ASSIGN_OR_RETURN(json j, LeaderboardView(*snap, *q));

@@ -61,8 +61,8 @@ struct DashboardApiOptions {
 
 class DashboardApi {
  public:
-  // `store` must outlive the API; it is only read.
-  DashboardApi(server::RunStore& store, DashboardApiOptions options);
+  // `store` must outlive the API.
+  DashboardApi(server::RunReader& store, DashboardApiOptions options);
 
   ApiResponse Handle(const ApiRequest& request);
 
@@ -78,7 +78,7 @@ class DashboardApi {
                                    const std::string& key,
                                    const std::function<StatusOr<std::string>()>& build);
 
-  server::RunStore& store_;
+  server::RunReader& store_;
   DashboardApiOptions options_;
   SystemClock system_clock_;
   const Clock& clock_;

@@ -29,7 +29,7 @@ StatusOr<std::pair<std::string, int>> ParseHostPort(std::string_view text) {
 }
 
 StatusOr<std::unique_ptr<DashboardServer>> DashboardServer::Start(const DashboardOptions& options,
-                                                                  server::RunStore& store) {
+                                                                  server::RunReader& store) {
   std::unique_ptr<DashboardServer> s(new DashboardServer());
   s->host_ = options.host;
   s->api_ = std::make_unique<DashboardApi>(store, options.api);

@@ -1,5 +1,5 @@
 // The dashboard's HTTP server: the page (embedded assets), the read-only JSON API (api.h) and
-// /metrics, over one RunStore. The coordinator starts it beside its gRPC server on the same store
+// /metrics, over one RunReader. The coordinator starts it beside its gRPC server on the same store
 // (`ablate server --http HOST:PORT`); there is no second process or database.
 //
 // Threads: cpp-httplib's listener thread plus its worker pool (CPPHTTPLIB_THREAD_POOL_COUNT).
@@ -41,7 +41,7 @@ class DashboardServer {
  public:
   // Binds and starts serving before returning. Unavailable when the address cannot be bound.
   static StatusOr<std::unique_ptr<DashboardServer>> Start(const DashboardOptions& options,
-                                                          server::RunStore& store);
+                                                          server::RunReader& store);
   ~DashboardServer();
 
   // Stops accepting, finishes in-flight requests and joins the threads. Idempotent.

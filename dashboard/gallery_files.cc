@@ -13,7 +13,7 @@ std::string GalleryImageUrl(int64_t evaluation_id, int64_t image_id) {
   return absl::StrCat("/api/gallery/", evaluation_id, "/", image_id);
 }
 
-StatusOr<std::string> ReadGalleryImage(server::RunStore& store, int64_t evaluation_id,
+StatusOr<std::string> ReadGalleryImage(server::RunReader& store, int64_t evaluation_id,
                                        int64_t image_id) {
   server::GalleryFileFilter filter;
   filter.evaluation = server::EvaluationId{evaluation_id};

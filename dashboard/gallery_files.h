@@ -3,7 +3,7 @@
 // path: the path comes from the registered file:// URI (checked when it was recorded, see
 // server::ValidateGallery), so no request can reach a file outside the registered set.
 //
-// Thread safety: stateless; safe from any thread (RunStore is thread-safe).
+// Thread safety: stateless; safe from any thread (RunReader is thread-safe).
 #pragma once
 
 #include <cstdint>
@@ -27,7 +27,7 @@ inline constexpr int64_t kMaxGalleryImageBytes = 16 << 20;
 // the evaluation has no such registered image, when the file is gone otherwise, is not a regular
 // file (symlinks are refused) or does not start like a JPEG; ResourceExhausted above
 // kMaxGalleryImageBytes; Internal on a read error.
-StatusOr<std::string> ReadGalleryImage(server::RunStore& store, int64_t evaluation_id,
+StatusOr<std::string> ReadGalleryImage(server::RunReader& store, int64_t evaluation_id,
                                        int64_t image_id);
 
 }  // namespace ablate::dashboard

@@ -26,7 +26,7 @@ std::optional<int64_t> StoreSnapshot::EvaluationStep(const server::Evaluation& e
   return c->step;
 }
 
-StatusOr<std::shared_ptr<const StoreSnapshot>> LoadSnapshot(server::RunStore& store,
+StatusOr<std::shared_ptr<const StoreSnapshot>> LoadSnapshot(server::RunReader& store,
                                                             const Clock& clock) {
   // Timed with the injected clock, so tests with a FakeClock see load_ms == 0.
   const int64_t start_ms = clock.NowUnixMs();
@@ -70,46 +70,20 @@ StatusOr<std::shared_ptr<const StoreSnapshot>> LoadSnapshot(server::RunStore& st
 }
 
 namespace {
-Status ReadOnly() {
-  return absl::FailedPreconditionError("the dashboard's store view is read-only");
-}
 bool StatusIn(const std::vector<server::RunStatus>& statuses, server::RunStatus s) {
   return statuses.empty() || std::find(statuses.begin(), statuses.end(), s) != statuses.end();
 }
 }  // namespace
 
-StatusOr<server::Created<server::Run>> SnapshotRunStore::CreateRun(const server::NewRun&) {
-  return ReadOnly();
-}
-StatusOr<server::Run> SnapshotRunStore::SetRunStatus(server::RunId, server::RunStatus) {
-  return ReadOnly();
-}
-StatusOr<server::Run> SnapshotRunStore::MarkRunStopped(server::RunId, int64_t, const std::string&) {
-  return ReadOnly();
-}
-Status SnapshotRunStore::LogMetrics(server::RunId, std::span<const server::MetricPoint>) {
-  return ReadOnly();
-}
-StatusOr<server::Created<server::Checkpoint>> SnapshotRunStore::RegisterCheckpoint(
-    const server::NewCheckpoint&) {
-  return ReadOnly();
-}
-StatusOr<server::Checkpoint> SnapshotRunStore::SetCheckpointPinned(server::CheckpointId, bool) {
-  return ReadOnly();
-}
-StatusOr<server::Created<server::Evaluation>> SnapshotRunStore::RecordEvaluation(
-    const server::NewEvaluation&) {
-  return ReadOnly();
-}
-StatusOr<std::vector<server::MetricPoint>> SnapshotRunStore::LatestMetrics(server::RunId) {
+StatusOr<std::vector<server::MetricPoint>> SnapshotRunReader::LatestMetrics(server::RunId) {
   return absl::UnimplementedError("metrics are not part of the dashboard snapshot");
 }
-StatusOr<std::vector<server::MetricPoint>> SnapshotRunStore::ListMetrics(server::RunId,
-                                                                         std::string_view) {
+StatusOr<std::vector<server::MetricPoint>> SnapshotRunReader::ListMetrics(server::RunId,
+                                                                          std::string_view) {
   return absl::UnimplementedError("metrics are not part of the dashboard snapshot");
 }
 
-StatusOr<server::Run> SnapshotRunStore::GetRun(server::RunId id) {
+StatusOr<server::Run> SnapshotRunReader::GetRun(server::RunId id) {
   auto it = snap_.run_by_id.find(id.value);
   if (it == snap_.run_by_id.end()) {
     return absl::NotFoundError(absl::StrCat("run id ", id.value, " not found"));
@@ -117,14 +91,14 @@ StatusOr<server::Run> SnapshotRunStore::GetRun(server::RunId id) {
   return snap_.runs[it->second];
 }
 
-StatusOr<server::Run> SnapshotRunStore::FindRunByName(std::string_view name) {
+StatusOr<server::Run> SnapshotRunReader::FindRunByName(std::string_view name) {
   const server::Run* r = snap_.FindRun(name);
   if (r == nullptr)
     return absl::NotFoundError(absl::StrCat("run '", std::string(name), "' not found"));
   return *r;
 }
 
-StatusOr<std::vector<server::Run>> SnapshotRunStore::ListRuns(const server::RunFilter& filter) {
+StatusOr<std::vector<server::Run>> SnapshotRunReader::ListRuns(const server::RunFilter& filter) {
   std::vector<server::Run> out;
   for (const server::Run& r : snap_.runs) {
     if (static_cast<int>(out.size()) >= filter.limit) break;
@@ -137,14 +111,14 @@ StatusOr<std::vector<server::Run>> SnapshotRunStore::ListRuns(const server::RunF
   return out;
 }
 
-StatusOr<server::Checkpoint> SnapshotRunStore::GetCheckpoint(server::CheckpointId id) {
+StatusOr<server::Checkpoint> SnapshotRunReader::GetCheckpoint(server::CheckpointId id) {
   const server::Checkpoint* c = snap_.FindCheckpoint(id);
   if (c == nullptr)
     return absl::NotFoundError(absl::StrCat("checkpoint id ", id.value, " not found"));
   return *c;
 }
 
-StatusOr<std::vector<server::Checkpoint>> SnapshotRunStore::ListCheckpoints(
+StatusOr<std::vector<server::Checkpoint>> SnapshotRunReader::ListCheckpoints(
     std::optional<server::RunId> run) {
   std::vector<server::Checkpoint> out;
   for (const server::Checkpoint& c : snap_.checkpoints) {
@@ -153,7 +127,7 @@ StatusOr<std::vector<server::Checkpoint>> SnapshotRunStore::ListCheckpoints(
   return out;
 }
 
-StatusOr<std::vector<server::Checkpoint>> SnapshotRunStore::FindCheckpointsByNamePrefix(
+StatusOr<std::vector<server::Checkpoint>> SnapshotRunReader::FindCheckpointsByNamePrefix(
     std::string_view prefix, std::optional<server::RunId> run) {
   std::vector<server::Checkpoint> out;
   for (const server::Checkpoint& c : snap_.checkpoints) {
@@ -163,7 +137,7 @@ StatusOr<std::vector<server::Checkpoint>> SnapshotRunStore::FindCheckpointsByNam
   return out;
 }
 
-StatusOr<std::vector<server::Evaluation>> SnapshotRunStore::ListEvaluations(
+StatusOr<std::vector<server::Evaluation>> SnapshotRunReader::ListEvaluations(
     const server::EvaluationFilter& filter) {
   std::vector<server::Evaluation> out;
   auto consider = [&](const server::Evaluation& e) {
@@ -188,7 +162,7 @@ StatusOr<std::vector<server::Evaluation>> SnapshotRunStore::ListEvaluations(
   return out;
 }
 
-StatusOr<std::vector<server::GalleryFile>> SnapshotRunStore::ListGalleryFiles(
+StatusOr<std::vector<server::GalleryFile>> SnapshotRunReader::ListGalleryFiles(
     const server::GalleryFileFilter& filter) {
   std::vector<server::GalleryFile> out;
   for (const server::Evaluation& e : snap_.evaluations) {

@@ -43,40 +43,30 @@ struct StoreSnapshot {
   std::optional<int64_t> EvaluationStep(const server::Evaluation& e) const;
 };
 
-// Reads everything through the RunStore interface (ListRuns paged, ListCheckpoints,
+// Reads everything through the RunReader interface (ListRuns paged, ListCheckpoints,
 // ListEvaluations).
-StatusOr<std::shared_ptr<const StoreSnapshot>> LoadSnapshot(server::RunStore& store,
+StatusOr<std::shared_ptr<const StoreSnapshot>> LoadSnapshot(server::RunReader& store,
                                                             const Clock& clock);
 
-// A read-only RunStore over a snapshot, so the coordinator's own leaderboard and compare logic
+// A RunReader over a snapshot, so the coordinator's own leaderboard and compare logic
 // (server/leaderboard.h, server/run_comparison.h) runs on the in-memory copy: the page and the CLI
-// rank and compare by the same code. Every write returns FailedPrecondition; metrics are not in
-// the snapshot (LatestMetrics/ListMetrics return Unimplemented); ListGalleryFiles lists the shown
-// galleries (pass 0) only. `snap` must outlive it.
-class SnapshotRunStore final : public server::RunStore {
+// rank and compare by the same code. Metrics are not in the snapshot (LatestMetrics/ListMetrics
+// return Unimplemented); ListGalleryFiles lists the shown galleries (pass 0) only. `snap` must
+// outlive it.
+class SnapshotRunReader final : public server::RunReader {
  public:
-  explicit SnapshotRunStore(const StoreSnapshot& snap) : snap_(snap) {}
+  explicit SnapshotRunReader(const StoreSnapshot& snap) : snap_(snap) {}
 
-  Status Transact(const std::function<Status()>& body) override { return body(); }
-  StatusOr<server::Created<server::Run>> CreateRun(const server::NewRun&) override;
   StatusOr<server::Run> GetRun(server::RunId id) override;
   StatusOr<server::Run> FindRunByName(std::string_view name) override;
   StatusOr<std::vector<server::Run>> ListRuns(const server::RunFilter& filter) override;
-  StatusOr<server::Run> SetRunStatus(server::RunId, server::RunStatus) override;
-  StatusOr<server::Run> MarkRunStopped(server::RunId, int64_t, const std::string&) override;
-  Status LogMetrics(server::RunId, std::span<const server::MetricPoint>) override;
   StatusOr<std::vector<server::MetricPoint>> LatestMetrics(server::RunId) override;
   StatusOr<std::vector<server::MetricPoint>> ListMetrics(server::RunId, std::string_view) override;
-  StatusOr<server::Created<server::Checkpoint>> RegisterCheckpoint(
-      const server::NewCheckpoint&) override;
   StatusOr<server::Checkpoint> GetCheckpoint(server::CheckpointId id) override;
   StatusOr<std::vector<server::Checkpoint>> ListCheckpoints(
       std::optional<server::RunId> run) override;
   StatusOr<std::vector<server::Checkpoint>> FindCheckpointsByNamePrefix(
       std::string_view prefix, std::optional<server::RunId> run) override;
-  StatusOr<server::Checkpoint> SetCheckpointPinned(server::CheckpointId, bool) override;
-  StatusOr<server::Created<server::Evaluation>> RecordEvaluation(
-      const server::NewEvaluation&) override;
   StatusOr<std::vector<server::Evaluation>> ListEvaluations(
       const server::EvaluationFilter& filter) override;
   StatusOr<std::vector<server::GalleryFile>> ListGalleryFiles(
@@ -89,7 +79,7 @@ class SnapshotRunStore final : public server::RunStore {
 class SnapshotCache {
  public:
   // `store` and `clock` must outlive the cache.
-  SnapshotCache(server::RunStore& store, const Clock& clock, int64_t ttl_ms)
+  SnapshotCache(server::RunReader& store, const Clock& clock, int64_t ttl_ms)
       : store_(store), clock_(clock), ttl_ms_(ttl_ms) {}
 
   // The current copy, reloaded first when it is older than ttl_ms (or when none exists yet).
@@ -97,7 +87,7 @@ class SnapshotCache {
   StatusOr<std::shared_ptr<const StoreSnapshot>> Get();
 
  private:
-  server::RunStore& store_;
+  server::RunReader& store_;
   const Clock& clock_;
   const int64_t ttl_ms_;
   std::mutex load_mu_;  // held while loading; serialises reloads

@@ -235,7 +235,7 @@ json SweepsView(const StoreSnapshot& snap) {
     a.total++;
     a.updated_unix_ms = std::max(a.updated_unix_ms, r.updated_unix_ms);
   }
-  SnapshotRunStore store(snap);
+  SnapshotRunReader store(snap);
   json list = json::array();
   for (const auto& [name, a] : sweeps) {
     json counts = json::object();
@@ -276,21 +276,11 @@ json SweepsView(const StoreSnapshot& snap) {
   return json{{"sweeps", std::move(list)}, {"snapshot_unix_ms", snap.loaded_unix_ms}};
 }
 
-StatusOr<json> LeaderboardView(const StoreSnapshot& snap, const LeaderboardQuery& q) {
-  server::LeaderboardQuery sq;
-  sq.stat_index = q.stat;
-  sq.iou_type = q.iou_type;
-  sq.top = q.ascending ? 0 : q.top;  // ascending: reverse the full ranking, then cut
-  sq.sweep = q.sweep;
-  sq.statuses = q.statuses;
-  sq.score_threshold = q.score_threshold;
-  sq.top_k = q.top_k;
-  sq.nms_iou = q.nms_iou;
-  sq.max_dets = q.max_dets;
-  sq.dataset_fingerprint = q.dataset;
-  sq.group = q.group;
-  SnapshotRunStore store(snap);
-  StatusOr<server::Leaderboard> board = server::BuildLeaderboard(store, sq);
+StatusOr<json> LeaderboardView(const StoreSnapshot& snap, const server::LeaderboardQuery& query) {
+  server::LeaderboardQuery q = query;
+  q.all_groups = false;  // the page shows one group's rows
+  SnapshotRunReader store(snap);
+  StatusOr<server::Leaderboard> board = server::BuildLeaderboard(store, q);
   if (!board.ok()) {
     if (absl::IsNotFound(board.status())) {
       return absl::NotFoundError(
@@ -311,26 +301,17 @@ StatusOr<json> LeaderboardView(const StoreSnapshot& snap, const LeaderboardQuery
   int64_t total = 0;
   if (selected != nullptr) {
     total = selected->run_count;
-    std::vector<const server::LeaderboardRow*> order;
-    for (const server::LeaderboardRow& r : selected->rows) order.push_back(&r);
-    if (q.ascending) {
-      std::reverse(order.begin(), order.end());
-      // Stats pycocotools could not score (-1) stay last either way.
-      std::stable_partition(order.begin(), order.end(), [](const server::LeaderboardRow* r) {
-        return HasValue(r->sort_value);
-      });
-      if (q.top > 0 && order.size() > static_cast<size_t>(q.top)) order.resize(q.top);
-    }
-    for (const server::LeaderboardRow* r : order) {
-      const Run* run = snap.FindRun(r->run.name);
+    // Best first, or with q.ascending worst first (stats pycocotools could not score stay last).
+    for (const server::LeaderboardRow& r : selected->rows) {
+      const Run* run = snap.FindRun(r.run.name);
       rows.push_back(json{
-          {"rank", r->rank},
-          {"run", RunSummaryJson(run != nullptr ? *run : r->run)},
-          {"evaluation", EvaluationJson(r->evaluation, snap.EvaluationStep(r->evaluation), false)},
-          {"value", HasValue(r->sort_value) ? json(r->sort_value) : json(nullptr)}});
+          {"rank", r.rank},
+          {"run", RunSummaryJson(run != nullptr ? *run : r.run)},
+          {"evaluation", EvaluationJson(r.evaluation, snap.EvaluationStep(r.evaluation), false)},
+          {"value", HasValue(r.sort_value) ? json(r.sort_value) : json(nullptr)}});
     }
   }
-  return json{{"by", std::string(kCocoStatNames[q.stat])},
+  return json{{"by", std::string(kCocoStatNames[static_cast<size_t>(q.stat_index)])},
               {"iou", std::string(server::IouTypeName(q.iou_type))},
               {"order", q.ascending ? "asc" : "desc"},
               {"groups", std::move(group_list)},
@@ -340,7 +321,7 @@ StatusOr<json> LeaderboardView(const StoreSnapshot& snap, const LeaderboardQuery
               {"snapshot_unix_ms", snap.loaded_unix_ms}};
 }
 
-StatusOr<json> RunView(server::RunStore& store, const StoreSnapshot& snap, std::string_view name,
+StatusOr<json> RunView(server::RunReader& store, const StoreSnapshot& snap, std::string_view name,
                        server::JobStore* jobs) {
   StatusOr<Run> run_or = store.FindRunByName(name);
   if (!run_or.ok()) {
@@ -459,7 +440,7 @@ StatusOr<json> RunView(server::RunStore& store, const StoreSnapshot& snap, std::
               {"children", std::move(children)}};
 }
 
-StatusOr<json> MetricsView(server::RunStore& store, std::string_view name,
+StatusOr<json> MetricsView(server::RunReader& store, std::string_view name,
                            const std::vector<std::string>& keys) {
   StatusOr<Run> run = store.FindRunByName(name);
   if (!run.ok()) {

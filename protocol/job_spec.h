@@ -15,6 +15,7 @@
 //
 // URIs are `file:///abs/path` (shared filesystem) in this version. The coordinator builds every
 // spec with JobSpecToJson (server/job_scheduler.cc) and the worker reads it with ParseJobSpec.
+// Retention jobs have their own spec: protocol/retention_spec.h.
 // With a "trainer", "command" is final (its `{key}` placeholders were replaced at submit time),
 // "set" is the trial's flat config, and "data", "preset" and "steps" are informational.
 #pragma once

@@ -5,7 +5,9 @@
 #include <optional>
 #include <unordered_map>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "proto/grpc_status.h"
 #include "server/access_policy.h"
 
@@ -19,22 +21,22 @@ using grpc::experimental::InterceptionHookPoints;
 class DenialRegistry {
  public:
   void Record(const void* context, grpc::Status status) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     denials_[context] = std::move(status);
   }
   void Forget(const void* context) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     denials_.erase(context);
   }
   grpc::Status Find(const void* context) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     auto it = denials_.find(context);
     return it == denials_.end() ? grpc::Status::OK : it->second;
   }
 
  private:
-  std::mutex mu_;
-  std::unordered_map<const void*, grpc::Status> denials_;  // guarded by mu_
+  absl::Mutex mu_;
+  std::unordered_map<const void*, grpc::Status> denials_ ABSL_GUARDED_BY(mu_);
 };
 
 DenialRegistry& Registry() {

@@ -6,10 +6,9 @@
 #include <map>
 #include <set>
 
+#include "common/json_limits.h"
 #include "common/sha256.h"
 #include "protocol/job_spec.h"
-
-#include "common/json_limits.h"
 #include "server/refs.h"
 #include "sweepspec/early_stop_spec.h"
 #include "sweepspec/sweep_spec.h"
@@ -85,23 +84,6 @@ Status RecheckStoredFile(RunStore& runs, CheckpointId id) {
   return RequireStoredFile(fresh);
 }
 
-json DeletionEntryJson(const Checkpoint& c) {
-  return {{"checkpoint_id", c.id.value},
-          {"run", c.run_name},
-          {"name", c.name},
-          {"uri", c.uri},
-          {"bytes", c.bytes}};
-}
-
-json GalleryDeletionEntryJson(const GalleryFile& f) {
-  return {{"checkpoint_id", f.checkpoint ? f.checkpoint->value : 0},
-          {"run", f.run_name},
-          {"checkpoint", f.checkpoint_name},
-          {"image_id", f.image_id},
-          {"uri", f.uri},
-          {"bytes", f.bytes}};
-}
-
 // base.set.init_from (a pretrained start, docs/sweeps.md): made absolute, and its sha256
 // recorded in base.set.init_sha256 when the coordinator can read the file, so that trials from
 // different weights never share a fingerprint. A file the coordinator cannot read is left to the
@@ -123,10 +105,6 @@ Status ResolveInitFrom(json& set, const std::string& base_dir, const std::string
   }
   set["init_sha256"] = *sha;
   return absl::OkStatus();
-}
-
-bool Unfinished(const Job& job) {
-  return job.state == JobState::kPending || job.state == JobState::kLeased;
 }
 
 }  // namespace
@@ -422,99 +400,6 @@ StatusOr<std::pair<Run, Job>> JobScheduler::EvaluateCheckpoint(const std::string
   return std::make_pair(run, job);
 }
 
-StatusOr<RetentionSubmission> JobScheduler::SubmitRetention(std::optional<int> keep_last,
-                                                            const std::string& run,
-                                                            const std::string& sweep,
-                                                            bool dry_run) {
-  RetentionOptions options;
-  options.keep_last = keep_last.value_or(options_.retention_keep_last);
-  if (options.keep_last < 0) {
-    return absl::InvalidArgumentError("keep_last must be >= 0 (checkpoints kept per run), got " +
-                                      std::to_string(options.keep_last));
-  }
-  std::optional<Run> scope_run;
-  if (!run.empty()) {
-    ABLATE_ASSIGN_OR_RETURN(scope_run, ResolveRunName(runs_, run));
-    options.run = scope_run->id;
-  }
-  if (!sweep.empty()) {
-    ABLATE_ASSIGN_OR_RETURN(bool exists, jobs_.SweepExists(sweep));
-    if (!exists) return absl::NotFoundError("sweep '" + sweep + "' not found");
-    options.sweep = sweep;
-  }
-  RetentionSubmission out;
-  ABLATE_RETURN_IF_ERROR(runs_.Transact([&]() -> Status {
-    ABLATE_ASSIGN_OR_RETURN(RetentionInputs inputs, LoadRetentionInputs(runs_, jobs_));
-    ABLATE_ASSIGN_OR_RETURN(out.plan, PlanRetention(inputs, options));
-    if (!dry_run) {
-      ABLATE_ASSIGN_OR_RETURN(out.job, QueueRetention(options.keep_last, scope_run, sweep));
-    }
-    return absl::OkStatus();
-  }));
-  return out;
-}
-
-StatusOr<Job> JobScheduler::QueueRetention(int keep_last, const std::optional<Run>& run,
-                                           const std::string& sweep) {
-  json spec = {{"kind", "retention"}, {"keep_last", keep_last}};
-  if (run) spec["scope"]["run"] = run->name;
-  if (run) spec["scope"]["run_id"] = run->id.value;
-  if (!sweep.empty()) spec["scope"]["sweep"] = sweep;
-  NewJob job;
-  job.kind = JobKind::kRetention;
-  job.spec_json = spec.dump();
-  job.max_attempts = options_.max_attempts;
-  job.priority = 1;  // quick, and it frees disk: ahead of queued trials
-  return jobs_.CreateJob(job);
-}
-
-StatusOr<std::string> JobScheduler::PrepareRetentionLease(const Job& job) {
-  json spec = json::parse(job.spec_json, nullptr, false);
-  if (!spec.is_object()) spec = json::object();
-  ABLATE_ASSIGN_OR_RETURN(std::vector<Checkpoint> held, jobs_.CheckpointsHeldBy(job.id));
-  ABLATE_ASSIGN_OR_RETURN(std::vector<GalleryFile> held_gallery, jobs_.GalleryFilesHeldBy(job.id));
-  if (held.empty() && held_gallery.empty()) {
-    // First attempt (or an earlier one held nothing): plan now and hold the candidates in this
-    // transaction. A retried attempt gets exactly what the first one held: some of those files
-    // may be gone already, and none of them could be pinned or referenced meanwhile.
-    RetentionOptions options;
-    options.keep_last = spec.value("keep_last", options_.retention_keep_last);
-    const json scope = spec.value("scope", json::object());
-    if (const int64_t run_id = scope.value("run_id", int64_t{0}); run_id > 0) {
-      options.run = RunId{run_id};
-    }
-    options.sweep = scope.value("sweep", "");
-    ABLATE_ASSIGN_OR_RETURN(RetentionInputs inputs, LoadRetentionInputs(runs_, jobs_));
-    ABLATE_ASSIGN_OR_RETURN(RetentionPlan plan, PlanRetention(inputs, options));
-    std::vector<CheckpointId> ids;
-    for (const CheckpointVerdict& v : plan.verdicts) {
-      if (v.remove) ids.push_back(v.checkpoint.id);
-    }
-    ABLATE_ASSIGN_OR_RETURN(held, jobs_.HoldCheckpointsForDeletion(job.id, ids));
-    // Galleries go with the checkpoints this job now holds, and leftovers of deleted ones.
-    std::set<int64_t> held_ids;
-    for (const Checkpoint& c : held) held_ids.insert(c.id.value);
-    std::vector<std::string> uris;
-    for (const CheckpointVerdict& v : plan.verdicts) {
-      if (!v.remove || !held_ids.count(v.checkpoint.id.value)) continue;
-      for (const GalleryFile& f : v.gallery) uris.push_back(f.uri);
-    }
-    for (const GalleryFile& f : plan.leftover_gallery) uris.push_back(f.uri);
-    ABLATE_ASSIGN_OR_RETURN(held_gallery, jobs_.HoldGalleryFilesForDeletion(job.id, uris));
-  }
-  json list = json::array();
-  for (const Checkpoint& c : held) list.push_back(DeletionEntryJson(c));
-  spec["delete"] = std::move(list);
-  // One entry per file: the bbox and segm rows of a pass name the same file.
-  json gallery = json::array();
-  std::set<std::string> listed;
-  for (const GalleryFile& f : held_gallery) {
-    if (listed.insert(f.uri).second) gallery.push_back(GalleryDeletionEntryJson(f));
-  }
-  spec["delete_gallery"] = std::move(gallery);
-  return spec.dump();
-}
-
 StatusOr<std::vector<Job>> JobScheduler::ListJobs(const JobFilter& filter) {
   if (filter.id) {
     ABLATE_ASSIGN_OR_RETURN(Job job, jobs_.GetJob(*filter.id));
@@ -676,7 +561,7 @@ StatusOr<std::optional<LeasedJob>> JobScheduler::LeaseJob(WorkerId worker) {
         }
       }
     } else if (leased->first.kind == JobKind::kRetention) {
-      ABLATE_ASSIGN_OR_RETURN(out->spec_json, PrepareRetentionLease(leased->first));
+      ABLATE_ASSIGN_OR_RETURN(out->spec_json, retention_.PrepareLease(leased->first));
     }
     return absl::OkStatus();
   }));
@@ -701,57 +586,20 @@ StatusOr<CompletionResult> JobScheduler::CompleteJob(
                                         " job; only retention jobs report deletions");
     }
     // Deletions first: completing a job that ends releases its remaining holds.
-    DeletionTally tally;
-    GalleryDeletionTally gallery;
+    std::optional<RetentionReport> report;
     if (job.kind == JobKind::kRetention) {
-      ABLATE_ASSIGN_OR_RETURN(tally, jobs_.RecordCheckpointDeletions(job.id, deletions));
-      ABLATE_ASSIGN_OR_RETURN(gallery, jobs_.RecordGalleryDeletions(job.id, gallery_deletions));
+      ABLATE_ASSIGN_OR_RETURN(report, retention_.ApplyReport(job, deletions, gallery_deletions));
     }
     ABLATE_ASSIGN_OR_RETURN(result, jobs_.CompleteLease(lease, outcome, reason));
-    if (job.kind == JobKind::kRetention) {
-      // Added up over attempts: a retried job reports what the earlier ones did not.
-      json r = json::parse(job.result_json, nullptr, false);
-      if (!r.is_object()) r = json::object();
-      r["deleted"] = r.value("deleted", 0) + tally.deleted;
-      r["missing"] = r.value("missing", 0) + tally.missing;
-      r["failed"] = r.value("failed", 0) + tally.failed;
-      r["ignored"] = r.value("ignored", 0) + tally.ignored;
-      // bytes_freed: checkpoint and gallery files together; gallery_*: the gallery files alone.
-      r["bytes_freed"] =
-          r.value("bytes_freed", int64_t{0}) + tally.bytes_freed + gallery.bytes_freed;
-      r["gallery_deleted"] = r.value("gallery_deleted", 0) + gallery.deleted;
-      r["gallery_missing"] = r.value("gallery_missing", 0) + gallery.missing;
-      r["gallery_failed"] = r.value("gallery_failed", 0) + gallery.failed;
-      r["gallery_ignored"] = r.value("gallery_ignored", 0) + gallery.ignored;
-      r["gallery_bytes_freed"] = r.value("gallery_bytes_freed", int64_t{0}) + gallery.bytes_freed;
-      if (!r.contains("failures")) r["failures"] = json::array();
-      for (const auto& [c, why] : tally.failures) {
-        r["failures"].push_back({{"checkpoint", c.run_name + "/" + c.name}, {"reason", why}});
-      }
-      for (const auto& [uri, why] : gallery.failures) {
-        r["failures"].push_back({{"file", uri}, {"reason", why}});
-      }
-      ABLATE_RETURN_IF_ERROR(jobs_.SetJobResult(job.id, r.dump()));
-      result.job.result_json = r.dump();
+    if (report) {
+      ABLATE_ASSIGN_OR_RETURN(result.job.result_json, retention_.AddToResult(job, *report));
     }
     if (!result.will_retry && !job.sweep.empty()) {
-      ABLATE_RETURN_IF_ERROR(MaybeQueueSweepRetention(job.sweep));
+      ABLATE_RETURN_IF_ERROR(retention_.MaybeQueueForFinishedSweep(job.sweep));
     }
     return absl::OkStatus();
   }));
   return result;
-}
-
-Status JobScheduler::MaybeQueueSweepRetention(const std::string& sweep) {
-  if (!options_.auto_retention_keep_last) return absl::OkStatus();
-  ABLATE_ASSIGN_OR_RETURN(std::vector<Job> jobs, jobs_.ListJobs(std::nullopt, sweep));
-  for (const Job& j : jobs) {
-    if (Unfinished(j)) return absl::OkStatus();
-  }
-  ABLATE_ASSIGN_OR_RETURN(Job queued,
-                          QueueRetention(*options_.auto_retention_keep_last, std::nullopt, sweep));
-  (void)queued;
-  return absl::OkStatus();
 }
 
 namespace {
@@ -813,7 +661,7 @@ StatusOr<std::vector<StopDecision>> JobScheduler::ApplyEarlyStopping(RunId run_i
           std::max<int64_t>(0, spec.value("steps", int64_t{0}) - budget_steps);
       const bool unfinished_run =
           trial_run.status == RunStatus::kQueued || trial_run.status == RunStatus::kRunning;
-      if (unfinished_run && Unfinished(job)) t.stoppable = true;
+      if (unfinished_run && IsUnfinished(job)) t.stoppable = true;
     }
     if (eval_settings.is_null()) return absl::OkStatus();
     for (TrialResults& t : trials) {

@@ -16,7 +16,7 @@
 #include "common/status.h"
 #include "server/early_stopping.h"
 #include "server/job_store.h"
-#include "server/retention_policy.h"
+#include "server/retention_scheduler.h"
 #include "server/run_store.h"
 
 namespace ablate::server {
@@ -92,13 +92,6 @@ struct EvalOverrides {
   std::optional<int> max_dets;
 };
 
-// A retention request: the plan as of now and, unless a dry run, the queued job. The job plans
-// again when a worker leases it (that list is the one deleted).
-struct RetentionSubmission {
-  RetentionPlan plan;
-  std::optional<Job> job;
-};
-
 struct JobFilter {
   std::optional<JobId> id;
   std::optional<JobKind> kind;
@@ -116,7 +109,14 @@ class JobScheduler {
   // The stores must outlive the scheduler.
   JobScheduler(RunStore& runs, JobStore& jobs, TrainConfigValidator validator,
                JobSchedulerOptions options)
-      : runs_(runs), jobs_(jobs), validator_(std::move(validator)), options_(options) {}
+      : runs_(runs),
+        jobs_(jobs),
+        validator_(std::move(validator)),
+        options_(options),
+        retention_(
+            runs, jobs,
+            RetentionSchedulerOptions{options.retention_keep_last, options.auto_retention_keep_last,
+                                      options.max_attempts}) {}
 
   const JobSchedulerOptions& options() const { return options_; }
 
@@ -140,10 +140,13 @@ class JobScheduler {
 
   // Plans retention with `keep_last` (nullopt: options().retention_keep_last) over the checkpoints
   // of `run` / `sweep` (empty: every run) and, unless `dry_run`, queues a retention job that a
-  // worker runs. InvalidArgument for keep_last < 0; NotFound for an unknown run or sweep.
+  // worker runs (RetentionScheduler::Submit). InvalidArgument for keep_last < 0; NotFound for an
+  // unknown run or sweep.
   StatusOr<RetentionSubmission> SubmitRetention(std::optional<int> keep_last,
                                                 const std::string& run, const std::string& sweep,
-                                                bool dry_run);
+                                                bool dry_run) {
+    return retention_.Submit(keep_last, run, sweep, dry_run);
+  }
   // Jobs, newest first.
   StatusOr<std::vector<Job>> ListJobs(const JobFilter& filter);
 
@@ -156,15 +159,16 @@ class JobScheduler {
                                       const std::string& device);
   // Expires dead leases, then leases the next job and prepares its spec in one transaction. A
   // train job gets the run's newest checkpoint whose file still exists as resume_checkpoint; a
-  // retention job gets its list of files ("delete": checkpoints, "delete_gallery": gallery files
-  // of their evaluations and leftovers of checkpoints deleted earlier): what it already holds
-  // from an earlier attempt, or else the current plan, held for it in this same transaction
-  // (docs/retention.md).
+  // retention job gets its list of files (RetentionScheduler::PrepareLease): what it already
+  // holds from an earlier attempt, or else the current plan, held for it in this same
+  // transaction (docs/retention.md).
   StatusOr<std::optional<LeasedJob>> LeaseJob(WorkerId worker);
   StatusOr<std::vector<LeaseId>> Heartbeat(WorkerId worker, std::span<const LeaseId> leases);
   // Completes a lease. `deletions` and `gallery_deletions` (retention jobs only;
   // InvalidArgument otherwise) are applied in the same transaction, only to checkpoints and
-  // gallery files the job holds; the job's result_json adds them up over its attempts.
+  // gallery files the job holds; the job's result_json adds them up over its attempts
+  // (RetentionScheduler::ApplyReport, AddToResult). When the job ended for good and it was the
+  // last unfinished one of its sweep, queues the sweep's automatic retention (if configured).
   // FailedPrecondition when the lease is no longer held (nothing applied).
   StatusOr<CompletionResult> CompleteJob(
       LeaseId lease, JobOutcome outcome, const std::string& reason,
@@ -187,18 +191,12 @@ class JobScheduler {
 
  private:
   StatusOr<SweepStatus> BuildSweepStatus(const SweepInfo& sweep);
-  // The spec a worker gets for a leased retention job (see LeaseJob).
-  StatusOr<std::string> PrepareRetentionLease(const Job& job);
-  // Queues a retention job (no plan, no checks beyond keep_last).
-  StatusOr<Job> QueueRetention(int keep_last, const std::optional<Run>& run,
-                               const std::string& sweep);
-  // With auto_retention_keep_last: queues retention for `sweep` once it has no unfinished job.
-  Status MaybeQueueSweepRetention(const std::string& sweep);
 
   RunStore& runs_;
   JobStore& jobs_;
   TrainConfigValidator validator_;
   JobSchedulerOptions options_;
+  RetentionScheduler retention_;
 };
 
 }  // namespace ablate::server

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "protocol/retention_spec.h"
 #include "server/run_store.h"
 
 namespace ablate::server {
@@ -74,6 +75,11 @@ struct Job {
   int64_t updated_unix_ms = 0;
 };
 
+// Pending or leased: the job has not ended yet.
+inline bool IsUnfinished(const Job& job) {
+  return job.state == JobState::kPending || job.state == JobState::kLeased;
+}
+
 struct NewJob {
   std::optional<RunId> run;  // nullopt only for a retention job
   std::string sweep;         // the sweep the job counts towards; empty: the run's sweep
@@ -108,7 +114,7 @@ struct CompletionResult {
 
 // What a worker reports for one checkpoint file of a retention job.
 struct CheckpointDeletion {
-  enum class Result { kDeleted, kMissing, kFailed };
+  using Result = protocol::DeletionResult;  // the retention contract's (protocol/retention_spec.h)
   CheckpointId checkpoint;
   Result result = Result::kFailed;
   std::string reason;       // kFailed: why (e.g. "permission denied")

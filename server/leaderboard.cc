@@ -1,13 +1,14 @@
 #include "server/leaderboard.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "absl/strings/str_cat.h"
 
 namespace ablate::server {
 
-StatusOr<Leaderboard> BuildLeaderboard(RunStore& store, const LeaderboardQuery& query) {
+StatusOr<Leaderboard> BuildLeaderboard(RunReader& store, const LeaderboardQuery& query) {
   if (query.stat_index < 0 || query.stat_index >= kNumCocoStats) {
     return absl::InvalidArgumentError(
         absl::StrCat("stat index ", query.stat_index, " is outside 0..11"));
@@ -76,10 +77,16 @@ StatusOr<Leaderboard> BuildLeaderboard(RunStore& store, const LeaderboardQuery& 
         if (a.sort_value != b.sort_value) return a.sort_value > b.sort_value;
         return a.run.id < b.run.id;
       });
+      for (size_t i = 0; i < g.rows.size(); ++i) g.rows[i].rank = static_cast<int>(i) + 1;
+      if (query.ascending) {
+        std::reverse(g.rows.begin(), g.rows.end());
+        std::stable_partition(g.rows.begin(), g.rows.end(), [](const LeaderboardRow& r) {
+          return r.sort_value >= 0 && std::isfinite(r.sort_value);
+        });
+      }
       if (query.top > 0 && g.rows.size() > static_cast<size_t>(query.top)) {
         g.rows.resize(static_cast<size_t>(query.top));
       }
-      for (size_t i = 0; i < g.rows.size(); ++i) g.rows[i].rank = static_cast<int>(i) + 1;
     }
     board.groups.push_back(std::move(g));
   }

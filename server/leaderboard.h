@@ -2,7 +2,9 @@
 // evaluations grouped by eval key so that different settings or datasets are never ranked
 // against each other (docs/coordinator.md, "Comparability").
 //
-// Thread safety: stateless functions over a RunStore (which is thread-safe).
+// The one query type: the CLI's (through the Leaderboard RPC) and the dashboard's /api/leaderboard.
+//
+// Thread safety: stateless functions over a RunReader (which is thread-safe).
 #pragma once
 
 #include <optional>
@@ -16,7 +18,10 @@ namespace ablate::server {
 struct LeaderboardQuery {
   int stat_index = 0;  // index into kCocoStatNames; 0 = AP
   IouType iou_type = IouType::kBbox;
-  int top = 0;                      // rows per group; 0: all
+  int top = 0;  // rows per group; 0: all
+  // Rows worst first. Ranks stay those of the best-first order, stats pycocotools could not
+  // score (-1) stay last, and `top` keeps the first rows of this order (the worst ones).
+  bool ascending = false;
   std::string sweep;                // empty: any
   std::vector<RunStatus> statuses;  // empty: any
   // Eval-settings filters: evaluations must match every set field.
@@ -41,7 +46,7 @@ struct LeaderboardGroup {
   EvalSettings settings;
   int run_count = 0;
   bool selected = false;
-  std::vector<LeaderboardRow> rows;  // best first; empty unless selected
+  std::vector<LeaderboardRow> rows;  // best first (ascending: worst first); empty unless selected
 };
 
 struct Leaderboard {
@@ -51,6 +56,6 @@ struct Leaderboard {
 
 // InvalidArgument for a stat index outside 0..11 or a negative `top`; NotFound when
 // `query.group` names an eval key no evaluation has. An empty store gives no groups.
-StatusOr<Leaderboard> BuildLeaderboard(RunStore& store, const LeaderboardQuery& query);
+StatusOr<Leaderboard> BuildLeaderboard(RunReader& store, const LeaderboardQuery& query);
 
 }  // namespace ablate::server

@@ -122,6 +122,31 @@ TEST_F(LeaderboardTest, FiltersBySweepStatusAndIouType) {
   EXPECT_EQ(BuildLeaderboard(*store_, top)->groups[0].rows.size(), 1u);
 }
 
+TEST_F(LeaderboardTest, AscendingListsWorstFirstKeepsBestFirstRanksAndUnscoredLast) {
+  RunId a = AddRun(*store_, "a").id;
+  RunId b = AddRun(*store_, "b").id;
+  RunId c = AddRun(*store_, "c").id;
+  RunId d = AddRun(*store_, "d").id;
+  AddEval(*store_, a, std::nullopt, Settings(0.05), StatsWithAp(0.30));
+  AddEval(*store_, b, std::nullopt, Settings(0.05), StatsWithAp(0.10));
+  AddEval(*store_, c, std::nullopt, Settings(0.05), StatsWithAp(-1));  // pycocotools: no value
+  AddEval(*store_, d, std::nullopt, Settings(0.05), StatsWithAp(0.20));
+  LeaderboardQuery q;
+  q.ascending = true;
+  auto board = BuildLeaderboard(*store_, q);
+  ASSERT_TRUE(board.ok()) << board.status();
+  const auto& rows = board->groups[0].rows;
+  EXPECT_EQ(RunNames(board->groups[0]), (std::vector<std::string>{"b", "d", "a", "c"}));
+  // Best first a (1), d (2), b (3), c (4): each row keeps that rank.
+  EXPECT_EQ(rows[0].rank, 3);
+  EXPECT_EQ(rows[1].rank, 2);
+  EXPECT_EQ(rows[2].rank, 1);
+  EXPECT_EQ(rows[3].rank, 4);
+  q.top = 2;  // the two worst scored runs
+  EXPECT_EQ(RunNames(BuildLeaderboard(*store_, q)->groups[0]),
+            (std::vector<std::string>{"b", "d"}));
+}
+
 TEST_F(LeaderboardTest, Errors) {
   LeaderboardQuery bad;
   bad.stat_index = 12;

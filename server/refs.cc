@@ -17,7 +17,7 @@ bool AllDigits(std::string_view s) {
 
 }  // namespace
 
-StatusOr<Run> ResolveRunName(RunStore& store, std::string_view name_or_id) {
+StatusOr<Run> ResolveRunName(RunReader& store, std::string_view name_or_id) {
   if (name_or_id.empty()) return absl::InvalidArgumentError("run reference is empty");
   auto by_name = store.FindRunByName(name_or_id);
   if (by_name.ok() || !absl::IsNotFound(by_name.status()) || !AllDigits(name_or_id)) {
@@ -31,12 +31,12 @@ StatusOr<Run> ResolveRunName(RunStore& store, std::string_view name_or_id) {
   return by_id;
 }
 
-StatusOr<Run> ResolveRun(RunStore& store, const RunRef& ref) {
+StatusOr<Run> ResolveRun(RunReader& store, const RunRef& ref) {
   if (ref.id) return store.GetRun(RunId{*ref.id});
   return ResolveRunName(store, ref.name);
 }
 
-StatusOr<Checkpoint> ResolveCheckpointRef(RunStore& store, std::string_view ref) {
+StatusOr<Checkpoint> ResolveCheckpointRef(RunReader& store, std::string_view ref) {
   if (ref.empty()) return absl::InvalidArgumentError("checkpoint reference is empty");
   if (ref[0] == '#' && AllDigits(ref.substr(1))) {
     return store.GetCheckpoint(CheckpointId{std::stoll(std::string(ref.substr(1)))});

@@ -24,9 +24,9 @@ struct RunRef {
   std::string name;
 };
 
-StatusOr<Run> ResolveRun(RunStore& store, const RunRef& ref);
-StatusOr<Run> ResolveRunName(RunStore& store, std::string_view name_or_id);
-StatusOr<Checkpoint> ResolveCheckpointRef(RunStore& store, std::string_view ref);
+StatusOr<Run> ResolveRun(RunReader& store, const RunRef& ref);
+StatusOr<Run> ResolveRunName(RunReader& store, std::string_view name_or_id);
+StatusOr<Checkpoint> ResolveCheckpointRef(RunReader& store, std::string_view ref);
 
 // FailedPrecondition naming the checkpoint (RUN/NAME) and the retention job when that job
 // deleted its file or is deleting it now; OK otherwise, also for a checkpoint without a file.

@@ -109,7 +109,7 @@ StatsComparison CompareEvaluations(IouType iou_type, const std::vector<Evaluatio
   return out;
 }
 
-StatusOr<RunComparison> CompareRuns(RunStore& store, RunId a, RunId b, int top_categories) {
+StatusOr<RunComparison> CompareRuns(RunReader& store, RunId a, RunId b, int top_categories) {
   if (a == b) return absl::InvalidArgumentError("compare needs two different runs");
   RunComparison out;
   ABLATE_ASSIGN_OR_RETURN(out.a, store.GetRun(a));

@@ -56,6 +56,6 @@ StatsComparison CompareEvaluations(IouType iou_type, const std::vector<Evaluatio
                                    const std::vector<Evaluation>& b, int top_categories);
 
 // InvalidArgument when a and b are the same run; NotFound from the store.
-StatusOr<RunComparison> CompareRuns(RunStore& store, RunId a, RunId b, int top_categories);
+StatusOr<RunComparison> CompareRuns(RunReader& store, RunId a, RunId b, int top_categories);
 
 }  // namespace ablate::server

@@ -1,6 +1,7 @@
-// The coordinator's persistence contract. Services, the leaderboard, compare and the diary import
-// talk to storage only through RunStore; SqliteRunStore (sqlite_run_store.h) is the one
-// implementation.
+// The coordinator's persistence contract. Services, the scheduler and the diary import talk to
+// storage only through RunStore; code that only reads (the leaderboard, compare, references, the
+// dashboard) through its query half, RunReader. SqliteRunStore (sqlite_run_store.h) is the one
+// RunStore.
 //
 // Thread safety: implementations are safe to call from any thread. Every write is durable when
 // the call returns OK (an "acknowledged write").
@@ -272,23 +273,53 @@ struct Created {
   bool created = false;
 };
 
-class RunStore {
+// Every query of the store, and nothing that writes: what the leaderboard, compare, references
+// and the dashboard need. SqliteRunStore implements it as part of RunStore; the dashboard's
+// SnapshotRunReader (dashboard/store_snapshot.h) over an in-memory copy.
+class RunReader {
  public:
-  virtual ~RunStore() = default;
+  virtual ~RunReader() = default;
 
+  // NotFound names the id / name.
+  virtual StatusOr<Run> GetRun(RunId id) = 0;
+  virtual StatusOr<Run> FindRunByName(std::string_view name) = 0;
+  // Ordered by id ascending.
+  virtual StatusOr<std::vector<Run>> ListRuns(const RunFilter& filter) = 0;
+
+  // The point with the largest step of every key, sorted by key.
+  virtual StatusOr<std::vector<MetricPoint>> LatestMetrics(RunId run) = 0;
+  virtual StatusOr<std::vector<MetricPoint>> ListMetrics(RunId run, std::string_view key) = 0;
+
+  virtual StatusOr<Checkpoint> GetCheckpoint(CheckpointId id) = 0;
+  // Sorted by run id, then step.
+  virtual StatusOr<std::vector<Checkpoint>> ListCheckpoints(std::optional<RunId> run) = 0;
+  // Checkpoints whose name starts with `prefix` (byte-wise), optionally in one run.
+  virtual StatusOr<std::vector<Checkpoint>> FindCheckpointsByNamePrefix(
+      std::string_view prefix, std::optional<RunId> run) = 0;
+
+  // Sorted by id, with outputs and gallery (images included).
+  virtual StatusOr<std::vector<Evaluation>> ListEvaluations(const EvaluationFilter& filter) = 0;
+
+  // Retention hook (issue 7): the gallery files recorded for the matching evaluations (every
+  // pass), sorted by run, checkpoint, evaluation, pass, image id. The bbox and segm evaluations
+  // of one evaluator pass list the same files: count bytes and delete files once per distinct
+  // uri. Files are on the workers' shared filesystem; the dashboard serves a deleted one as 410
+  // and one missing on disk as 404.
+  virtual StatusOr<std::vector<GalleryFile>> ListGalleryFiles(const GalleryFileFilter& filter) = 0;
+};
+
+// The queries and every write.
+class RunStore : public RunReader {
+ public:
   // Runs `body` in one transaction: every write made through this store inside it commits
-  // together when body returns OK, or none does. Other callers wait until it finishes.
+  // together when body returns OK, or none does. Other callers wait until it finishes; calls
+  // made inside `body` on the calling thread join it.
   virtual Status Transact(const std::function<Status()>& body) = 0;
 
   // AlreadyExists when the name is taken by a run with a different config; an identical
   // (name, config) returns the existing run with created=false. InvalidArgument for a config that
   // is not a JSON object or status kStopped. NotFound for an unknown parent checkpoint.
   virtual StatusOr<Created<Run>> CreateRun(const NewRun& run) = 0;
-  // NotFound names the id / name.
-  virtual StatusOr<Run> GetRun(RunId id) = 0;
-  virtual StatusOr<Run> FindRunByName(std::string_view name) = 0;
-  // Ordered by id ascending.
-  virtual StatusOr<std::vector<Run>> ListRuns(const RunFilter& filter) = 0;
   // Any status but kStopped (InvalidArgument: early stopping sets it, with MarkRunStopped);
   // leaving kStopped clears stopped_at_step and stop_reason. NotFound for an unknown id.
   virtual StatusOr<Run> SetRunStatus(RunId id, RunStatus status) = 0;
@@ -299,19 +330,10 @@ class RunStore {
 
   // Upserts every point in one transaction; the same (run, step, key) keeps one row, last value.
   virtual Status LogMetrics(RunId run, std::span<const MetricPoint> points) = 0;
-  // The point with the largest step of every key, sorted by key.
-  virtual StatusOr<std::vector<MetricPoint>> LatestMetrics(RunId run) = 0;
-  virtual StatusOr<std::vector<MetricPoint>> ListMetrics(RunId run, std::string_view key) = 0;
 
   // Natural key (run, name). Same key and same step/sha256/uri: created=false; different
   // content: AlreadyExists. A deleted checkpoint is returned as it is (still deleted).
   virtual StatusOr<Created<Checkpoint>> RegisterCheckpoint(const NewCheckpoint& checkpoint) = 0;
-  virtual StatusOr<Checkpoint> GetCheckpoint(CheckpointId id) = 0;
-  // Sorted by run id, then step.
-  virtual StatusOr<std::vector<Checkpoint>> ListCheckpoints(std::optional<RunId> run) = 0;
-  // Checkpoints whose name starts with `prefix` (byte-wise), optionally in one run.
-  virtual StatusOr<std::vector<Checkpoint>> FindCheckpointsByNamePrefix(
-      std::string_view prefix, std::optional<RunId> run) = 0;
   // Sets or clears `pinned` (retention never deletes a pinned checkpoint) and returns the row.
   // Pinning is refused with FailedPrecondition, naming the checkpoint and the job, when the
   // checkpoint was deleted or a retention job holds it for deletion; unpinning always succeeds.
@@ -327,15 +349,6 @@ class RunStore {
   // are not registered yet for this evaluation are registered as the next pass, so retention
   // deletes them with the others (a retry of the same record registers nothing new).
   virtual StatusOr<Created<Evaluation>> RecordEvaluation(const NewEvaluation& evaluation) = 0;
-  // Sorted by id, with outputs and gallery (images included).
-  virtual StatusOr<std::vector<Evaluation>> ListEvaluations(const EvaluationFilter& filter) = 0;
-
-  // Retention hook (issue 7): the gallery files recorded for the matching evaluations (every
-  // pass), sorted by run, checkpoint, evaluation, pass, image id. The bbox and segm evaluations
-  // of one evaluator pass list the same files: count bytes and delete files once per distinct
-  // uri. Files are on the workers' shared filesystem; the dashboard serves a deleted one as 410
-  // and one missing on disk as 404.
-  virtual StatusOr<std::vector<GalleryFile>> ListGalleryFiles(const GalleryFileFilter& filter) = 0;
 };
 
 }  // namespace ablate::server

@@ -1,5 +1,6 @@
 #include "server/sqlite_run_store.h"
 
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -136,24 +137,61 @@ StatusOr<std::unique_ptr<SqliteRunStore>> SqliteRunStore::Open(
   return store;
 }
 
-Status SqliteRunStore::InTransaction(const std::function<Status()>& body) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  if (tx_depth_ > 0) return body();
-  ABLATE_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::Begin(*db_));
-  ++tx_depth_;
-  Status st = body();
-  --tx_depth_;
-  if (!st.ok()) return st;  // tx's destructor rolls back
-  return tx->Commit();
+// The analysis cannot follow a lock taken on one path only (joining takes none); the header's
+// annotations state the contract these implement.
+SqliteRunStore::Session::Session(SqliteRunStore& store, Mode mode) ABSL_NO_THREAD_SAFETY_ANALYSIS
+    : store_(store) {
+  if (store_.owner_.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
+    store_.mu_.Lock();
+    store_.owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    took_lock_ = true;
+  }
+  if (mode == Mode::kWrite && !store_.tx_open_) {
+    auto tx = SqliteTransaction::Begin(*store_.db_);
+    if (!tx.ok()) {
+      status_ = tx.status();
+      return;
+    }
+    tx_ = *std::move(tx);
+    store_.tx_open_ = true;
+  }
 }
 
-Status SqliteRunStore::Transact(const std::function<Status()>& body) { return InTransaction(body); }
+SqliteRunStore::Session::~Session() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  if (tx_ != nullptr) {
+    tx_.reset();  // rolls back unless committed
+    store_.tx_open_ = false;
+  }
+  if (took_lock_) {
+    store_.owner_.store(std::thread::id(), std::memory_order_relaxed);
+    store_.mu_.Unlock();
+  }
+}
+
+Status SqliteRunStore::Session::Commit() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  if (tx_ == nullptr) return absl::OkStatus();
+  Status st = tx_->Commit();
+  if (!st.ok()) return st;  // the destructor rolls back
+  tx_.reset();
+  store_.tx_open_ = false;
+  return absl::OkStatus();
+}
+
+Status SqliteRunStore::Transact(const std::function<Status()>& body) {
+  Session session(*this, Session::Mode::kWrite);
+  ABLATE_RETURN_IF_ERROR(session.status());
+  ABLATE_RETURN_IF_ERROR(body());  // an error rolls back
+  return session.Commit();
+}
 
 Status SqliteRunStore::WithDb(const std::function<Status(SqliteDb&)>& body) {
-  return InTransaction([&] { return body(*db_); });
+  Session session(*this, Session::Mode::kWrite);
+  ABLATE_RETURN_IF_ERROR(session.status());
+  ABLATE_RETURN_IF_ERROR(body(*db_));  // an error rolls back
+  return session.Commit();
 }
 
-StatusOr<int64_t> SqliteRunStore::EnsureSweep(const std::string& name) {
+StatusOr<int64_t> SqliteRunStore::EnsureSweepLocked(const std::string& name) {
   ABLATE_ASSIGN_OR_RETURN(SqliteStatement * find,
                           db_->Prepare("SELECT id FROM sweeps WHERE name = ?"));
   find->Bind(1, name);
@@ -170,9 +208,8 @@ StatusOr<int64_t> SqliteRunStore::EnsureSweep(const std::string& name) {
   return db_->LastInsertRowId();
 }
 
-StatusOr<std::vector<Run>> SqliteRunStore::QueryRuns(
+StatusOr<std::vector<Run>> SqliteRunStore::QueryRunsLocked(
     const std::string& where, const std::function<void(SqliteStatement&)>& bind) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
   ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db_->Prepare(kRunColumns + where));
   bind(*q);
   std::vector<Run> out;
@@ -185,9 +222,8 @@ StatusOr<std::vector<Run>> SqliteRunStore::QueryRuns(
   return out;
 }
 
-StatusOr<std::vector<Checkpoint>> SqliteRunStore::QueryCheckpoints(
+StatusOr<std::vector<Checkpoint>> SqliteRunStore::QueryCheckpointsLocked(
     const std::string& where, const std::function<void(SqliteStatement&)>& bind) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
   ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db_->Prepare(kCheckpointColumns + where));
   bind(*q);
   std::vector<Checkpoint> out;
@@ -200,9 +236,8 @@ StatusOr<std::vector<Checkpoint>> SqliteRunStore::QueryCheckpoints(
   return out;
 }
 
-StatusOr<std::vector<Evaluation>> SqliteRunStore::QueryEvaluations(
+StatusOr<std::vector<Evaluation>> SqliteRunStore::QueryEvaluationsLocked(
     const std::string& where, const std::function<void(SqliteStatement&)>& bind) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
   ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db_->Prepare(kEvaluationColumns + where));
   bind(*q);
   std::vector<Evaluation> out;
@@ -267,77 +302,85 @@ StatusOr<Created<Run>> SqliteRunStore::CreateRun(const NewRun& run) {
   ABLATE_RETURN_IF_ERROR(ValidateRunName(run.name));
   const std::string config_json = CanonicalJson(run.config);
   const std::string fingerprint = ConfigFingerprint(run.config);
-  Created<Run> result;
-  Status st = InTransaction([&]() -> Status {
-    if (!run.name.empty()) {
-      auto existing = FindRunByName(run.name);
-      if (existing.ok()) {
-        if (existing->config_fingerprint != fingerprint ||
-            existing->parent_checkpoint != run.parent_checkpoint) {
-          return absl::AlreadyExistsError(absl::StrCat(
-              "run '", run.name, "' already exists with a different config or parent (",
-              existing->config_fingerprint, " vs ", fingerprint, ")"));
-        }
-        result = Created<Run>{*existing, false};
-        return absl::OkStatus();
+  Session session(*this, Session::Mode::kWrite);
+  ABLATE_RETURN_IF_ERROR(session.status());
+  if (!run.name.empty()) {
+    auto existing = FindRunByNameLocked(run.name);
+    if (existing.ok()) {
+      if (existing->config_fingerprint != fingerprint ||
+          existing->parent_checkpoint != run.parent_checkpoint) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("run '", run.name, "' already exists with a different config or parent (",
+                         existing->config_fingerprint, " vs ", fingerprint, ")"));
       }
-      if (!absl::IsNotFound(existing.status())) return existing.status();
+      ABLATE_RETURN_IF_ERROR(session.Commit());
+      return Created<Run>{*std::move(existing), false};
     }
-    std::optional<int64_t> sweep_id;
-    if (!run.sweep.empty()) {
-      ABLATE_ASSIGN_OR_RETURN(sweep_id, EnsureSweep(run.sweep));
-    }
-    std::optional<int64_t> parent_run, parent_ckpt;
-    if (run.parent_checkpoint) {
-      ABLATE_ASSIGN_OR_RETURN(Checkpoint parent, GetCheckpoint(*run.parent_checkpoint));
-      parent_run = parent.run_id.value;
-      parent_ckpt = parent.id.value;
-    }
-    const int64_t now = clock_->NowUnixMs();
-    ABLATE_ASSIGN_OR_RETURN(
-        SqliteStatement * ins,
-        db_->Prepare("INSERT INTO runs (name, sweep_id, status, config_json, config_fingerprint, "
-                     "parent_run_id, parent_checkpoint_id, created_unix_ms, updated_unix_ms) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    // A unique placeholder name until the id is known.
-    const std::string name =
-        run.name.empty() ? absl::StrCat("run-pending-", now, "-", reinterpret_cast<uintptr_t>(&run))
-                         : run.name;
-    ins->Bind(1, name)
-        .Bind(2, sweep_id)
-        .Bind(3, RunStatusName(run.status))
-        .Bind(4, config_json)
-        .Bind(5, fingerprint)
-        .Bind(6, parent_run)
-        .Bind(7, parent_ckpt)
-        .Bind(8, now)
-        .Bind(9, now);
-    ABLATE_RETURN_IF_ERROR(ins->Run());
-    const int64_t id = db_->LastInsertRowId();
-    if (run.name.empty()) {
-      ABLATE_ASSIGN_OR_RETURN(SqliteStatement * upd,
-                              db_->Prepare("UPDATE runs SET name = ? WHERE id = ?"));
-      upd->Bind(1, absl::StrCat("run-", id)).Bind(2, id);
-      ABLATE_RETURN_IF_ERROR(upd->Run());
-    }
-    ABLATE_ASSIGN_OR_RETURN(Run created, GetRun(RunId{id}));
-    result = Created<Run>{std::move(created), true};
-    return absl::OkStatus();
-  });
-  ABLATE_RETURN_IF_ERROR(st);
-  return result;
+    if (!absl::IsNotFound(existing.status())) return existing.status();
+  }
+  std::optional<int64_t> sweep_id;
+  if (!run.sweep.empty()) {
+    ABLATE_ASSIGN_OR_RETURN(sweep_id, EnsureSweepLocked(run.sweep));
+  }
+  std::optional<int64_t> parent_run, parent_ckpt;
+  if (run.parent_checkpoint) {
+    ABLATE_ASSIGN_OR_RETURN(Checkpoint parent, GetCheckpointLocked(*run.parent_checkpoint));
+    parent_run = parent.run_id.value;
+    parent_ckpt = parent.id.value;
+  }
+  const int64_t now = clock_->NowUnixMs();
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * ins,
+      db_->Prepare("INSERT INTO runs (name, sweep_id, status, config_json, config_fingerprint, "
+                   "parent_run_id, parent_checkpoint_id, created_unix_ms, updated_unix_ms) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  // A unique placeholder name until the id is known.
+  const std::string name =
+      run.name.empty() ? absl::StrCat("run-pending-", now, "-", reinterpret_cast<uintptr_t>(&run))
+                       : run.name;
+  ins->Bind(1, name)
+      .Bind(2, sweep_id)
+      .Bind(3, RunStatusName(run.status))
+      .Bind(4, config_json)
+      .Bind(5, fingerprint)
+      .Bind(6, parent_run)
+      .Bind(7, parent_ckpt)
+      .Bind(8, now)
+      .Bind(9, now);
+  ABLATE_RETURN_IF_ERROR(ins->Run());
+  const int64_t id = db_->LastInsertRowId();
+  if (run.name.empty()) {
+    ABLATE_ASSIGN_OR_RETURN(SqliteStatement * upd,
+                            db_->Prepare("UPDATE runs SET name = ? WHERE id = ?"));
+    upd->Bind(1, absl::StrCat("run-", id)).Bind(2, id);
+    ABLATE_RETURN_IF_ERROR(upd->Run());
+  }
+  ABLATE_ASSIGN_OR_RETURN(Run created, GetRunLocked(RunId{id}));
+  ABLATE_RETURN_IF_ERROR(session.Commit());
+  return Created<Run>{std::move(created), true};
 }
 
 StatusOr<Run> SqliteRunStore::GetRun(RunId id) {
-  ABLATE_ASSIGN_OR_RETURN(
-      auto runs, QueryRuns("WHERE r.id = ?", [&](SqliteStatement& s) { s.Bind(1, id.value); }));
+  Session session(*this, Session::Mode::kRead);
+  return GetRunLocked(id);
+}
+
+StatusOr<Run> SqliteRunStore::GetRunLocked(RunId id) {
+  ABLATE_ASSIGN_OR_RETURN(auto runs, QueryRunsLocked("WHERE r.id = ?", [&](SqliteStatement& s) {
+                            s.Bind(1, id.value);
+                          }));
   if (runs.empty()) return absl::NotFoundError(absl::StrCat("run id ", id.value, " not found"));
   return std::move(runs[0]);
 }
 
 StatusOr<Run> SqliteRunStore::FindRunByName(std::string_view name) {
+  Session session(*this, Session::Mode::kRead);
+  return FindRunByNameLocked(name);
+}
+
+StatusOr<Run> SqliteRunStore::FindRunByNameLocked(std::string_view name) {
   ABLATE_ASSIGN_OR_RETURN(
-      auto runs, QueryRuns("WHERE r.name = ?", [&](SqliteStatement& s) { s.Bind(1, name); }));
+      auto runs, QueryRunsLocked("WHERE r.name = ?", [&](SqliteStatement& s) { s.Bind(1, name); }));
   if (runs.empty()) {
     return absl::NotFoundError(absl::StrCat("run '", std::string(name), "' not found"));
   }
@@ -350,7 +393,8 @@ StatusOr<std::vector<Run>> SqliteRunStore::ListRuns(const RunFilter& filter) {
   if (!filter.name_prefix.empty()) where += " AND substr(r.name, 1, length(?3)) = ?3";
   if (!filter.statuses.empty()) where += " AND r.status IN (" + StatusList(filter.statuses) + ")";
   where += " ORDER BY r.id LIMIT ?4";
-  return QueryRuns(where, [&](SqliteStatement& s) {
+  Session session(*this, Session::Mode::kRead);
+  return QueryRunsLocked(where, [&](SqliteStatement& s) {
     s.Bind(1, filter.after_id);
     if (!filter.sweep.empty()) s.Bind(2, filter.sweep);
     if (!filter.name_prefix.empty()) s.Bind(3, filter.name_prefix);
@@ -364,57 +408,56 @@ StatusOr<Run> SqliteRunStore::SetRunStatus(RunId id, RunStatus status) {
         "status stopped is set by a sweep's early stopping, with the step and the reason; it "
         "cannot be set directly");
   }
-  Status st = InTransaction([&]() -> Status {
-    ABLATE_ASSIGN_OR_RETURN(
-        SqliteStatement * upd,
-        db_->Prepare("UPDATE runs SET status = ?, updated_unix_ms = ?, stopped_at_step = NULL, "
-                     "stop_reason = '' WHERE id = ?"));
-    upd->Bind(1, RunStatusName(status)).Bind(2, clock_->NowUnixMs()).Bind(3, id.value);
-    ABLATE_RETURN_IF_ERROR(upd->Run());
-    if (sqlite3_changes(db_->raw()) == 0) {
-      return absl::NotFoundError(absl::StrCat("run id ", id.value, " not found"));
-    }
-    return absl::OkStatus();
-  });
-  ABLATE_RETURN_IF_ERROR(st);
-  return GetRun(id);
+  Session session(*this, Session::Mode::kWrite);
+  ABLATE_RETURN_IF_ERROR(session.status());
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * upd,
+      db_->Prepare("UPDATE runs SET status = ?, updated_unix_ms = ?, stopped_at_step = NULL, "
+                   "stop_reason = '' WHERE id = ?"));
+  upd->Bind(1, RunStatusName(status)).Bind(2, clock_->NowUnixMs()).Bind(3, id.value);
+  ABLATE_RETURN_IF_ERROR(upd->Run());
+  if (sqlite3_changes(db_->raw()) == 0) {
+    return absl::NotFoundError(absl::StrCat("run id ", id.value, " not found"));
+  }
+  ABLATE_RETURN_IF_ERROR(session.Commit());
+  return GetRunLocked(id);
 }
 
 StatusOr<Run> SqliteRunStore::MarkRunStopped(RunId id, int64_t step, const std::string& reason) {
   if (step < 0) return absl::InvalidArgumentError(absl::StrCat("stop step ", step, " is negative"));
   if (reason.empty()) return absl::InvalidArgumentError("a stopped run needs a reason");
-  ABLATE_RETURN_IF_ERROR(InTransaction([&]() -> Status {
-    ABLATE_ASSIGN_OR_RETURN(SqliteStatement * upd,
-                            db_->Prepare("UPDATE runs SET status = 'stopped', updated_unix_ms = ?, "
-                                         "stopped_at_step = ?, stop_reason = ? WHERE id = ?"));
-    upd->Bind(1, clock_->NowUnixMs()).Bind(2, step).Bind(3, reason).Bind(4, id.value);
-    ABLATE_RETURN_IF_ERROR(upd->Run());
-    if (sqlite3_changes(db_->raw()) == 0) {
-      return absl::NotFoundError(absl::StrCat("run id ", id.value, " not found"));
-    }
-    return absl::OkStatus();
-  }));
-  return GetRun(id);
+  Session session(*this, Session::Mode::kWrite);
+  ABLATE_RETURN_IF_ERROR(session.status());
+  ABLATE_ASSIGN_OR_RETURN(SqliteStatement * upd,
+                          db_->Prepare("UPDATE runs SET status = 'stopped', updated_unix_ms = ?, "
+                                       "stopped_at_step = ?, stop_reason = ? WHERE id = ?"));
+  upd->Bind(1, clock_->NowUnixMs()).Bind(2, step).Bind(3, reason).Bind(4, id.value);
+  ABLATE_RETURN_IF_ERROR(upd->Run());
+  if (sqlite3_changes(db_->raw()) == 0) {
+    return absl::NotFoundError(absl::StrCat("run id ", id.value, " not found"));
+  }
+  ABLATE_RETURN_IF_ERROR(session.Commit());
+  return GetRunLocked(id);
 }
 
 Status SqliteRunStore::LogMetrics(RunId run, std::span<const MetricPoint> points) {
-  return InTransaction([&]() -> Status {
-    ABLATE_RETURN_IF_ERROR(GetRun(run).status());
-    ABLATE_ASSIGN_OR_RETURN(
-        SqliteStatement * ins,
-        db_->Prepare("INSERT INTO metric_points (run_id, step, key, value) VALUES (?, ?, ?, ?) "
-                     "ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value"));
-    for (const MetricPoint& p : points) {
-      ins->Reset();
-      ins->Bind(1, run.value).Bind(2, p.step).Bind(3, p.key).Bind(4, p.value);
-      ABLATE_RETURN_IF_ERROR(ins->Run());
-    }
-    return absl::OkStatus();
-  });
+  Session session(*this, Session::Mode::kWrite);
+  ABLATE_RETURN_IF_ERROR(session.status());
+  ABLATE_RETURN_IF_ERROR(GetRunLocked(run).status());
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * ins,
+      db_->Prepare("INSERT INTO metric_points (run_id, step, key, value) VALUES (?, ?, ?, ?) "
+                   "ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value"));
+  for (const MetricPoint& p : points) {
+    ins->Reset();
+    ins->Bind(1, run.value).Bind(2, p.step).Bind(3, p.key).Bind(4, p.value);
+    ABLATE_RETURN_IF_ERROR(ins->Run());
+  }
+  return session.Commit();
 }
 
 StatusOr<std::vector<MetricPoint>> SqliteRunStore::LatestMetrics(RunId run) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Session session(*this, Session::Mode::kRead);
   ABLATE_ASSIGN_OR_RETURN(
       SqliteStatement * q,
       db_->Prepare("SELECT m.step, m.key, m.value FROM metric_points m WHERE m.run_id = ?1 AND "
@@ -432,7 +475,7 @@ StatusOr<std::vector<MetricPoint>> SqliteRunStore::LatestMetrics(RunId run) {
 }
 
 StatusOr<std::vector<MetricPoint>> SqliteRunStore::ListMetrics(RunId run, std::string_view key) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Session session(*this, Session::Mode::kRead);
   ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q,
                           db_->Prepare("SELECT step, key, value FROM metric_points "
                                        "WHERE run_id = ? AND key = ? ORDER BY step"));
@@ -450,52 +493,53 @@ StatusOr<std::vector<MetricPoint>> SqliteRunStore::ListMetrics(RunId run, std::s
 StatusOr<Created<Checkpoint>> SqliteRunStore::RegisterCheckpoint(const NewCheckpoint& c) {
   if (c.name.empty()) return absl::InvalidArgumentError("checkpoint name is empty");
   ABLATE_RETURN_IF_ERROR(ValidateCheckpointUri(c.uri));
-  Created<Checkpoint> result;
-  Status st = InTransaction([&]() -> Status {
-    ABLATE_ASSIGN_OR_RETURN(Run run, GetRun(c.run));
-    ABLATE_ASSIGN_OR_RETURN(
-        auto existing,
-        QueryCheckpoints("WHERE c.run_id = ? AND c.name = ?",
-                         [&](SqliteStatement& s) { s.Bind(1, c.run.value).Bind(2, c.name); }));
-    if (!existing.empty()) {
-      const Checkpoint& e = existing[0];
-      if (e.step != c.step || e.sha256 != c.sha256 || e.uri != c.uri) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("checkpoint '", c.name, "' of run '", run.name,
-                         "' is already registered with a different step, uri or sha256"));
-      }
-      result = Created<Checkpoint>{e, false};
-      return absl::OkStatus();
+  Session session(*this, Session::Mode::kWrite);
+  ABLATE_RETURN_IF_ERROR(session.status());
+  ABLATE_ASSIGN_OR_RETURN(Run run, GetRunLocked(c.run));
+  ABLATE_ASSIGN_OR_RETURN(
+      auto existing,
+      QueryCheckpointsLocked("WHERE c.run_id = ? AND c.name = ?",
+                             [&](SqliteStatement& s) { s.Bind(1, c.run.value).Bind(2, c.name); }));
+  if (!existing.empty()) {
+    const Checkpoint& e = existing[0];
+    if (e.step != c.step || e.sha256 != c.sha256 || e.uri != c.uri) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("checkpoint '", c.name, "' of run '", run.name,
+                       "' is already registered with a different step, uri or sha256"));
     }
-    ABLATE_ASSIGN_OR_RETURN(
-        SqliteStatement * ins,
-        db_->Prepare(
-            "INSERT INTO checkpoints (run_id, name, step, epoch, loss, uri, sha256, bytes, "
-            "pinned, created_unix_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    ins->Bind(1, c.run.value)
-        .Bind(2, c.name)
-        .Bind(3, c.step)
-        .Bind(4, c.epoch)
-        .Bind(5, c.loss)
-        .Bind(6, c.uri)
-        .Bind(7, c.sha256)
-        .Bind(8, c.bytes)
-        .Bind(9, static_cast<int64_t>(c.pinned ? 1 : 0))
-        .Bind(10, clock_->NowUnixMs());
-    ABLATE_RETURN_IF_ERROR(ins->Run());
-    ABLATE_ASSIGN_OR_RETURN(Checkpoint created,
-                            GetCheckpoint(CheckpointId{db_->LastInsertRowId()}));
-    result = Created<Checkpoint>{std::move(created), true};
-    return absl::OkStatus();
-  });
-  ABLATE_RETURN_IF_ERROR(st);
-  return result;
+    ABLATE_RETURN_IF_ERROR(session.Commit());
+    return Created<Checkpoint>{e, false};
+  }
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * ins,
+      db_->Prepare("INSERT INTO checkpoints (run_id, name, step, epoch, loss, uri, sha256, bytes, "
+                   "pinned, created_unix_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  ins->Bind(1, c.run.value)
+      .Bind(2, c.name)
+      .Bind(3, c.step)
+      .Bind(4, c.epoch)
+      .Bind(5, c.loss)
+      .Bind(6, c.uri)
+      .Bind(7, c.sha256)
+      .Bind(8, c.bytes)
+      .Bind(9, static_cast<int64_t>(c.pinned ? 1 : 0))
+      .Bind(10, clock_->NowUnixMs());
+  ABLATE_RETURN_IF_ERROR(ins->Run());
+  ABLATE_ASSIGN_OR_RETURN(Checkpoint created,
+                          GetCheckpointLocked(CheckpointId{db_->LastInsertRowId()}));
+  ABLATE_RETURN_IF_ERROR(session.Commit());
+  return Created<Checkpoint>{std::move(created), true};
 }
 
 StatusOr<Checkpoint> SqliteRunStore::GetCheckpoint(CheckpointId id) {
-  ABLATE_ASSIGN_OR_RETURN(auto found, QueryCheckpoints("WHERE c.id = ?", [&](SqliteStatement& s) {
-                            s.Bind(1, id.value);
-                          }));
+  Session session(*this, Session::Mode::kRead);
+  return GetCheckpointLocked(id);
+}
+
+StatusOr<Checkpoint> SqliteRunStore::GetCheckpointLocked(CheckpointId id) {
+  ABLATE_ASSIGN_OR_RETURN(
+      auto found,
+      QueryCheckpointsLocked("WHERE c.id = ?", [&](SqliteStatement& s) { s.Bind(1, id.value); }));
   if (found.empty()) {
     return absl::NotFoundError(absl::StrCat("checkpoint id ", id.value, " not found"));
   }
@@ -503,11 +547,12 @@ StatusOr<Checkpoint> SqliteRunStore::GetCheckpoint(CheckpointId id) {
 }
 
 StatusOr<std::vector<Checkpoint>> SqliteRunStore::ListCheckpoints(std::optional<RunId> run) {
+  Session session(*this, Session::Mode::kRead);
   if (run) {
-    return QueryCheckpoints("WHERE c.run_id = ? ORDER BY c.run_id, c.step, c.id",
-                            [&](SqliteStatement& s) { s.Bind(1, run->value); });
+    return QueryCheckpointsLocked("WHERE c.run_id = ? ORDER BY c.run_id, c.step, c.id",
+                                  [&](SqliteStatement& s) { s.Bind(1, run->value); });
   }
-  return QueryCheckpoints("ORDER BY c.run_id, c.step, c.id", [](SqliteStatement&) {});
+  return QueryCheckpointsLocked("ORDER BY c.run_id, c.step, c.id", [](SqliteStatement&) {});
 }
 
 StatusOr<std::vector<Checkpoint>> SqliteRunStore::FindCheckpointsByNamePrefix(
@@ -515,13 +560,14 @@ StatusOr<std::vector<Checkpoint>> SqliteRunStore::FindCheckpointsByNamePrefix(
   std::string where = "WHERE substr(c.name, 1, length(?1)) = ?1";
   if (run) where += " AND c.run_id = ?2";
   where += " ORDER BY c.run_id, c.step, c.id";
-  return QueryCheckpoints(where, [&](SqliteStatement& s) {
+  Session session(*this, Session::Mode::kRead);
+  return QueryCheckpointsLocked(where, [&](SqliteStatement& s) {
     s.Bind(1, prefix);
     if (run) s.Bind(2, run->value);
   });
 }
 
-Status SqliteRunStore::WriteOutputs(int64_t evaluation_id, const EvaluationOutputs& o) {
+Status SqliteRunStore::WriteOutputsLocked(int64_t evaluation_id, const EvaluationOutputs& o) {
   ABLATE_ASSIGN_OR_RETURN(
       SqliteStatement * upd,
       db_->Prepare("UPDATE evaluations SET detections = ?, images = ?, "
@@ -534,17 +580,17 @@ Status SqliteRunStore::WriteOutputs(int64_t evaluation_id, const EvaluationOutpu
   return upd->Run();
 }
 
-Status SqliteRunStore::WriteGallery(int64_t evaluation_id, const Gallery& g) {
+Status SqliteRunStore::WriteGalleryLocked(int64_t evaluation_id, const Gallery& g) {
   ABLATE_ASSIGN_OR_RETURN(
       SqliteStatement * upd,
       db_->Prepare("UPDATE evaluations SET gallery_uri = ?, gallery_seed = ? WHERE id = ?"));
   upd->Bind(1, g.dir_uri).Bind(2, g.seed).Bind(3, evaluation_id);
   ABLATE_RETURN_IF_ERROR(upd->Run());
-  return WriteGalleryFiles(evaluation_id, /*pass=*/0, g.images);
+  return WriteGalleryFilesLocked(evaluation_id, /*pass=*/0, g.images);
 }
 
-Status SqliteRunStore::WriteGalleryFiles(int64_t evaluation_id, int64_t pass,
-                                         const std::vector<GalleryImage>& images) {
+Status SqliteRunStore::WriteGalleryFilesLocked(int64_t evaluation_id, int64_t pass,
+                                               const std::vector<GalleryImage>& images) {
   ABLATE_ASSIGN_OR_RETURN(
       SqliteStatement * ins,
       db_->Prepare("INSERT INTO evaluation_gallery (evaluation_id, pass, image_id, uri, bytes, "
@@ -562,7 +608,7 @@ Status SqliteRunStore::WriteGalleryFiles(int64_t evaluation_id, int64_t pass,
   return absl::OkStatus();
 }
 
-Status SqliteRunStore::WriteLaterGalleryPass(int64_t evaluation_id, const Gallery& g) {
+Status SqliteRunStore::WriteLaterGalleryPassLocked(int64_t evaluation_id, const Gallery& g) {
   ABLATE_ASSIGN_OR_RETURN(
       SqliteStatement * known,
       db_->Prepare("SELECT 1 FROM evaluation_gallery WHERE evaluation_id = ? AND uri = ?"));
@@ -582,41 +628,38 @@ Status SqliteRunStore::WriteLaterGalleryPass(int64_t evaluation_id, const Galler
   ABLATE_ASSIGN_OR_RETURN(bool row, next->Step());
   const int64_t pass = row ? next->ColumnInt(0) : 0;
   next->Reset();
-  return WriteGalleryFiles(evaluation_id, pass, fresh);
+  return WriteGalleryFilesLocked(evaluation_id, pass, fresh);
 }
 
 StatusOr<Checkpoint> SqliteRunStore::SetCheckpointPinned(CheckpointId id, bool pinned) {
-  Checkpoint result;
-  Status st = InTransaction([&]() -> Status {
-    ABLATE_ASSIGN_OR_RETURN(Checkpoint c, GetCheckpoint(id));
-    if (pinned && c.deleted()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot pin checkpoint ", c.run_name, "/", c.name,
-                       ": its file was deleted by retention job ", c.deleted_by_job_id));
-    }
-    if (pinned && c.deleting_job_id != 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot pin checkpoint ", c.run_name, "/", c.name, ": retention job ",
-                       c.deleting_job_id, " is deleting its file (see `ablate jobs`)"));
-    }
-    // The same conditions again in SQL: the row cannot change between the read and this write
-    // (one transaction on the store's one connection), but the write must never pin a row that
-    // a retention job holds.
-    ABLATE_ASSIGN_OR_RETURN(
-        SqliteStatement * upd,
-        db_->Prepare("UPDATE checkpoints SET pinned = ? WHERE id = ? AND (? = 0 OR "
-                     "(deleted_unix_ms IS NULL AND deleting_job_id IS NULL))"));
-    const int64_t value = pinned ? 1 : 0;
-    upd->Bind(1, value).Bind(2, id.value).Bind(3, value);
-    ABLATE_RETURN_IF_ERROR(upd->Run());
-    if (sqlite3_changes(db_->raw()) != 1) {
-      return absl::InternalError(
-          absl::StrCat("checkpoint id ", id.value, " changed while pinning"));
-    }
-    ABLATE_ASSIGN_OR_RETURN(result, GetCheckpoint(id));
-    return absl::OkStatus();
-  });
-  ABLATE_RETURN_IF_ERROR(st);
+  Session session(*this, Session::Mode::kWrite);
+  ABLATE_RETURN_IF_ERROR(session.status());
+  ABLATE_ASSIGN_OR_RETURN(Checkpoint c, GetCheckpointLocked(id));
+  if (pinned && c.deleted()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot pin checkpoint ", c.run_name, "/", c.name,
+                     ": its file was deleted by retention job ", c.deleted_by_job_id));
+  }
+  if (pinned && c.deleting_job_id != 0) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot pin checkpoint ", c.run_name, "/",
+                                                      c.name, ": retention job ", c.deleting_job_id,
+                                                      " is deleting its file (see `ablate jobs`)"));
+  }
+  // The same conditions again in SQL: the row cannot change between the read and this write
+  // (one transaction on the store's one connection), but the write must never pin a row that
+  // a retention job holds.
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * upd,
+      db_->Prepare("UPDATE checkpoints SET pinned = ? WHERE id = ? AND (? = 0 OR "
+                   "(deleted_unix_ms IS NULL AND deleting_job_id IS NULL))"));
+  const int64_t value = pinned ? 1 : 0;
+  upd->Bind(1, value).Bind(2, id.value).Bind(3, value);
+  ABLATE_RETURN_IF_ERROR(upd->Run());
+  if (sqlite3_changes(db_->raw()) != 1) {
+    return absl::InternalError(absl::StrCat("checkpoint id ", id.value, " changed while pinning"));
+  }
+  ABLATE_ASSIGN_OR_RETURN(Checkpoint result, GetCheckpointLocked(id));
+  ABLATE_RETURN_IF_ERROR(session.Commit());
   return result;
 }
 
@@ -627,105 +670,102 @@ StatusOr<Created<Evaluation>> SqliteRunStore::RecordEvaluation(const NewEvaluati
   if (e.outputs) ABLATE_RETURN_IF_ERROR(ValidateEvaluationOutputs(*e.outputs));
   if (e.gallery) ABLATE_RETURN_IF_ERROR(ValidateGallery(*e.gallery));
   const std::string key = EvalKey(e.settings);
-  Created<Evaluation> result;
-  Status st = InTransaction([&]() -> Status {
-    ABLATE_ASSIGN_OR_RETURN(Run run, GetRun(e.run));
-    if (e.checkpoint) {
-      ABLATE_ASSIGN_OR_RETURN(Checkpoint ckpt, GetCheckpoint(*e.checkpoint));
-      if (ckpt.run_id != e.run) {
-        return absl::InvalidArgumentError(absl::StrCat("checkpoint '", ckpt.name,
-                                                       "' belongs to run '", ckpt.run_name,
-                                                       "', not to run '", run.name, "'"));
-      }
+  Session session(*this, Session::Mode::kWrite);
+  ABLATE_RETURN_IF_ERROR(session.status());
+  ABLATE_ASSIGN_OR_RETURN(Run run, GetRunLocked(e.run));
+  if (e.checkpoint) {
+    ABLATE_ASSIGN_OR_RETURN(Checkpoint ckpt, GetCheckpointLocked(*e.checkpoint));
+    if (ckpt.run_id != e.run) {
+      return absl::InvalidArgumentError(absl::StrCat("checkpoint '", ckpt.name,
+                                                     "' belongs to run '", ckpt.run_name,
+                                                     "', not to run '", run.name, "'"));
     }
-    std::optional<int64_t> ckpt_id;
-    if (e.checkpoint) ckpt_id = e.checkpoint->value;
-    ABLATE_ASSIGN_OR_RETURN(auto existing,
-                            QueryEvaluations("WHERE e.run_id = ? AND IFNULL(e.checkpoint_id, 0) = "
-                                             "IFNULL(?, 0) AND e.eval_key = ?",
-                                             [&](SqliteStatement& s) {
-                                               s.Bind(1, e.run.value).Bind(2, ckpt_id).Bind(3, key);
-                                             }));
-    if (!existing.empty()) {
-      Evaluation& old = existing[0];
-      const std::string what =
-          absl::StrCat("an evaluation of run '", run.name, "'",
-                       e.checkpoint ? " checkpoint '" + old.checkpoint_name + "'" : "",
-                       " with settings ", key, " is already recorded");
-      if (old.stats != e.stats) {
-        return absl::AlreadyExistsError(absl::StrCat(what, " with different stats (AP ",
-                                                     old.stats[0], " vs ", e.stats[0], ")"));
-      }
-      if (old.outputs && e.outputs && !SameCounts(*old.outputs, *e.outputs)) {
-        return absl::AlreadyExistsError(
-            absl::StrCat(what, " with different detection counts (", old.outputs->detections,
-                         " vs ", e.outputs->detections, " detections on ", old.outputs->images,
-                         " vs ", e.outputs->images, " images)"));
-      }
-      // By-products recorded first are kept; an evaluation without them gets them now.
-      bool filled = false;
-      if (!old.outputs && e.outputs) {
-        ABLATE_RETURN_IF_ERROR(WriteOutputs(old.id.value, *e.outputs));
-        filled = true;
-      }
-      if (!old.gallery && e.gallery) {
-        ABLATE_RETURN_IF_ERROR(WriteGallery(old.id.value, *e.gallery));
-        filled = true;
-      } else if (e.gallery) {
-        // Not shown, but on disk: registered so that retention deletes these files too.
-        ABLATE_RETURN_IF_ERROR(WriteLaterGalleryPass(old.id.value, *e.gallery));
-      }
-      if (filled) {
-        ABLATE_ASSIGN_OR_RETURN(
-            existing, QueryEvaluations("WHERE e.id = ?",
-                                       [&](SqliteStatement& s) { s.Bind(1, old.id.value); }));
-      }
-      result = Created<Evaluation>{std::move(existing.at(0)), false};
-      return absl::OkStatus();
+  }
+  std::optional<int64_t> ckpt_id;
+  if (e.checkpoint) ckpt_id = e.checkpoint->value;
+  ABLATE_ASSIGN_OR_RETURN(
+      auto existing, QueryEvaluationsLocked("WHERE e.run_id = ? AND IFNULL(e.checkpoint_id, 0) = "
+                                            "IFNULL(?, 0) AND e.eval_key = ?",
+                                            [&](SqliteStatement& s) {
+                                              s.Bind(1, e.run.value).Bind(2, ckpt_id).Bind(3, key);
+                                            }));
+  if (!existing.empty()) {
+    Evaluation& old = existing[0];
+    const std::string what =
+        absl::StrCat("an evaluation of run '", run.name, "'",
+                     e.checkpoint ? " checkpoint '" + old.checkpoint_name + "'" : "",
+                     " with settings ", key, " is already recorded");
+    if (old.stats != e.stats) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(what, " with different stats (AP ", old.stats[0], " vs ", e.stats[0], ")"));
     }
-    ABLATE_ASSIGN_OR_RETURN(
-        SqliteStatement * ins,
-        db_->Prepare("INSERT INTO evaluations (run_id, checkpoint_id, iou_type, score_threshold, "
-                     "top_k, nms_iou, max_dets, dataset_fingerprint, eval_key, AP, AP50, AP75, "
-                     "APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl, created_unix_ms) VALUES "
-                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-    ins->Bind(1, e.run.value)
-        .Bind(2, ckpt_id)
-        .Bind(3, IouTypeName(e.settings.iou_type))
-        .Bind(4, e.settings.score_threshold)
-        .Bind(5, e.settings.top_k)
-        .Bind(6, e.settings.nms_iou)
-        .Bind(7, e.settings.max_dets)
-        .Bind(8, e.settings.dataset_fingerprint)
-        .Bind(9, key);
-    for (int i = 0; i < kNumCocoStats; ++i) ins->Bind(10 + i, e.stats[i]);
-    ins->Bind(22, clock_->NowUnixMs());
-    ABLATE_RETURN_IF_ERROR(ins->Run());
-    const int64_t id = db_->LastInsertRowId();
-    ABLATE_ASSIGN_OR_RETURN(
-        SqliteStatement * cat,
-        db_->Prepare("INSERT INTO evaluation_category_ap (evaluation_id, category_id, "
-                     "category_name, ap) VALUES (?, ?, ?, ?)"));
-    for (const CategoryAp& c : e.per_category) {
-      cat->Reset();
-      cat->Bind(1, id).Bind(2, c.category_id).Bind(3, c.category_name).Bind(4, c.ap);
-      Status cs = cat->Run();
-      if (absl::IsAlreadyExists(cs)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("per-category AP lists category ", c.category_id, " twice"));
-      }
-      ABLATE_RETURN_IF_ERROR(cs);
+    if (old.outputs && e.outputs && !SameCounts(*old.outputs, *e.outputs)) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(what, " with different detection counts (", old.outputs->detections, " vs ",
+                       e.outputs->detections, " detections on ", old.outputs->images, " vs ",
+                       e.outputs->images, " images)"));
     }
-    if (e.outputs) ABLATE_RETURN_IF_ERROR(WriteOutputs(id, *e.outputs));
-    if (e.gallery) ABLATE_RETURN_IF_ERROR(WriteGallery(id, *e.gallery));
-    ABLATE_ASSIGN_OR_RETURN(
-        auto created,
-        QueryEvaluations("WHERE e.id = ?", [&](SqliteStatement& s) { s.Bind(1, id); }));
-    result = Created<Evaluation>{std::move(created.at(0)), true};
-    return absl::OkStatus();
-  });
-  ABLATE_RETURN_IF_ERROR(st);
-  return result;
+    // By-products recorded first are kept; an evaluation without them gets them now.
+    bool filled = false;
+    if (!old.outputs && e.outputs) {
+      ABLATE_RETURN_IF_ERROR(WriteOutputsLocked(old.id.value, *e.outputs));
+      filled = true;
+    }
+    if (!old.gallery && e.gallery) {
+      ABLATE_RETURN_IF_ERROR(WriteGalleryLocked(old.id.value, *e.gallery));
+      filled = true;
+    } else if (e.gallery) {
+      // Not shown, but on disk: registered so that retention deletes these files too.
+      ABLATE_RETURN_IF_ERROR(WriteLaterGalleryPassLocked(old.id.value, *e.gallery));
+    }
+    if (filled) {
+      ABLATE_ASSIGN_OR_RETURN(
+          existing, QueryEvaluationsLocked("WHERE e.id = ?",
+                                           [&](SqliteStatement& s) { s.Bind(1, old.id.value); }));
+    }
+    ABLATE_RETURN_IF_ERROR(session.Commit());
+    return Created<Evaluation>{std::move(existing.at(0)), false};
+  }
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * ins,
+      db_->Prepare("INSERT INTO evaluations (run_id, checkpoint_id, iou_type, score_threshold, "
+                   "top_k, nms_iou, max_dets, dataset_fingerprint, eval_key, AP, AP50, AP75, "
+                   "APs, APm, APl, AR1, AR10, AR100, ARs, ARm, ARl, created_unix_ms) VALUES "
+                   "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  ins->Bind(1, e.run.value)
+      .Bind(2, ckpt_id)
+      .Bind(3, IouTypeName(e.settings.iou_type))
+      .Bind(4, e.settings.score_threshold)
+      .Bind(5, e.settings.top_k)
+      .Bind(6, e.settings.nms_iou)
+      .Bind(7, e.settings.max_dets)
+      .Bind(8, e.settings.dataset_fingerprint)
+      .Bind(9, key);
+  for (int i = 0; i < kNumCocoStats; ++i) ins->Bind(10 + i, e.stats[i]);
+  ins->Bind(22, clock_->NowUnixMs());
+  ABLATE_RETURN_IF_ERROR(ins->Run());
+  const int64_t id = db_->LastInsertRowId();
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * cat,
+      db_->Prepare("INSERT INTO evaluation_category_ap (evaluation_id, category_id, "
+                   "category_name, ap) VALUES (?, ?, ?, ?)"));
+  for (const CategoryAp& c : e.per_category) {
+    cat->Reset();
+    cat->Bind(1, id).Bind(2, c.category_id).Bind(3, c.category_name).Bind(4, c.ap);
+    Status cs = cat->Run();
+    if (absl::IsAlreadyExists(cs)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("per-category AP lists category ", c.category_id, " twice"));
+    }
+    ABLATE_RETURN_IF_ERROR(cs);
+  }
+  if (e.outputs) ABLATE_RETURN_IF_ERROR(WriteOutputsLocked(id, *e.outputs));
+  if (e.gallery) ABLATE_RETURN_IF_ERROR(WriteGalleryLocked(id, *e.gallery));
+  ABLATE_ASSIGN_OR_RETURN(
+      auto created,
+      QueryEvaluationsLocked("WHERE e.id = ?", [&](SqliteStatement& s) { s.Bind(1, id); }));
+  ABLATE_RETURN_IF_ERROR(session.Commit());
+  return Created<Evaluation>{std::move(created.at(0)), true};
 }
 
 StatusOr<std::vector<Evaluation>> SqliteRunStore::ListEvaluations(const EvaluationFilter& filter) {
@@ -735,7 +775,8 @@ StatusOr<std::vector<Evaluation>> SqliteRunStore::ListEvaluations(const Evaluati
   if (!filter.sweep.empty()) where += " AND s.name = ?3";
   if (!filter.statuses.empty()) where += " AND r.status IN (" + StatusList(filter.statuses) + ")";
   where += " ORDER BY e.id";
-  return QueryEvaluations(where, [&](SqliteStatement& s) {
+  Session session(*this, Session::Mode::kRead);
+  return QueryEvaluationsLocked(where, [&](SqliteStatement& s) {
     if (filter.run) s.Bind(1, filter.run->value);
     if (filter.iou_type) s.Bind(2, IouTypeName(*filter.iou_type));
     if (!filter.sweep.empty()) s.Bind(3, filter.sweep);
@@ -756,7 +797,7 @@ StatusOr<std::vector<GalleryFile>> SqliteRunStore::ListGalleryFiles(
   if (!filter.include_deleted) sql += " AND g.deleted_unix_ms IS NULL";
   if (filter.deleting_job_id != 0) sql += " AND g.deleting_job_id = ?4";
   sql += " ORDER BY e.run_id, IFNULL(e.checkpoint_id, 0), g.evaluation_id, g.pass, g.image_id";
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Session session(*this, Session::Mode::kRead);
   ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db_->Prepare(sql));
   if (filter.run) q->Bind(1, filter.run->value);
   if (filter.checkpoint) q->Bind(2, filter.checkpoint->value);

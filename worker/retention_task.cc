@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/str_cat.h"
 #include "protocol/job_spec.h"
 
 namespace ablate::worker {
@@ -117,43 +118,17 @@ std::string SummarizeOutcomes(const std::vector<Outcome>& done, Label label) {
 }  // namespace
 
 StatusOr<RetentionTask> ParseRetentionTask(const json& spec) {
-  if (!spec.is_object() || !spec.contains("delete") || !spec["delete"].is_array()) {
-    return absl::InvalidArgumentError("retention job spec: 'delete' must be a list");
-  }
+  ABLATE_ASSIGN_OR_RETURN(protocol::RetentionSpec parsed, protocol::ParseLeasedRetentionSpec(spec));
+  const protocol::RetentionFiles files =
+      std::move(parsed.files).value_or(protocol::RetentionFiles{});
   RetentionTask task;
-  size_t index = 0;
-  for (const json& e : spec["delete"]) {
-    const std::string where = "retention job spec: delete[" + std::to_string(index++) + "]";
-    if (!e.is_object() || !e.contains("checkpoint_id") || !e["checkpoint_id"].is_number_integer() ||
-        !e.contains("uri") || !e["uri"].is_string()) {
-      return absl::InvalidArgumentError(where + " needs checkpoint_id and uri");
-    }
-    CheckpointFile f;
-    f.checkpoint_id = e["checkpoint_id"].get<int64_t>();
-    f.uri = e["uri"].get<std::string>();
-    f.label = e.value("run", "") + "/" + e.value("name", "");
-    f.bytes = e.contains("bytes") && e["bytes"].is_number_integer() ? e["bytes"].get<int64_t>() : 0;
-    task.files.push_back(std::move(f));
+  for (const protocol::RetentionCheckpointFile& f : files.checkpoints) {
+    task.files.push_back(CheckpointFile{f.checkpoint_id, f.run + "/" + f.name, f.uri, f.bytes});
   }
-  if (!spec.contains("delete_gallery")) return task;
-  if (!spec["delete_gallery"].is_array()) {
-    return absl::InvalidArgumentError("retention job spec: 'delete_gallery' must be a list");
-  }
-  index = 0;
-  for (const json& e : spec["delete_gallery"]) {
-    const std::string where = "retention job spec: delete_gallery[" + std::to_string(index++) + "]";
-    if (!e.is_object() || !e.contains("uri") || !e["uri"].is_string()) {
-      return absl::InvalidArgumentError(where + " needs a uri");
-    }
-    GalleryFileEntry g;
-    g.checkpoint_id = e.contains("checkpoint_id") && e["checkpoint_id"].is_number_integer()
-                          ? e["checkpoint_id"].get<int64_t>()
-                          : 0;
-    g.uri = e["uri"].get<std::string>();
-    g.label = e.value("run", "") + "/" + e.value("checkpoint", "") + " image " +
-              std::to_string(e.value("image_id", int64_t{0}));
-    g.bytes = e.contains("bytes") && e["bytes"].is_number_integer() ? e["bytes"].get<int64_t>() : 0;
-    task.gallery.push_back(std::move(g));
+  for (const protocol::RetentionGalleryFile& g : files.gallery) {
+    task.gallery.push_back(GalleryFileEntry{
+        g.checkpoint_id, absl::StrCat(g.run, "/", g.checkpoint, " image ", g.image_id), g.uri,
+        g.bytes});
   }
   return task;
 }

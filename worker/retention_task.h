@@ -2,15 +2,10 @@
 // listed, and say what happened to each one. No child process and no LibTorch: it is a handful of
 // unlink() calls.
 //
-// The spec, as the coordinator hands it out at lease time (server/job_scheduler.h):
-//   {"kind": "retention", "keep_last": K, "scope": {...},
-//    "delete": [{"checkpoint_id": N, "run": RUN, "name": NAME, "uri": "file:///abs/path",
-//                "bytes": B}, ...],
-//    "delete_gallery": [{"checkpoint_id": N, "run": RUN, "checkpoint": NAME, "image_id": I,
-//                        "uri": "file:///abs/dir/000012.jpg", "bytes": B}, ...]}
-// "delete_gallery" is optional (a coordinator from before gallery retention sends none). The
-// worker deletes exactly the listed files; the coordinator holds them for this job, so nothing in
-// the list can be pinned or referenced meanwhile (docs/retention.md).
+// The spec is protocol/retention_spec.h's (ParseLeasedRetentionSpec reads it): "delete" lists the
+// checkpoint files, the optional "delete_gallery" the gallery images. The worker deletes exactly
+// the listed files; the coordinator holds them for this job, so nothing in the list can be pinned
+// or referenced meanwhile (docs/retention.md).
 //
 // Per file, in order:
 //   - the URI is not file:///absolute → failed ("not a local file URI");
@@ -44,6 +39,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "protocol/retention_spec.h"
 
 namespace ablate::worker {
 
@@ -66,12 +62,14 @@ struct RetentionTask {
   std::vector<GalleryFileEntry> gallery;
 };
 
-// InvalidArgument naming the entry for a malformed spec (no "delete" list, an entry without
-// checkpoint_id or uri, a "delete_gallery" that is not a list or an entry of it without uri).
+// The leased spec's files with their labels. InvalidArgument naming the field for a malformed
+// spec (protocol::ParseLeasedRetentionSpec: no "delete" list, an entry without checkpoint_id or
+// uri, a "delete_gallery" that is not a list or an entry of it without uri, a field of the wrong
+// type).
 StatusOr<RetentionTask> ParseRetentionTask(const nlohmann::json& spec);
 
 struct FileDeletion {
-  enum class Result { kDeleted, kMissing, kFailed };
+  using Result = protocol::DeletionResult;
   int64_t checkpoint_id = 0;
   Result result = Result::kFailed;
   std::string reason;       // kFailed: why

@@ -28,11 +28,12 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "ablate/v1/coordinator.grpc.pb.h"
 #include "ablate/v1/scheduler.grpc.pb.h"
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/status.h"
 #include "proto/client_channel.h"
 #include "worker/rpc_retry.h"
@@ -96,16 +97,16 @@ class WorkerDaemon {
   std::atomic<int64_t> jobs_completed_{0};
   std::atomic<int64_t> last_activity_ms_{0};  // steady-clock ms of the last lease or job end
   std::atomic<int> busy_slots_{0};
-  std::string work_dir_problem_;  // the last CheckWorkDir verdict logged; guarded by mu_
 
   struct ActiveLease {
     std::shared_ptr<std::atomic<bool>> cancel;
     // Steady-clock ms until which the lease is surely held (see the top of this file).
     std::shared_ptr<std::atomic<int64_t>> held_until_ms;
   };
-  std::mutex mu_;
-  // lease id -> the running job's cancel flag and lease horizon. Guarded by mu_.
-  std::map<int64_t, ActiveLease> active_;
+  absl::Mutex mu_;
+  std::string work_dir_problem_ ABSL_GUARDED_BY(mu_);  // the last CheckWorkDir verdict logged
+  // lease id -> the running job's cancel flag and lease horizon.
+  std::map<int64_t, ActiveLease> active_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace ablate::worker

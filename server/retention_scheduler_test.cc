@@ -1,6 +1,7 @@
-// Retention jobs in the scheduler, over a real SQLite file with a FakeClock: planning at lease
-// time, holds against pin/fork/eval races, applying a worker's report, retries, cancellation,
-// and the sweep-end automation.
+// Retention jobs (RetentionScheduler, driven through JobScheduler's submit, lease and complete as
+// the coordinator drives it), over a real SQLite file with a FakeClock: planning at lease time,
+// holds against pin/fork/eval races, applying a worker's report, retries, cancellation, and the
+// sweep-end automation.
 #include <gtest/gtest.h>
 
 #include "server/job_scheduler.h"
