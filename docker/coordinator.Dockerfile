@@ -15,7 +15,7 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DABLATE_BUILD_DETEC
 
 FROM debian:12-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      libgrpc++1.51 libprotobuf32 libsqlite3-0 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
+      libgrpc++1.51 libprotobuf32 libsqlite3-0 libyaml-cpp0.7 \
       libtbb12 libssl3 libcpp-httplib0.11 libsimdjson14 libabsl20220623 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/bin/ablate /usr/local/bin/ablate

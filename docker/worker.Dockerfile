@@ -28,7 +28,7 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=
 FROM debian:12-slim
 ENV NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      libgrpc++1.51 libprotobuf32 libsqlite3-0 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
+      libgrpc++1.51 libprotobuf32 libsqlite3-0 libyaml-cpp0.7 \
       libopencv-core406 libopencv-imgproc406 libopencv-imgcodecs406 libtbb12 libssl3 \
       libgomp1 libcpp-httplib0.11 libsimdjson14 libabsl20220623 \
  && rm -rf /var/lib/apt/lists/*

@@ -11,7 +11,7 @@ COORDINATOR_PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libssl-dev
   libsqlite3-dev libyaml-cpp-dev libgtest-dev libgmock-dev
-  libcli11-dev nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev libtbb-dev
+  libcli11-dev nlohmann-json3-dev libsimdjson-dev libtbb-dev
   libcpp-httplib-dev
   # the TLS tests make their certificate with the openssl tool (docs/security.md)
   openssl
@@ -24,7 +24,7 @@ PACKAGES=(
   libtorch-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsqlite3-dev sqlite3 libssl-dev libopencv-dev libyaml-cpp-dev libgtest-dev libgmock-dev
   # helpers (see docs/dependencies.md)
-  libcli11-dev nlohmann-json3-dev libsimdjson-dev libspdlog-dev libfmt-dev libtbb-dev
+  libcli11-dev nlohmann-json3-dev libsimdjson-dev libtbb-dev
   libbenchmark-dev libcpp-httplib-dev
   # the dashboard's browser test: Debian's chromium driven by playwright-core (web/)
   chromium
