@@ -9,8 +9,6 @@
 #include <sstream>
 #include <string>
 
-
-
 namespace ablate {
 namespace {
 

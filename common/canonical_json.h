@@ -3,10 +3,9 @@
 // bytes, hence the same fingerprint, whatever order or spacing the user wrote them in.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 

@@ -18,7 +18,6 @@
 
 #include "common/status.h"
 #include "protocol/job_spec.h"
-
 #include "sweepspec/early_stop_spec.h"
 
 namespace ablate::sweepspec {

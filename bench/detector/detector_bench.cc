@@ -2,8 +2,8 @@
 // optimiser step, with the threaded loader and its wait share) and inference images/s (forward,
 // Detect, postprocess, RLE encoding) for the tiny preset (128 px) and R50 (550 px); each figure
 // is the median of --reps runs. Usage: detector_bench [--threads N] [--tiny-steps N]
-// [--r50-steps N] [--r50-batch N] [--reps N]. Run it alone on the machine: any other busy process cuts the
-// numbers 3-4x (STACK-NOTES.md).
+// [--r50-steps N] [--r50-batch N] [--reps N]. Run it alone on the machine: any other busy process
+// cuts the numbers 3-4x (STACK-NOTES.md).
 #include <torch/torch.h>
 #include <unistd.h>
 
