@@ -95,8 +95,9 @@ struct DiaryParseOptions {
 };
 
 // Only the first kMaxDiaryLineBytes bytes of a line are read (by ParseDiary and
-// RecogniseSettings), cut back to the last space or tab so no value is read half: std::regex recurses once per character it matches, so one 64 KiB line
-// overflowed the stack (found while fuzzing the diary parser). Real diary lines are < 200 bytes.
+// RecogniseSettings), cut back to the last space or tab so no value is read half: std::regex
+// recurses once per character it matches, so one 64 KiB line overflowed the stack (found while
+// fuzzing the diary parser). Real diary lines are < 200 bytes.
 inline constexpr size_t kMaxDiaryLineBytes = 2048;
 
 // `source_name` is the diary's file name (its stem names the runs).
