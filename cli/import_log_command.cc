@@ -12,7 +12,7 @@
 #include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "common/atomic_file.h"
-#include "server/diary/diary_parser.h"
+#include "diary/diary_parser.h"
 
 namespace ablate::cli {
 namespace {

@@ -18,9 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr char kDiary[] = "../shared/samples/tuning-diary.txt";
-// Hand-made diaries (server/diary/testdata); expected values read from them by hand.
-constexpr char kChineseDiary[] = "server/diary/testdata/paddle-diary-zh.txt";
-constexpr char kUnlabelled[] = "server/diary/testdata/unlabelled-tables.txt";
+// Hand-made diaries (diary/testdata); expected values read from them by hand.
+constexpr char kChineseDiary[] = "diary/testdata/paddle-diary-zh.txt";
+constexpr char kUnlabelled[] = "diary/testdata/unlabelled-tables.txt";
 
 fs::path FreshDir(const std::string& name) {
   fs::path dir =
