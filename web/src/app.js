@@ -37,12 +37,13 @@ function runPill(run) {
   return `<span class="pill s-stopped" title="${esc(run.stop_reason || '')}">stopped @ ${run.stopped_at_step}</span>`;
 }
 function runLink(name) { return `<a href="#/run/${encodeURIComponent(name)}">${esc(name)}</a>`; }
+// Sizes as the CLI prints them (common/human_bytes.h): "512 B", "4.9 KiB", "3.0 MiB", "5.00 GiB".
 function fmtBytes(b) {
   if (!b) return '–';
-  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const u = ['B', 'KiB', 'MiB', 'GiB'];
   let i = 0; let x = b;
   while (x >= 1024 && i < u.length - 1) { x /= 1024; i++; }
-  return `${x.toFixed(i ? 1 : 0)} ${u[i]}`;
+  return `${x.toFixed(i === 0 ? 0 : i === 3 ? 2 : 1)} ${u[i]}`;
 }
 // Axis ticks: small values (learning rates) in exponent form so neighbouring ticks differ.
 function fmtTick(v) {
