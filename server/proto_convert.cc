@@ -81,4 +81,62 @@ Gallery FromProto(const v1::Gallery& p) {
   return g;
 }
 
+v1::JobKind ToProto(JobKind k) {
+  switch (k) {
+    case JobKind::kTrain:
+      return v1::JOB_KIND_TRAIN;
+    case JobKind::kEval:
+      return v1::JOB_KIND_EVAL;
+    case JobKind::kRetention:
+      return v1::JOB_KIND_RETENTION;
+  }
+  return v1::JOB_KIND_UNSPECIFIED;
+}
+
+v1::JobState ToProto(JobState s) {
+  switch (s) {
+    case JobState::kPending:
+      return v1::JOB_STATE_PENDING;
+    case JobState::kLeased:
+      return v1::JOB_STATE_LEASED;
+    case JobState::kSucceeded:
+      return v1::JOB_STATE_SUCCEEDED;
+    case JobState::kFailed:
+      return v1::JOB_STATE_FAILED;
+    case JobState::kCancelled:
+      return v1::JOB_STATE_CANCELLED;
+  }
+  return v1::JOB_STATE_UNSPECIFIED;
+}
+
+std::optional<JobKind> JobKindFromProto(v1::JobKind k) {
+  switch (k) {
+    case v1::JOB_KIND_TRAIN:
+      return JobKind::kTrain;
+    case v1::JOB_KIND_EVAL:
+      return JobKind::kEval;
+    case v1::JOB_KIND_RETENTION:
+      return JobKind::kRetention;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<JobState> JobStateFromProto(v1::JobState s) {
+  switch (s) {
+    case v1::JOB_STATE_PENDING:
+      return JobState::kPending;
+    case v1::JOB_STATE_LEASED:
+      return JobState::kLeased;
+    case v1::JOB_STATE_SUCCEEDED:
+      return JobState::kSucceeded;
+    case v1::JOB_STATE_FAILED:
+      return JobState::kFailed;
+    case v1::JOB_STATE_CANCELLED:
+      return JobState::kCancelled;
+    default:
+      return std::nullopt;
+  }
+}
+
 }  // namespace ablate::server
