@@ -12,6 +12,8 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/proto_json.h"
+#include "cli/text_format.h"
 
 namespace ablate::cli {
 namespace {
@@ -24,12 +26,6 @@ std::string ReadFileOrFail(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-json ProgressJson(const v1::SweepProgress& p) {
-  return {{"total", p.total()},         {"queued", p.queued()},  {"running", p.running()},
-          {"succeeded", p.succeeded()}, {"failed", p.failed()},  {"cancelled", p.cancelled()},
-          {"diverged", p.diverged()},   {"stopped", p.stopped()}};
 }
 
 int Finished(const v1::SweepProgress& p) {
@@ -67,7 +63,8 @@ std::string RenderSweep(const v1::GetSweepResponse& s) {
   return out.str();
 }
 
-json SweepJson(const v1::GetSweepResponse& s) {
+// `watch --json`: the sweep (proto_json.h SweepJson, as /api/sweeps prints one) and its trials.
+json WatchJson(const v1::GetSweepResponse& s) {
   json trials = json::array();
   for (const auto& t : s.trials()) {
     json row = {
@@ -76,8 +73,8 @@ json SweepJson(const v1::GetSweepResponse& s) {
         {"step", t.step()},
         {"total_steps", t.total_steps()},
         {"attempts", t.attempts()},
-        {"worker", t.worker()},
-        {"last_error", t.last_error()},
+        {"worker", t.worker().empty() ? json(nullptr) : json(t.worker())},
+        {"last_error", t.last_error().empty() ? json(nullptr) : json(t.last_error())},
         {"stopped_at_step",
          t.run().has_stopped_at_step() ? json(t.run().stopped_at_step()) : json(nullptr)},
         {"stop_reason",
@@ -86,9 +83,9 @@ json SweepJson(const v1::GetSweepResponse& s) {
     row["AP"] = t.has_ap() ? json(t.last_ap()) : json(nullptr);
     trials.push_back(row);
   }
-  return {{"sweep", s.sweep().name()},
-          {"progress", ProgressJson(s.sweep().progress())},
-          {"trials", trials}};
+  json out = SweepJson(s.sweep());
+  out["trials"] = std::move(trials);
+  return out;
 }
 
 void PrintLeaderboard(CoordinatorClient& client, const std::string& sweep) {
@@ -175,10 +172,7 @@ void RegisterSweeps(CLI::App& app) {
     auto resp = OrFail(client.ListSweeps(v1::ListSweepsRequest()));
     if (f->json) {
       json out = json::array();
-      for (const auto& s : resp.sweeps()) {
-        out.push_back(
-            {{"sweep", s.name()}, {"id", s.id()}, {"progress", ProgressJson(s.progress())}});
-      }
+      for (const auto& s : resp.sweeps()) out.push_back(SweepJson(s));
       std::cout << json{{"sweeps", out}}.dump(2) << "\n";
       return;
     }
@@ -223,7 +217,7 @@ void RegisterWatch(CLI::App& app) {
       const auto& p = resp.sweep().progress();
       const bool done = Finished(p) == p.total();
       if (f->client.json) {
-        if (done || !f->until_done) std::cout << SweepJson(resp).dump(2) << "\n";
+        if (done || !f->until_done) std::cout << WatchJson(resp).dump(2) << "\n";
       } else if (tty) {
         std::cout << "\x1b[H\x1b[2J" << RenderSweep(resp) << std::flush;
       } else if (Finished(p) != printed_done || done) {
@@ -386,9 +380,13 @@ void RegisterLineage(CLI::App& app) {
     if (f->client.json) {
       json nodes = json::array();
       for (const auto& n : resp.nodes()) {
-        nodes.push_back({{"run", n.run().name()},
-                         {"parent_run", n.run().parent_run_name()},
-                         {"parent_checkpoint", n.run().parent_checkpoint_name()},
+        const v1::Run& r = n.run();
+        nodes.push_back({{"run", r.name()},
+                         {"parent_run",
+                          r.parent_run_name().empty() ? json(nullptr) : json(r.parent_run_name())},
+                         {"parent_checkpoint", r.parent_checkpoint_name().empty()
+                                                   ? json(nullptr)
+                                                   : json(r.parent_checkpoint_name())},
                          {"best_AP", n.has_ap() ? json(n.best_ap()) : json(nullptr)},
                          {"checkpoints", n.checkpoints_size()}});
       }
