@@ -110,14 +110,63 @@ void PrintLeaderboard(CoordinatorClient& client, const std::string& sweep) {
   }
 }
 
+// `ablate submit FILE [--set K=V]... [--dry-run]`, in its phases: read the request, submit it
+// (the coordinator validates and expands the spec; with --dry-run it stores nothing), report.
+struct SubmitFlags {
+  ClientFlags client;
+  std::string file;
+  std::vector<std::string> sets;
+  bool dry_run = false;
+};
+
+// The request for the spec file and its overrides; relative data paths in the spec are
+// resolved by the coordinator against this process's working directory. Fail()s on an unreadable
+// file.
+v1::SubmitSweepRequest ReadSubmitRequest(const SubmitFlags& f) {
+  v1::SubmitSweepRequest req;
+  req.set_spec_yaml(ReadFileOrFail(f.file));
+  req.set_source(f.file);
+  for (const auto& s : f.sets) req.add_overrides(s);
+  req.set_base_dir(std::filesystem::current_path().string());
+  req.set_dry_run(f.dry_run);
+  return req;
+}
+
+// --json: {"sweep": name, "trials": [{"run", "params", "fingerprint", "reused"}],
+// "dropped_by_constraints", "dry_run"}.
+json SubmitReportJson(const v1::SubmitSweepResponse& resp, bool dry_run) {
+  json trials = json::array();
+  for (const auto& t : resp.trials()) {
+    trials.push_back({{"run", t.run_name()},
+                      {"params", json::parse(t.params_json())},
+                      {"fingerprint", t.fingerprint()},
+                      {"reused", t.reused()}});
+  }
+  return json{{"sweep", resp.sweep().name()},
+              {"trials", trials},
+              {"dropped_by_constraints", resp.dropped_by_constraints()},
+              {"dry_run", dry_run}};
+}
+
+// "would submit sweep S: N trial(s)" (dry run) or "submitted sweep S: ...", then the trials.
+std::string SubmitReportText(const v1::SubmitSweepResponse& resp, bool dry_run) {
+  std::ostringstream out;
+  out << (dry_run ? "would submit sweep " : "submitted sweep ") << resp.sweep().name() << ": "
+      << resp.trials_size() << " trial(s)";
+  if (resp.dropped_by_constraints() > 0) {
+    out << ", " << resp.dropped_by_constraints() << " combination(s) dropped by constraints";
+  }
+  out << "\n";
+  Table table({"run", "parameters", "note"});
+  for (const auto& t : resp.trials()) {
+    table.AddRow({t.run_name(), t.params_json(), t.reused() ? "already done: linked" : ""});
+  }
+  out << table.Render();
+  return out.str();
+}
+
 void RegisterSubmit(CLI::App& app) {
-  struct Flags {
-    ClientFlags client;
-    std::string file;
-    std::vector<std::string> sets;
-    bool dry_run = false;
-  };
-  auto f = std::make_shared<Flags>();
+  auto f = std::make_shared<SubmitFlags>();
   CLI::App* cmd = app.add_subcommand("submit", "submit a sweep spec (YAML); prints the sweep id");
   AddClientFlags(cmd, f->client);
   cmd->add_option("file", f->file, "sweep spec, e.g. sweeps/pos-neg-thresholds.yaml")->required();
@@ -125,41 +174,13 @@ void RegisterSubmit(CLI::App& app) {
   cmd->add_flag("--dry-run", f->dry_run, "validate and list the trials; store nothing");
   cmd->callback([f] {
     CoordinatorClient client = ConnectOrFail(f->client);
-    v1::SubmitSweepRequest req;
-    req.set_spec_yaml(ReadFileOrFail(f->file));
-    req.set_source(f->file);
-    for (const auto& s : f->sets) req.add_overrides(s);
-    req.set_base_dir(std::filesystem::current_path().string());
-    req.set_dry_run(f->dry_run);
-    auto resp = OrFail(client.SubmitSweep(req));
+    const v1::SubmitSweepRequest req = ReadSubmitRequest(*f);
+    const v1::SubmitSweepResponse resp = OrFail(client.SubmitSweep(req));
     if (f->client.json) {
-      json trials = json::array();
-      for (const auto& t : resp.trials()) {
-        trials.push_back({{"run", t.run_name()},
-                          {"params", json::parse(t.params_json())},
-                          {"fingerprint", t.fingerprint()},
-                          {"reused", t.reused()}});
-      }
-      std::cout << json{{"sweep", resp.sweep().name()},
-                        {"trials", trials},
-                        {"dropped_by_constraints", resp.dropped_by_constraints()},
-                        {"dry_run", f->dry_run}}
-                       .dump(2)
-                << "\n";
-      return;
+      std::cout << SubmitReportJson(resp, f->dry_run).dump(2) << "\n";
+    } else {
+      std::cout << SubmitReportText(resp, f->dry_run);
     }
-    std::cout << (f->dry_run ? "would submit sweep " : "submitted sweep ") << resp.sweep().name()
-              << ": " << resp.trials_size() << " trial(s)";
-    if (resp.dropped_by_constraints() > 0) {
-      std::cout << ", " << resp.dropped_by_constraints()
-                << " combination(s) dropped by constraints";
-    }
-    std::cout << "\n";
-    Table table({"run", "parameters", "note"});
-    for (const auto& t : resp.trials()) {
-      table.AddRow({t.run_name(), t.params_json(), t.reused() ? "already done: linked" : ""});
-    }
-    std::cout << table.Render();
   });
 }
 
