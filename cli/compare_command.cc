@@ -4,6 +4,10 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/proto_json.h"
+#include "cli/text_format.h"
+#include "server/proto_convert.h"
+#include "server/record_json.h"
 
 namespace ablate::cli {
 
@@ -51,14 +55,21 @@ void RegisterCompareCommand(CLI::App& app) {
         js["b"] = s.has_b() ? EvaluationJson(s.b()) : nlohmann::json(nullptr);
         js["comparable"] = s.comparable();
         js["reason"] = s.reason();
-        js["delta"] = s.has_delta() ? StatsJson(s.delta()) : nlohmann::json(nullptr);
+        // Null where either side has no value (pycocotools' -1), as on the dashboard.
+        js["delta"] = s.has_a() && s.has_b() && s.has_delta()
+                          ? server::StatsDeltaJson(server::StatsFromProto(s.a().stats()),
+                                                   server::StatsFromProto(s.b().stats()),
+                                                   server::StatsFromProto(s.delta()))
+                          : nlohmann::json(nullptr);
         js["category_deltas"] = nlohmann::json::array();
         for (const auto& c : s.category_deltas()) {
-          js["category_deltas"].push_back({{"category_id", c.category_id()},
-                                           {"name", c.category_name()},
-                                           {"a", c.a_ap()},
-                                           {"b", c.b_ap()},
-                                           {"delta", c.delta()}});
+          const bool both = c.a_ap() >= 0 && c.b_ap() >= 0;
+          js["category_deltas"].push_back(
+              {{"category_id", c.category_id()},
+               {"name", c.category_name()},
+               {"a", c.a_ap() >= 0 ? nlohmann::json(c.a_ap()) : nlohmann::json(nullptr)},
+               {"b", c.b_ap() >= 0 ? nlohmann::json(c.b_ap()) : nlohmann::json(nullptr)},
+               {"delta", both ? nlohmann::json(c.delta()) : nlohmann::json(nullptr)}});
         }
         out["stats"].push_back(js);
       }
@@ -94,9 +105,9 @@ void RegisterCompareCommand(CLI::App& app) {
                 << "\n";
       if (!s.has_a() || !s.has_b()) continue;
       Table st({"stat", "a", "b", "delta"});
-      const CocoStats a = StatsFromProto(s.a().stats());
-      const CocoStats b = StatsFromProto(s.b().stats());
-      const CocoStats d = StatsFromProto(s.delta());
+      const CocoStats a = server::StatsFromProto(s.a().stats());
+      const CocoStats b = server::StatsFromProto(s.b().stats());
+      const CocoStats d = server::StatsFromProto(s.delta());
       for (size_t i = 0; i < kCocoStatNames.size(); ++i) {
         st.AddRow({std::string(kCocoStatNames[i]), Fixed(a[i]), Fixed(b[i]), Signed(d[i])});
       }

@@ -11,21 +11,25 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/text_format.h"
 #include "common/atomic_file.h"
-#include "server/diary/diary_parser.h"
+#include "diary/diary_parser.h"
+#include "server/proto_convert.h"
+#include "server/record_json.h"
 
 namespace ablate::cli {
 namespace {
 
+// The diary's settings as the coordinator will store them (server/record_json.h vocabulary).
 nlohmann::json EvalSettingsJson(const diary::DiaryEvalSettings& s, const std::string& dataset) {
-  nlohmann::json j;
-  j["iou_type"] = s.iou_type;
-  j["score_threshold"] = s.score_threshold ? nlohmann::json(*s.score_threshold) : nullptr;
-  j["top_k"] = s.top_k ? nlohmann::json(*s.top_k) : nullptr;
-  j["nms_iou"] = s.nms_iou ? nlohmann::json(*s.nms_iou) : nullptr;
-  j["max_dets"] = s.max_dets ? nlohmann::json(*s.max_dets) : nullptr;
-  j["dataset"] = dataset;
-  return j;
+  server::EvalSettings settings;
+  settings.iou_type = s.iou_type == "segm" ? server::IouType::kSegm : server::IouType::kBbox;
+  settings.score_threshold = s.score_threshold;
+  settings.top_k = s.top_k;
+  settings.nms_iou = s.nms_iou;
+  settings.max_dets = s.max_dets;
+  settings.dataset_fingerprint = dataset;
+  return server::EvalSettingsJson(settings);
 }
 
 }  // namespace
@@ -80,7 +84,7 @@ void RegisterImportLogCommand(CLI::App& app) {
         if (e.eval.nms_iou) s->set_nms_iou(*e.eval.nms_iou);
         if (e.eval.max_dets) s->set_max_dets(static_cast<int32_t>(*e.eval.max_dets));
         s->set_dataset_fingerprint(dataset);
-        StatsToProto(e.stats, p->mutable_stats());
+        server::ToProto(e.stats, p->mutable_stats());
       }
       CoordinatorClient client = ConnectOrFail(flags->client);
       resp = OrFail(client.ImportDiary(req));
@@ -106,9 +110,7 @@ void RegisterImportLogCommand(CLI::App& app) {
         nlohmann::json j;
         j["line"] = e.line;
         j["checkpoint"] = e.checkpoint ? nlohmann::json(*e.checkpoint) : nullptr;
-        v1::CocoStats ps;
-        StatsToProto(e.stats, &ps);
-        j["stats"] = StatsJson(ps);
+        j["stats"] = server::StatsJson(e.stats);
         j["config"] = e.config;
         j["run"] = stored != imported.end() ? nlohmann::json(stored->second.run_name())
                    : e.run_name.empty()     ? nlohmann::json(nullptr)

@@ -5,6 +5,9 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/proto_json.h"
+#include "cli/text_format.h"
+#include "server/proto_convert.h"
 
 namespace ablate::cli {
 
@@ -74,33 +77,17 @@ void RegisterLeaderboardCommand(CLI::App& app) {
     auto resp = OrFail(client.Leaderboard(req));
 
     if (flags->client.json) {
+      // The dashboard's /api/leaderboard vocabulary (docs/dashboard.md): groups, and rows of
+      // every group shown, each {rank, run, evaluation, value}; a row's group is its
+      // evaluation's eval_key.
       nlohmann::json out;
       out["sort_by"] = resp.sort_by();
       out["iou_type"] = IouName(resp.iou_type());
-      out["rows"] = nlohmann::json::array();
       out["groups"] = nlohmann::json::array();
+      out["rows"] = nlohmann::json::array();
       for (const auto& g : resp.groups()) {
-        out["groups"].push_back({{"eval_key", g.eval_key()},
-                                 {"settings", SettingsJson(g.settings())},
-                                 {"run_count", g.run_count()},
-                                 {"selected", g.selected()}});
-        for (const auto& row : g.rows()) {
-          const auto& e = row.evaluation();
-          out["rows"].push_back(
-              {{"rank", row.rank()},
-               {"run", row.run().name()},
-               {"run_id", row.run().id()},
-               {"status", StatusName(row.run().status())},
-               {"stopped_at_step", row.run().has_stopped_at_step()
-                                       ? nlohmann::json(row.run().stopped_at_step())
-                                       : nlohmann::json(nullptr)},
-               {"checkpoint", e.checkpoint_name().empty() ? nlohmann::json(nullptr)
-                                                          : nlohmann::json(e.checkpoint_name())},
-               {"evaluation_id", e.id()},
-               {"stats", StatsJson(e.stats())},
-               {"group", g.eval_key()},
-               {"settings", SettingsJson(e.settings())}});
-        }
+        out["groups"].push_back(LeaderboardGroupJson(g));
+        for (const auto& row : g.rows()) out["rows"].push_back(LeaderboardRowJson(row));
       }
       std::cout << out.dump(2) << "\n";
       return;
@@ -126,7 +113,7 @@ void RegisterLeaderboardCommand(CLI::App& app) {
         std::vector<std::string> cells = {std::to_string(row.rank()), row.run().name(),
                                           RunStatusText(row.run()),
                                           e.checkpoint_name().empty() ? "-" : e.checkpoint_name()};
-        for (double v : StatsFromProto(e.stats())) cells.push_back(Fixed(v));
+        for (double v : server::StatsFromProto(e.stats())) cells.push_back(Fixed(v));
         t.AddRow(cells);
       }
       std::cout << t.Render() << "\n";

@@ -8,17 +8,32 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/proto_json.h"
+#include "cli/text_format.h"
+#include "common/human_bytes.h"
+#include "proto/job_enums.h"
 
 namespace ablate::cli {
 namespace {
 
 using nlohmann::json;
 
-bool Finished(const v1::JobSummary& j) { return j.state() != "pending" && j.state() != "leased"; }
+// A job's kind and state: the enums, else (a coordinator from before them) the strings.
+std::string KindName(const v1::JobSummary& j) {
+  return std::string(rpc::JobKindName(rpc::JobKindOf(j)));
+}
+std::string StateName(const v1::JobSummary& j) {
+  return std::string(rpc::JobStateName(rpc::JobStateOf(j)));
+}
+
+bool Finished(const v1::JobSummary& j) {
+  const v1::JobState state = rpc::JobStateOf(j);
+  return state != v1::JOB_STATE_PENDING && state != v1::JOB_STATE_LEASED;
+}
 
 // What a job works on: its run, or a retention job's K and scope.
 std::string JobTarget(const v1::JobSummary& j) {
-  if (j.kind() != "retention") return j.run();
+  if (rpc::JobKindOf(j) != v1::JOB_KIND_RETENTION) return j.run();
   const json spec = json::parse(j.spec_json(), nullptr, false);
   if (!spec.is_object()) return "-";
   std::string scope = "all runs";
@@ -32,10 +47,12 @@ std::string JobTarget(const v1::JobSummary& j) {
 // "; gallery images: deleted 16 (0.2 MiB), missing 0, failed 0" when it touched gallery files.
 std::string ResultText(const v1::JobSummary& j) {
   const json r = json::parse(j.result_json(), nullptr, false);
-  if (j.kind() != "retention" || !r.is_object() || !r.contains("deleted")) return j.last_error();
+  if (rpc::JobKindOf(j) != v1::JOB_KIND_RETENTION || !r.is_object() || !r.contains("deleted")) {
+    return j.last_error();
+  }
   const int64_t gallery_bytes = r.value("gallery_bytes_freed", int64_t{0});
   std::string out = "deleted " + std::to_string(r.value("deleted", 0)) + " (" +
-                    Bytes(r.value("bytes_freed", int64_t{0}) - gallery_bytes) + "), missing " +
+                    HumanBytes(r.value("bytes_freed", int64_t{0}) - gallery_bytes) + "), missing " +
                     std::to_string(r.value("missing", 0)) + ", failed " +
                     std::to_string(r.value("failed", 0));
   const int gallery_deleted = r.value("gallery_deleted", 0);
@@ -43,8 +60,8 @@ std::string ResultText(const v1::JobSummary& j) {
   const int gallery_failed = r.value("gallery_failed", 0);
   if (gallery_deleted + gallery_missing + gallery_failed > 0) {
     out += "; gallery images: deleted " + std::to_string(gallery_deleted) + " (" +
-           Bytes(gallery_bytes) + "), missing " + std::to_string(gallery_missing) + ", failed " +
-           std::to_string(gallery_failed);
+           HumanBytes(gallery_bytes) + "), missing " + std::to_string(gallery_missing) +
+           ", failed " + std::to_string(gallery_failed);
   }
   std::string failures;
   for (const auto& f : r.value("failures", json::array())) {
@@ -52,24 +69,9 @@ std::string ResultText(const v1::JobSummary& j) {
                 f.value("reason", "");
   }
   if (!failures.empty()) out += " (" + failures + ")";
-  if (j.state() != "succeeded" && !j.last_error().empty()) out += "; " + j.last_error();
-  return out;
-}
-
-json JobJson(const v1::JobSummary& j) {
-  json out = {{"id", j.id()},
-              {"kind", j.kind()},
-              {"state", j.state()},
-              {"run", j.run().empty() ? json(nullptr) : json(j.run())},
-              {"sweep", j.sweep().empty() ? json(nullptr) : json(j.sweep())},
-              {"attempts", j.attempts()},
-              {"max_attempts", j.max_attempts()},
-              {"worker", j.worker().empty() ? json(nullptr) : json(j.worker())},
-              {"last_error", j.last_error()},
-              {"created_unix_ms", j.created_unix_ms()},
-              {"updated_unix_ms", j.updated_unix_ms()}};
-  out["spec"] = json::parse(j.spec_json(), nullptr, false);
-  out["result"] = json::parse(j.result_json(), nullptr, false);
+  if (rpc::JobStateOf(j) != v1::JOB_STATE_SUCCEEDED && !j.last_error().empty()) {
+    out += "; " + j.last_error();
+  }
   return out;
 }
 
@@ -165,8 +167,9 @@ void RegisterRetention(CLI::App& app) {
           const std::string gallery =
               v.gallery_files() == 0
                   ? "-"
-                  : std::to_string(v.gallery_files()) + " images, " + Bytes(v.gallery_bytes());
-          del.AddRow({c.run_name(), c.name(), std::to_string(c.step()), Bytes(c.bytes()), gallery});
+                  : std::to_string(v.gallery_files()) + " images, " + HumanBytes(v.gallery_bytes());
+          del.AddRow(
+              {c.run_name(), c.name(), std::to_string(c.step()), HumanBytes(c.bytes()), gallery});
         } else {
           std::string why;
           for (const auto& r : v.keep_reasons()) why += (why.empty() ? "" : "; ") + r;
@@ -179,7 +182,7 @@ void RegisterRetention(CLI::App& app) {
       if (resp.gallery_files() > 0) {
         what += " and " + std::to_string(resp.gallery_files()) + " gallery image(s)";
       }
-      what += ", " + Bytes(resp.bytes_to_free());
+      what += ", " + HumanBytes(resp.bytes_to_free());
       if (f->dry_run) {
         std::cout << "retention plan (keep the newest " << resp.keep_last()
                   << " per run): would delete " << what << "; keep " << kept_count << "\n";
@@ -191,16 +194,18 @@ void RegisterRetention(CLI::App& app) {
       if (!del.empty()) std::cout << del.Render();
       if (resp.leftover_gallery_files() > 0) {
         std::cout << "and " << resp.leftover_gallery_files() << " gallery image(s), "
-                  << Bytes(resp.leftover_gallery_bytes())
+                  << HumanBytes(resp.leftover_gallery_bytes())
                   << ", of checkpoints whose files were deleted earlier\n";
       }
       if (f->verbose && !kept.empty()) std::cout << "kept:\n" << kept.Render();
       if (final_job) {
-        std::cout << "retention job " << final_job->id() << " " << final_job->state() << ": "
+        std::cout << "retention job " << final_job->id() << " " << StateName(*final_job) << ": "
                   << ResultText(*final_job) << "\n";
       }
     }
-    if (final_job && final_job->state() != "succeeded") throw CLI::RuntimeError(1);
+    if (final_job && rpc::JobStateOf(*final_job) != v1::JOB_STATE_SUCCEEDED) {
+      throw CLI::RuntimeError(1);
+    }
   });
 }
 
@@ -220,6 +225,9 @@ void RegisterJobs(CLI::App& app) {
   cmd->callback([f] {
     CoordinatorClient client = ConnectOrFail(f->client);
     v1::ListJobsRequest req;
+    // The enum; the string too, for a coordinator from before it (an unknown name sets only the
+    // string, so the coordinator names it in its error as before).
+    req.set_job_kind(rpc::ParseJobKind(f->kind));
     req.set_kind(f->kind);
     req.set_job_id(f->job);
     req.set_limit(f->limit);
@@ -234,7 +242,7 @@ void RegisterJobs(CLI::App& app) {
     for (const auto& j : resp.jobs()) {
       std::string note = ResultText(j);
       if (note.size() > 100) note = note.substr(0, 97) + "...";
-      t.AddRow({std::to_string(j.id()), j.kind(), j.state(), JobTarget(j),
+      t.AddRow({std::to_string(j.id()), KindName(j), StateName(j), JobTarget(j),
                 std::to_string(j.attempts()) + "/" + std::to_string(j.max_attempts()),
                 j.worker().empty() ? "-" : j.worker(), note});
     }

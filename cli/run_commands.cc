@@ -1,10 +1,15 @@
 // `ablate health`, `ablate runs`, `ablate show RUN`, `ablate checkpoints [--run RUN]`,
 // `ablate pin|unpin CHECKPOINT`.
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/proto_json.h"
+#include "cli/text_format.h"
+#include "server/proto_convert.h"
 
 namespace ablate::cli {
 
@@ -123,8 +128,15 @@ void RegisterShow(CLI::App& app) {
       out["run"] = RunJson(resp.run());
       out["checkpoints"] = nlohmann::json::array();
       for (const auto& c : resp.checkpoints()) out["checkpoints"].push_back(CheckpointJson(c));
+      // Each evaluation's step is its checkpoint's, as on the dashboard's run page.
+      std::map<int64_t, int64_t> step_of;
+      for (const auto& c : resp.checkpoints()) step_of[c.id()] = c.step();
       out["evaluations"] = nlohmann::json::array();
-      for (const auto& e : resp.evaluations()) out["evaluations"].push_back(EvaluationJson(e));
+      for (const auto& e : resp.evaluations()) {
+        auto it = step_of.find(e.checkpoint_id());
+        out["evaluations"].push_back(EvaluationJson(
+            e, it == step_of.end() ? std::nullopt : std::optional<int64_t>(it->second)));
+      }
       out["latest_metrics"] = nlohmann::json::object();
       for (const auto& m : resp.latest_metrics()) {
         out["latest_metrics"][m.key()] = {{"step", m.step()}, {"value", m.value()}};
@@ -160,7 +172,7 @@ void RegisterShow(CLI::App& app) {
       std::vector<std::string> row = {std::to_string(e.id()),
                                       e.checkpoint_name().empty() ? "-" : e.checkpoint_name(),
                                       IouName(e.settings().iou_type()), SettingsText(e.settings())};
-      for (double v : StatsFromProto(e.stats())) row.push_back(Fixed(v));
+      for (double v : server::StatsFromProto(e.stats())) row.push_back(Fixed(v));
       et.AddRow(row);
     }
     std::cout << (et.empty() ? "  none\n" : et.Render());

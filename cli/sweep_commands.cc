@@ -12,6 +12,8 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/proto_json.h"
+#include "cli/text_format.h"
 
 namespace ablate::cli {
 namespace {
@@ -24,12 +26,6 @@ std::string ReadFileOrFail(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-json ProgressJson(const v1::SweepProgress& p) {
-  return {{"total", p.total()},         {"queued", p.queued()},  {"running", p.running()},
-          {"succeeded", p.succeeded()}, {"failed", p.failed()},  {"cancelled", p.cancelled()},
-          {"diverged", p.diverged()},   {"stopped", p.stopped()}};
 }
 
 int Finished(const v1::SweepProgress& p) {
@@ -67,7 +63,8 @@ std::string RenderSweep(const v1::GetSweepResponse& s) {
   return out.str();
 }
 
-json SweepJson(const v1::GetSweepResponse& s) {
+// `watch --json`: the sweep (proto_json.h SweepJson, as /api/sweeps prints one) and its trials.
+json WatchJson(const v1::GetSweepResponse& s) {
   json trials = json::array();
   for (const auto& t : s.trials()) {
     json row = {
@@ -76,8 +73,8 @@ json SweepJson(const v1::GetSweepResponse& s) {
         {"step", t.step()},
         {"total_steps", t.total_steps()},
         {"attempts", t.attempts()},
-        {"worker", t.worker()},
-        {"last_error", t.last_error()},
+        {"worker", t.worker().empty() ? json(nullptr) : json(t.worker())},
+        {"last_error", t.last_error().empty() ? json(nullptr) : json(t.last_error())},
         {"stopped_at_step",
          t.run().has_stopped_at_step() ? json(t.run().stopped_at_step()) : json(nullptr)},
         {"stop_reason",
@@ -86,9 +83,9 @@ json SweepJson(const v1::GetSweepResponse& s) {
     row["AP"] = t.has_ap() ? json(t.last_ap()) : json(nullptr);
     trials.push_back(row);
   }
-  return {{"sweep", s.sweep().name()},
-          {"progress", ProgressJson(s.sweep().progress())},
-          {"trials", trials}};
+  json out = SweepJson(s.sweep());
+  out["trials"] = std::move(trials);
+  return out;
 }
 
 void PrintLeaderboard(CoordinatorClient& client, const std::string& sweep) {
@@ -113,14 +110,63 @@ void PrintLeaderboard(CoordinatorClient& client, const std::string& sweep) {
   }
 }
 
+// `ablate submit FILE [--set K=V]... [--dry-run]`, in its phases: read the request, submit it
+// (the coordinator validates and expands the spec; with --dry-run it stores nothing), report.
+struct SubmitFlags {
+  ClientFlags client;
+  std::string file;
+  std::vector<std::string> sets;
+  bool dry_run = false;
+};
+
+// The request for the spec file and its overrides; relative data paths in the spec are
+// resolved by the coordinator against this process's working directory. Fail()s on an unreadable
+// file.
+v1::SubmitSweepRequest ReadSubmitRequest(const SubmitFlags& f) {
+  v1::SubmitSweepRequest req;
+  req.set_spec_yaml(ReadFileOrFail(f.file));
+  req.set_source(f.file);
+  for (const auto& s : f.sets) req.add_overrides(s);
+  req.set_base_dir(std::filesystem::current_path().string());
+  req.set_dry_run(f.dry_run);
+  return req;
+}
+
+// --json: {"sweep": name, "trials": [{"run", "params", "fingerprint", "reused"}],
+// "dropped_by_constraints", "dry_run"}.
+json SubmitReportJson(const v1::SubmitSweepResponse& resp, bool dry_run) {
+  json trials = json::array();
+  for (const auto& t : resp.trials()) {
+    trials.push_back({{"run", t.run_name()},
+                      {"params", json::parse(t.params_json())},
+                      {"fingerprint", t.fingerprint()},
+                      {"reused", t.reused()}});
+  }
+  return json{{"sweep", resp.sweep().name()},
+              {"trials", trials},
+              {"dropped_by_constraints", resp.dropped_by_constraints()},
+              {"dry_run", dry_run}};
+}
+
+// "would submit sweep S: N trial(s)" (dry run) or "submitted sweep S: ...", then the trials.
+std::string SubmitReportText(const v1::SubmitSweepResponse& resp, bool dry_run) {
+  std::ostringstream out;
+  out << (dry_run ? "would submit sweep " : "submitted sweep ") << resp.sweep().name() << ": "
+      << resp.trials_size() << " trial(s)";
+  if (resp.dropped_by_constraints() > 0) {
+    out << ", " << resp.dropped_by_constraints() << " combination(s) dropped by constraints";
+  }
+  out << "\n";
+  Table table({"run", "parameters", "note"});
+  for (const auto& t : resp.trials()) {
+    table.AddRow({t.run_name(), t.params_json(), t.reused() ? "already done: linked" : ""});
+  }
+  out << table.Render();
+  return out.str();
+}
+
 void RegisterSubmit(CLI::App& app) {
-  struct Flags {
-    ClientFlags client;
-    std::string file;
-    std::vector<std::string> sets;
-    bool dry_run = false;
-  };
-  auto f = std::make_shared<Flags>();
+  auto f = std::make_shared<SubmitFlags>();
   CLI::App* cmd = app.add_subcommand("submit", "submit a sweep spec (YAML); prints the sweep id");
   AddClientFlags(cmd, f->client);
   cmd->add_option("file", f->file, "sweep spec, e.g. sweeps/pos-neg-thresholds.yaml")->required();
@@ -128,41 +174,13 @@ void RegisterSubmit(CLI::App& app) {
   cmd->add_flag("--dry-run", f->dry_run, "validate and list the trials; store nothing");
   cmd->callback([f] {
     CoordinatorClient client = ConnectOrFail(f->client);
-    v1::SubmitSweepRequest req;
-    req.set_spec_yaml(ReadFileOrFail(f->file));
-    req.set_source(f->file);
-    for (const auto& s : f->sets) req.add_overrides(s);
-    req.set_base_dir(std::filesystem::current_path().string());
-    req.set_dry_run(f->dry_run);
-    auto resp = OrFail(client.SubmitSweep(req));
+    const v1::SubmitSweepRequest req = ReadSubmitRequest(*f);
+    const v1::SubmitSweepResponse resp = OrFail(client.SubmitSweep(req));
     if (f->client.json) {
-      json trials = json::array();
-      for (const auto& t : resp.trials()) {
-        trials.push_back({{"run", t.run_name()},
-                          {"params", json::parse(t.params_json())},
-                          {"fingerprint", t.fingerprint()},
-                          {"reused", t.reused()}});
-      }
-      std::cout << json{{"sweep", resp.sweep().name()},
-                        {"trials", trials},
-                        {"dropped_by_constraints", resp.dropped_by_constraints()},
-                        {"dry_run", f->dry_run}}
-                       .dump(2)
-                << "\n";
-      return;
+      std::cout << SubmitReportJson(resp, f->dry_run).dump(2) << "\n";
+    } else {
+      std::cout << SubmitReportText(resp, f->dry_run);
     }
-    std::cout << (f->dry_run ? "would submit sweep " : "submitted sweep ") << resp.sweep().name()
-              << ": " << resp.trials_size() << " trial(s)";
-    if (resp.dropped_by_constraints() > 0) {
-      std::cout << ", " << resp.dropped_by_constraints()
-                << " combination(s) dropped by constraints";
-    }
-    std::cout << "\n";
-    Table table({"run", "parameters", "note"});
-    for (const auto& t : resp.trials()) {
-      table.AddRow({t.run_name(), t.params_json(), t.reused() ? "already done: linked" : ""});
-    }
-    std::cout << table.Render();
   });
 }
 
@@ -175,10 +193,7 @@ void RegisterSweeps(CLI::App& app) {
     auto resp = OrFail(client.ListSweeps(v1::ListSweepsRequest()));
     if (f->json) {
       json out = json::array();
-      for (const auto& s : resp.sweeps()) {
-        out.push_back(
-            {{"sweep", s.name()}, {"id", s.id()}, {"progress", ProgressJson(s.progress())}});
-      }
+      for (const auto& s : resp.sweeps()) out.push_back(SweepJson(s));
       std::cout << json{{"sweeps", out}}.dump(2) << "\n";
       return;
     }
@@ -223,7 +238,7 @@ void RegisterWatch(CLI::App& app) {
       const auto& p = resp.sweep().progress();
       const bool done = Finished(p) == p.total();
       if (f->client.json) {
-        if (done || !f->until_done) std::cout << SweepJson(resp).dump(2) << "\n";
+        if (done || !f->until_done) std::cout << WatchJson(resp).dump(2) << "\n";
       } else if (tty) {
         std::cout << "\x1b[H\x1b[2J" << RenderSweep(resp) << std::flush;
       } else if (Finished(p) != printed_done || done) {
@@ -386,9 +401,13 @@ void RegisterLineage(CLI::App& app) {
     if (f->client.json) {
       json nodes = json::array();
       for (const auto& n : resp.nodes()) {
-        nodes.push_back({{"run", n.run().name()},
-                         {"parent_run", n.run().parent_run_name()},
-                         {"parent_checkpoint", n.run().parent_checkpoint_name()},
+        const v1::Run& r = n.run();
+        nodes.push_back({{"run", r.name()},
+                         {"parent_run",
+                          r.parent_run_name().empty() ? json(nullptr) : json(r.parent_run_name())},
+                         {"parent_checkpoint", r.parent_checkpoint_name().empty()
+                                                   ? json(nullptr)
+                                                   : json(r.parent_checkpoint_name())},
                          {"best_AP", n.has_ap() ? json(n.best_ap()) : json(nullptr)},
                          {"checkpoints", n.checkpoints_size()}});
       }

@@ -206,11 +206,13 @@ TEST_F(ApiTest, SweepsCountTrialsByStatus) {
     if (s["name"] == "focal-sweep") sweep = s;
   }
   ASSERT_FALSE(sweep.is_null());
-  EXPECT_EQ(sweep["runs"], 6);
-  EXPECT_EQ(sweep["counts"]["succeeded"], 3);
-  EXPECT_EQ(sweep["counts"]["running"], 1);
-  EXPECT_EQ(sweep["counts"]["failed"], 1);
-  EXPECT_EQ(sweep["counts"]["queued"], 1);
+  // The shared sweep vocabulary (server/record_json.h): "progress" with "total", as `ablate
+  // sweeps --json` prints it (renamed from "runs" / "counts").
+  EXPECT_EQ(sweep["progress"]["total"], 6);
+  EXPECT_EQ(sweep["progress"]["succeeded"], 3);
+  EXPECT_EQ(sweep["progress"]["running"], 1);
+  EXPECT_EQ(sweep["progress"]["failed"], 1);
+  EXPECT_EQ(sweep["progress"]["queued"], 1);
   EXPECT_TRUE(sweep["active"].get<bool>());
   EXPECT_EQ(sweep["best_run"], "focal-g2.0-lr1e-3");
 }
@@ -219,7 +221,7 @@ TEST_F(ApiTest, CrossRunViewsFollowTheStoreAfterTheSnapshotTtl) {
   auto running = [&] {
     json j = GetJson("/api/sweeps");
     for (const json& s : j["sweeps"]) {
-      if (s["name"] == "focal-sweep") return s["counts"]["running"].get<int>();
+      if (s["name"] == "focal-sweep") return s["progress"]["running"].get<int>();
     }
     return -1;
   };
@@ -243,8 +245,8 @@ TEST_F(ApiTest, StoppedTrialShowsItsStepAndReason) {
   json sweeps = GetJson("/api/sweeps");
   for (const json& s : sweeps["sweeps"]) {
     if (s["name"] != "focal-sweep") continue;
-    EXPECT_EQ(s["counts"]["stopped"], 1);
-    EXPECT_EQ(s["counts"]["queued"], 0);
+    EXPECT_EQ(s["progress"]["stopped"], 1);
+    EXPECT_EQ(s["progress"]["queued"], 0);
   }
   json page = GetJson("/api/runs/focal-g3.0-lr1e-3");
   EXPECT_EQ(page["run"]["status"], "stopped");

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "dashboard/gallery_files.h"
 #include "server/leaderboard.h"
+#include "server/record_json.h"
 #include "server/run_comparison.h"
 
 namespace ablate::dashboard {
@@ -24,154 +25,30 @@ using server::IouType;
 using server::Run;
 using server::RunStatus;
 
-constexpr RunStatus kAllStatuses[] = {
-    RunStatus::kQueued,    RunStatus::kRunning,  RunStatus::kSucceeded, RunStatus::kFailed,
-    RunStatus::kCancelled, RunStatus::kDiverged, RunStatus::kStopped};
-
 // pycocotools writes -1 for "no ground truth to score": not a value to rank or subtract.
 bool HasValue(double stat) { return stat >= 0 && std::isfinite(stat); }
 
-json OptJson(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
-json OptJson(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
+// The entities are server/record_json.h's, the vocabulary `ablate ... --json` prints too; the
+// dashboard adds only what the page needs besides (image urls, best AP, re-scoring marks).
 
-json StatsJson(const CocoStats& stats) {
-  json out = json::object();
-  for (int i = 0; i < kNumCocoStats; ++i) {
-    out[std::string(kCocoStatNames[i])] = HasValue(stats[i]) ? json(stats[i]) : json(nullptr);
-  }
+// A gallery image as the page loads it (served by /api/gallery/..., gallery_files.h): the shared
+// fields plus "url", null for a deleted image (the API answers 410 for it).
+json PageGalleryImageJson(const Evaluation& e, const server::GalleryImage& image) {
+  json out = server::GalleryImageJson(image);
+  out["url"] = image.deleted() ? json(nullptr) : json(GalleryImageUrl(e.id.value, image.image_id));
   return out;
-}
-
-json SettingsJson(const server::EvalSettings& s) {
-  return json{{"iou_type", std::string(server::IouTypeName(s.iou_type))},
-              {"score_threshold", OptJson(s.score_threshold)},
-              {"top_k", OptJson(s.top_k)},
-              {"nms_iou", OptJson(s.nms_iou)},
-              {"max_dets", OptJson(s.max_dets)},
-              {"dataset", s.dataset_fingerprint},
-              {"eval_key", server::EvalKey(s)}};
-}
-
-json RunSummaryJson(const Run& r) {
-  return json{
-      {"id", r.id.value},
-      {"name", r.name},
-      {"sweep", r.sweep},
-      {"status", std::string(server::RunStatusName(r.status))},
-      {"parent_run", r.parent_run_name},
-      {"parent_checkpoint", r.parent_checkpoint_name},
-      {"created_unix_ms", r.created_unix_ms},
-      {"updated_unix_ms", r.updated_unix_ms},
-      // Early stopping (docs/sweeps.md): null unless the run is stopped.
-      {"stopped_at_step", OptJson(r.stopped_at_step)},
-      {"stop_reason", r.status == RunStatus::kStopped ? json(r.stop_reason) : json(nullptr)}};
-}
-
-// Detection counts (issue 7); null when the evaluation recorded none.
-json OutputsJson(const std::optional<server::EvaluationOutputs>& o) {
-  if (!o) return nullptr;
-  return json{{"detections", o->detections},
-              {"images", o->images},
-              {"detections_per_image_mean", OptJson(o->DetectionsPerImageMean())},
-              {"detections_per_image_max", OptJson(o->detections_per_image_max)},
-              {"results_bytes", OptJson(o->results_bytes)}};
-}
-
-std::string PathOfUri(const std::string& uri) {
-  constexpr char kScheme[] = "file://";
-  return uri.rfind(kScheme, 0) == 0 ? uri.substr(sizeof(kScheme) - 1) : uri;
-}
-
-json JobOrNull(int64_t job) { return job != 0 ? json(job) : json(nullptr); }
-
-// Retention state of a file: "kept", "deleting" (a retention job holds it) or "deleted".
-template <typename T>
-std::string FileState(const T& file) {
-  if (file.deleted()) return "deleted";
-  return file.deleting_job_id != 0 ? "deleting" : "kept";
-}
-
-// One gallery image as the page loads it (served by /api/gallery/..., gallery_files.h). A
-// deleted image has no url (the API answers 410 for it) and names the job that deleted it.
-json GalleryImageJson(const Evaluation& e, const server::GalleryImage& image) {
-  return json{
-      {"image_id", image.image_id},
-      {"detections", image.detections},
-      {"bytes", image.bytes},
-      {"state", FileState(image)},
-      {"deleted_by_job", JobOrNull(image.deleted_by_job_id)},
-      {"url", image.deleted() ? json(nullptr) : json(GalleryImageUrl(e.id.value, image.image_id))}};
-}
-
-// "kept", "deleting", "deleted" (every image) or "partly deleted".
-std::string GalleryState(const server::Gallery& g) {
-  int deleted = 0;
-  for (const server::GalleryImage& image : g.images) {
-    if (image.deleting_job_id != 0) return "deleting";
-    if (image.deleted()) ++deleted;
-  }
-  if (deleted == 0) return "kept";
-  return g.AllDeleted() ? "deleted" : "partly deleted";
-}
-
-// The gallery with its images; null when the evaluation has none.
-json GalleryJson(const Evaluation& e) {
-  if (!e.gallery) return nullptr;
-  json images = json::array();
-  int64_t bytes = 0;
-  for (const server::GalleryImage& image : e.gallery->images) {
-    images.push_back(GalleryImageJson(e, image));
-    bytes += image.bytes;
-  }
-  return json{{"dir", PathOfUri(e.gallery->dir_uri)},
-              {"seed", e.gallery->seed},
-              {"count", e.gallery->images.size()},
-              {"bytes", bytes},
-              {"state", GalleryState(*e.gallery)},
-              {"deleted_by_job", JobOrNull(e.gallery->DeletedByJob())},
-              {"images", std::move(images)}};
 }
 
 // `detail`: with per-category AP and the gallery's images (the run page); without, for lists.
-json EvaluationJson(const Evaluation& e, std::optional<int64_t> step, bool detail) {
-  json out{{"id", e.id.value},
-           {"run", e.run_name},
-           {"checkpoint", e.checkpoint_name},
-           {"step", OptJson(step)},
-           {"settings", SettingsJson(e.settings)},
-           {"stats", StatsJson(e.stats)},
-           {"outputs", OutputsJson(e.outputs)},
-           {"created_unix_ms", e.created_unix_ms}};
-  if (detail) {
-    out["gallery"] = GalleryJson(e);
-    json cats = json::array();
-    for (const server::CategoryAp& c : e.per_category) {
-      cats.push_back(json{{"id", c.category_id},
-                          {"name", c.category_name},
-                          {"ap", HasValue(c.ap) ? json(c.ap) : json(nullptr)}});
+json PageEvaluationJson(const Evaluation& e, std::optional<int64_t> step, bool detail) {
+  json out = server::EvaluationJson(e, step, detail);
+  if (detail && e.gallery) {
+    json& images = out["gallery"]["images"];
+    for (size_t i = 0; i < e.gallery->images.size(); ++i) {
+      images[i]["url"] = PageGalleryImageJson(e, e.gallery->images[i])["url"];
     }
-    out["per_category"] = std::move(cats);
   }
   return out;
-}
-
-json CheckpointJson(const Checkpoint& c) {
-  return json{{"id", c.id.value},
-              {"run", c.run_name},
-              {"name", c.name},
-              {"step", c.step},
-              {"epoch", c.epoch},
-              {"loss", OptJson(c.loss)},
-              {"uri", c.uri},
-              {"sha256", c.sha256},
-              {"bytes", c.bytes},
-              {"pinned", c.pinned},
-              {"created_unix_ms", c.created_unix_ms},
-              // Retention (docs/retention.md): the file's state; the row always stays.
-              {"state", FileState(c)},
-              {"deleted_unix_ms", OptJson(c.deleted_unix_ms)},
-              {"deleted_by_job", JobOrNull(c.deleted_by_job_id)},
-              {"deleting_job", JobOrNull(c.deleting_job_id)}};
 }
 
 // Best AP over evaluations, bbox preferred; {ap, iou_type} or null.
@@ -224,33 +101,47 @@ std::vector<std::pair<std::string, json>> FlattenConfig(const json& config) {
 
 json SweepsView(const StoreSnapshot& snap) {
   struct Agg {
-    std::map<RunStatus, int64_t> counts;
-    int64_t total = 0;
+    server::SweepProgressCounts progress;
     int64_t updated_unix_ms = 0;
   };
   std::map<std::string, Agg> sweeps;
   for (const Run& r : snap.runs) {
     Agg& a = sweeps[r.sweep];
-    a.counts[r.status]++;
-    a.total++;
+    server::SweepProgressCounts& p = a.progress;
+    ++p.total;
+    switch (r.status) {
+      case RunStatus::kQueued:
+        ++p.queued;
+        break;
+      case RunStatus::kRunning:
+        ++p.running;
+        break;
+      case RunStatus::kSucceeded:
+        ++p.succeeded;
+        break;
+      case RunStatus::kFailed:
+        ++p.failed;
+        break;
+      case RunStatus::kCancelled:
+        ++p.cancelled;
+        break;
+      case RunStatus::kDiverged:
+        ++p.diverged;
+        break;
+      case RunStatus::kStopped:
+        ++p.stopped;
+        break;
+    }
     a.updated_unix_ms = std::max(a.updated_unix_ms, r.updated_unix_ms);
   }
   SnapshotRunReader store(snap);
   json list = json::array();
   for (const auto& [name, a] : sweeps) {
-    json counts = json::object();
-    for (RunStatus s : kAllStatuses) {
-      auto it = a.counts.find(s);
-      counts[std::string(server::RunStatusName(s))] = it == a.counts.end() ? 0 : it->second;
-    }
-    const int64_t finished = counts["succeeded"].get<int64_t>() + counts["failed"].get<int64_t>() +
-                             counts["cancelled"].get<int64_t>() +
-                             counts["diverged"].get<int64_t>() + counts["stopped"].get<int64_t>();
     // Best bbox AP = the top row of the coordinator's leaderboard for this sweep (its largest
     // comparable group), so a re-scoring at other settings never outranks the trials. Runs
     // outside any sweep ("") are not filtered by the leaderboard; they get no best.
     json best = nullptr;
-    std::string best_run;
+    json best_run = nullptr;
     if (!name.empty()) {
       server::LeaderboardQuery q;
       q.sweep = name;
@@ -263,15 +154,13 @@ json SweepsView(const StoreSnapshot& snap) {
         best_run = top.run.name;
       }
     }
-    list.push_back(
-        json{{"name", name},
-             {"runs", a.total},
-             {"counts", counts},
-             {"finished", finished},
-             {"active", counts["queued"].get<int64_t>() + counts["running"].get<int64_t>() > 0},
-             {"best", best},
-             {"best_run", best_run},
-             {"updated_unix_ms", a.updated_unix_ms}});
+    // The sweep as `ablate sweeps --json` prints it (no id: the snapshot groups runs by name),
+    // plus the page's best AP and last change.
+    json sweep = server::SweepJson(std::nullopt, name, a.progress);
+    sweep["best"] = std::move(best);
+    sweep["best_run"] = std::move(best_run);
+    sweep["updated_unix_ms"] = a.updated_unix_ms;
+    list.push_back(std::move(sweep));
   }
   return json{{"sweeps", std::move(list)}, {"snapshot_unix_ms", snap.loaded_unix_ms}};
 }
@@ -291,10 +180,7 @@ StatusOr<json> LeaderboardView(const StoreSnapshot& snap, const server::Leaderbo
   json group_list = json::array();
   const server::LeaderboardGroup* selected = nullptr;
   for (const server::LeaderboardGroup& g : board->groups) {
-    group_list.push_back(json{{"eval_key", g.eval_key},
-                              {"settings", SettingsJson(g.settings)},
-                              {"run_count", g.run_count},
-                              {"selected", g.selected}});
+    group_list.push_back(server::LeaderboardGroupJson(g));
     if (g.selected && selected == nullptr) selected = &g;
   }
   json rows = json::array();
@@ -303,19 +189,17 @@ StatusOr<json> LeaderboardView(const StoreSnapshot& snap, const server::Leaderbo
     total = selected->run_count;
     // Best first, or with q.ascending worst first (stats pycocotools could not score stay last).
     for (const server::LeaderboardRow& r : selected->rows) {
-      const Run* run = snap.FindRun(r.run.name);
-      rows.push_back(json{
-          {"rank", r.rank},
-          {"run", RunSummaryJson(run != nullptr ? *run : r.run)},
-          {"evaluation", EvaluationJson(r.evaluation, snap.EvaluationStep(r.evaluation), false)},
-          {"value", HasValue(r.sort_value) ? json(r.sort_value) : json(nullptr)}});
+      server::LeaderboardRow row = r;
+      if (const Run* run = snap.FindRun(r.run.name)) row.run = *run;
+      rows.push_back(
+          server::LeaderboardRowJson(row, snap.EvaluationStep(r.evaluation)));  // as the CLI's
     }
   }
-  return json{{"by", std::string(kCocoStatNames[static_cast<size_t>(q.stat_index)])},
-              {"iou", std::string(server::IouTypeName(q.iou_type))},
+  return json{{"sort_by", std::string(kCocoStatNames[static_cast<size_t>(q.stat_index)])},
+              {"iou_type", std::string(server::IouTypeName(q.iou_type))},
               {"order", q.ascending ? "asc" : "desc"},
               {"groups", std::move(group_list)},
-              {"selected_group", selected != nullptr ? selected->eval_key : std::string()},
+              {"selected_group", selected != nullptr ? json(selected->eval_key) : json(nullptr)},
               {"total_rows", total},
               {"rows", std::move(rows)},
               {"snapshot_unix_ms", snap.loaded_unix_ms}};
@@ -370,7 +254,7 @@ StatusOr<json> RunView(server::RunReader& store, const StoreSnapshot& snap, std:
   json cps = json::array();
   for (const Checkpoint& c : checkpoints) {
     step_of[c.id.value] = c.step;
-    json cj = CheckpointJson(c);
+    json cj = server::CheckpointJson(c);
     BestAp best;
     for (const Evaluation& e : evaluations) {
       if (e.checkpoint_id && *e.checkpoint_id == c.id) best.Offer(e);
@@ -388,7 +272,7 @@ StatusOr<json> RunView(server::RunReader& store, const StoreSnapshot& snap, std:
       auto it = step_of.find(e.checkpoint_id->value);
       if (it != step_of.end()) step = it->second;
     }
-    json ej = EvaluationJson(e, step, true);
+    json ej = PageEvaluationJson(e, step, true);
     bool rescoring = false;
     if (e.checkpoint_id) {
       rescoring =
@@ -406,7 +290,10 @@ StatusOr<json> RunView(server::RunReader& store, const StoreSnapshot& snap, std:
   json children = json::array();
   for (const Run& r : snap.runs) {
     if (r.parent_run && *r.parent_run == run.id) {
-      children.push_back(json{{"name", r.name}, {"parent_checkpoint", r.parent_checkpoint_name}});
+      children.push_back(json{
+          {"name", r.name},
+          {"parent_checkpoint",
+           r.parent_checkpoint_name.empty() ? json(nullptr) : json(r.parent_checkpoint_name)}});
     }
   }
   json worker = nullptr;
@@ -415,19 +302,10 @@ StatusOr<json> RunView(server::RunReader& store, const StoreSnapshot& snap, std:
     ABLATE_ASSIGN_OR_RETURN(std::vector<server::Job> run_jobs, jobs->ListJobs(run.id, ""));
     for (const server::Job& j : run_jobs) {
       if (!j.worker.empty()) worker = j.worker;
-      job_list.push_back(json{{"id", j.id.value},
-                              {"kind", j.kind == server::JobKind::kTrain ? "train" : "eval"},
-                              {"state", std::string(server::JobStateName(j.state))},
-                              {"attempts", j.attempts},
-                              {"max_attempts", j.max_attempts},
-                              {"worker", j.worker},
-                              {"last_error", j.last_error},
-                              {"updated_unix_ms", j.updated_unix_ms}});
+      job_list.push_back(server::JobJson(j));  // as `ablate jobs --json` prints it
     }
   }
-  json run_json = RunSummaryJson(run);
-  run_json["config_fingerprint"] = run.config_fingerprint;
-  return json{{"run", std::move(run_json)},
+  return json{{"run", server::RunJson(run)},
               {"config", std::move(config)},
               {"config_overrides", std::move(overrides)},
               // The worker holding the run's latest leased job (null: none / no scheduler).
@@ -503,17 +381,19 @@ json CompareGalleryJson(const std::vector<const Run*>& runs,
     }
     json images = json::object();
     for (const auto& [id, image] : by_id[i])
-      images[std::to_string(id)] = GalleryImageJson(*e, *image);
-    run_list.push_back(json{{"run", runs[i]->name},
-                            {"evaluation", e->id.value},
-                            {"checkpoint", e->checkpoint_name},
-                            {"step", OptJson(snap.EvaluationStep(*e))},
-                            {"settings", SettingsJson(e->settings)},
-                            {"outputs", OutputsJson(e->outputs)},
-                            {"seed", e->gallery->seed},
-                            {"state", GalleryState(*e->gallery)},
-                            {"deleted_by_job", JobOrNull(e->gallery->DeletedByJob())},
-                            {"images", std::move(images)}});
+      images[std::to_string(id)] = PageGalleryImageJson(*e, *image);
+    run_list.push_back(
+        json{{"run", runs[i]->name},
+             {"evaluation", e->id.value},
+             {"checkpoint", e->checkpoint_name.empty() ? json(nullptr) : json(e->checkpoint_name)},
+             {"step", snap.EvaluationStep(*e) ? json(*snap.EvaluationStep(*e)) : json(nullptr)},
+             {"settings", server::EvalSettingsJson(e->settings)},
+             {"outputs", server::OutputsJson(e->outputs)},
+             {"seed", e->gallery->seed},
+             {"state", server::GalleryState(*e->gallery)},
+             {"deleted_by_job",
+              e->gallery->DeletedByJob() != 0 ? json(e->gallery->DeletedByJob()) : json(nullptr)},
+             {"images", std::move(images)}});
   }
   json ids = json::array();
   json common = json::array();
@@ -590,7 +470,7 @@ StatusOr<json> CompareView(const StoreSnapshot& snap, const std::vector<std::str
       continue;
     }
     auto eval_json = [&](const std::optional<Evaluation>& e) {
-      return e ? EvaluationJson(*e, snap.EvaluationStep(*e), false) : json(nullptr);
+      return e ? PageEvaluationJson(*e, snap.EvaluationStep(*e), false) : json(nullptr);
     };
     json chosen = json::array();
     chosen.push_back(eval_json(pairs[0].a));
@@ -606,12 +486,7 @@ StatusOr<json> CompareView(const StoreSnapshot& snap, const std::vector<std::str
         deltas.push_back(nullptr);
         continue;
       }
-      json d = json::object();
-      for (int s = 0; s < kNumCocoStats; ++s) {
-        d[std::string(kCocoStatNames[s])] =
-            HasValue(p.a->stats[s]) && HasValue(p.b->stats[s]) ? json(p.delta[s]) : json(nullptr);
-      }
-      deltas.push_back(std::move(d));
+      deltas.push_back(server::StatsDeltaJson(p.a->stats, p.b->stats, p.delta));
     }
     // Per category: AP of each run's chosen evaluation, deltas from each pair.
     std::map<int64_t, std::string> names_by_id;
@@ -641,7 +516,8 @@ StatusOr<json> CompareView(const StoreSnapshot& snap, const std::vector<std::str
         auto d = cat_delta[i].find(id);
         cdeltas.push_back(d == cat_delta[i].end() ? json(nullptr) : json(d->second));
       }
-      cats.push_back(json{{"id", id}, {"name", cname}, {"values", values}, {"deltas", cdeltas}});
+      cats.push_back(
+          json{{"category_id", id}, {"name", cname}, {"values", values}, {"deltas", cdeltas}});
     }
     // Largest |delta| of the second run first (the coordinator's order for a pair).
     std::stable_sort(cats.begin(), cats.end(), [](const json& a, const json& b) {
@@ -658,7 +534,7 @@ StatusOr<json> CompareView(const StoreSnapshot& snap, const std::vector<std::str
                            {"categories", std::move(cats)}};
   }
   json run_list = json::array();
-  for (const Run* r : runs) run_list.push_back(RunSummaryJson(*r));
+  for (const Run* r : runs) run_list.push_back(server::RunJson(*r));
   return json{{"runs", std::move(run_list)},
               {"config_diff", std::move(config_diff)},
               {"stats", std::move(stats_out)},
@@ -743,7 +619,7 @@ StatusOr<json> LineageView(const StoreSnapshot& snap, std::string_view root) {
     }
     return json{{"type", "run"},
                 {"name", r.name},
-                {"sweep", r.sweep},
+                {"sweep", r.sweep.empty() ? json(nullptr) : json(r.sweep)},
                 {"status", std::string(server::RunStatusName(r.status))},
                 {"best", RunBestAp(snap, r.id.value).ToJson()},
                 {"children", std::move(children)}};
@@ -795,7 +671,7 @@ StatusOr<json> CheckpointsView(const StoreSnapshot& snap, std::string_view run_n
   json list = json::array();
   for (const Checkpoint& c : snap.checkpoints) {
     if (run && c.run_id != *run) continue;
-    json cj = CheckpointJson(c);
+    json cj = server::CheckpointJson(c);
     auto it = best.find(c.id.value);
     cj["best"] = it == best.end() ? json(nullptr) : it->second.ToJson();
     list.push_back(std::move(cj));

@@ -22,7 +22,8 @@ void CocoResultsEntry(std::string_view data);
 // Mask decoding: byte 0 picks RLE string (even) or polygons (odd), bytes 1-2 are h and w
 // (each 0..63); the rest is an RLE counts string or little-endian float32 coordinates.
 void CocoMasksEntry(std::string_view data);
-// Tuning diary text (diary::ParseDiary, RecogniseSettings, ParseCheckpointName).
+// Tuning diary text (diary::ParseDiary, RecogniseSettings, ParseCheckpointName; MatchSummaryLine
+// and FindCheckpointNames on the first line).
 void DiaryEntry(std::string_view data);
 // One line of `ablate-train` events (worker::ParseTrialEvent) and its round trip.
 void TrialEventsEntry(std::string_view data);

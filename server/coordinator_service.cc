@@ -58,10 +58,6 @@ StatusOr<IouType> FromProto(v1::IouType t) {
   }
 }
 
-v1::IouType ToProto(IouType t) {
-  return t == IouType::kBbox ? v1::IOU_TYPE_BBOX : v1::IOU_TYPE_SEGM;
-}
-
 StatusOr<std::vector<RunStatus>> StatusesFromProto(
     const google::protobuf::RepeatedField<int>& list) {
   std::vector<RunStatus> out;
@@ -78,13 +74,6 @@ StatusOr<std::vector<RunStatus>> StatusesFromProto(
 
 // ---- messages ----
 
-// CocoStats fields are declared in pycocotools order: field i is stat i.
-void ToProto(const CocoStats& s, v1::CocoStats* p) {
-  const auto* d = p->GetDescriptor();
-  const auto* r = p->GetReflection();
-  for (int i = 0; i < kNumCocoStats; ++i) r->SetDouble(p, d->field(i), s[static_cast<size_t>(i)]);
-}
-
 StatusOr<CocoStats> FromProto(const v1::CocoStats& p) {
   CocoStats s{};
   const auto* d = p.GetDescriptor();
@@ -99,15 +88,6 @@ StatusOr<CocoStats> FromProto(const v1::CocoStats& p) {
   return s;
 }
 
-void ToProto(const EvalSettings& s, v1::EvalSettings* p) {
-  p->set_iou_type(ToProto(s.iou_type));
-  if (s.score_threshold) p->set_score_threshold(*s.score_threshold);
-  if (s.top_k) p->set_top_k(static_cast<int32_t>(*s.top_k));
-  if (s.nms_iou) p->set_nms_iou(*s.nms_iou);
-  if (s.max_dets) p->set_max_dets(static_cast<int32_t>(*s.max_dets));
-  p->set_dataset_fingerprint(s.dataset_fingerprint);
-}
-
 StatusOr<EvalSettings> FromProto(const v1::EvalSettings& p) {
   EvalSettings s;
   ABLATE_ASSIGN_OR_RETURN(s.iou_type, FromProto(p.iou_type()));
@@ -120,26 +100,6 @@ StatusOr<EvalSettings> FromProto(const v1::EvalSettings& p) {
     return absl::InvalidArgumentError("eval settings need a dataset_fingerprint");
   }
   return s;
-}
-
-void ToProto(const Evaluation& e, v1::Evaluation* p) {
-  p->set_id(e.id.value);
-  p->set_run_id(e.run_id.value);
-  p->set_run_name(e.run_name);
-  if (e.checkpoint_id) p->set_checkpoint_id(e.checkpoint_id->value);
-  p->set_checkpoint_name(e.checkpoint_name);
-  ToProto(e.settings, p->mutable_settings());
-  ToProto(e.stats, p->mutable_stats());
-  for (const CategoryAp& c : e.per_category) {
-    auto* pc = p->add_per_category();
-    pc->set_category_id(static_cast<int32_t>(c.category_id));
-    pc->set_category_name(c.category_name);
-    pc->set_ap(c.ap);
-  }
-  p->set_eval_key(EvalKey(e.settings));
-  p->set_created_unix_ms(e.created_unix_ms);
-  if (e.outputs) ToProto(*e.outputs, p->mutable_outputs());
-  if (e.gallery) ToProto(*e.gallery, p->mutable_gallery());
 }
 
 StatusOr<Run> ResolveRunRef(RunStore& store, const v1::RunRef& ref, std::string_view field) {

@@ -370,7 +370,8 @@ TEST_F(CoordinatorServiceTest, PinRetentionAndDeletedCheckpoints) {
   v1::LeaseJobResponse leased;
   ASSERT_TRUE(CallScheduler(&v1::Scheduler::Stub::LeaseJob, lease, &leased).ok());
   ASSERT_TRUE(leased.has_job());
-  EXPECT_EQ(leased.job().kind(), "retention");
+  EXPECT_EQ(leased.job().kind(), "retention");  // deprecated string, for older workers
+  EXPECT_EQ(leased.job().job_kind(), v1::JOB_KIND_RETENTION);
   EXPECT_EQ(leased.job().run_name(), "");
   auto spec = nlohmann::json::parse(leased.job().spec_json());
   ASSERT_EQ(spec["delete"].size(), 2u);
@@ -421,9 +422,22 @@ TEST_F(CoordinatorServiceTest, PinRetentionAndDeletedCheckpoints) {
   EXPECT_EQ(result["gallery_deleted"], 1);
   EXPECT_EQ(result["bytes_freed"], 10 + 2345);
   EXPECT_EQ(result["failures"][0]["reason"], "read-only file system");
+  EXPECT_EQ(listed.jobs(0).job_state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(listed.jobs(0).job_kind(), v1::JOB_KIND_RETENTION);
   jobs.set_kind("cleanup");
   EXPECT_EQ(CallScheduler(&v1::Scheduler::Stub::ListJobs, jobs, &listed).error_message(),
             "unknown job kind 'cleanup'; expected train, eval or retention");
+  // The enum filter is read first (the string is for clients from before it).
+  jobs.set_job_kind(v1::JOB_KIND_RETENTION);
+  ASSERT_TRUE(CallScheduler(&v1::Scheduler::Stub::ListJobs, jobs, &listed).ok());
+  ASSERT_EQ(listed.jobs_size(), 1);
+  jobs.clear_kind();
+  jobs.set_job_kind(v1::JOB_KIND_TRAIN);
+  ASSERT_TRUE(CallScheduler(&v1::Scheduler::Stub::ListJobs, jobs, &listed).ok());
+  EXPECT_EQ(listed.jobs_size(), 0);
+  jobs.set_job_kind(static_cast<v1::JobKind>(9));  // from a newer client
+  EXPECT_EQ(CallScheduler(&v1::Scheduler::Stub::ListJobs, jobs, &listed).error_message(),
+            "unknown job kind '9'; expected train, eval or retention");
 
   // Deleted: still listed, marked; resolving it for use is FAILED_PRECONDITION naming it.
   v1::ListCheckpointsRequest list;

@@ -1,7 +1,7 @@
 #include "server/diary_import.h"
 
 #include "absl/strings/str_cat.h"
-#include "server/diary/diary_parser.h"
+#include "diary/diary_parser.h"
 #include "server/refs.h"
 
 namespace ablate::server {

@@ -1,4 +1,4 @@
-// Stores the evaluations parsed from a tuning diary (server/diary/diary_parser.h), each entry in
+// Stores the evaluations parsed from a tuning diary (diary/diary_parser.h), each entry in
 // its OWN transaction with natural keys: an entry is stored completely or not at all, an entry
 // that fails (a conflict with what is stored, a parent checkpoint that cannot be found) is listed
 // in `skipped` with its line and reason, and the import goes on with the next entry. Re-importing

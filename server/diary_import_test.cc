@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/atomic_file.h"
-#include "server/diary/diary_parser.h"
+#include "diary/diary_parser.h"
 #include "server/test_util.h"
 
 namespace ablate::server {
@@ -145,10 +145,10 @@ TEST_F(DiaryImportTest, ChangedNumbersOnReimportAreSkippedWithLine) {
   for (const auto& e : *evals) EXPECT_NE(e.stats[0], 0.999);
 }
 
-// The diary that used to abort: a fork right after the checkpoint it forks (server/diary/testdata).
+// The diary that used to abort: a fork right after the checkpoint it forks (diary/testdata).
 TEST(DiaryImportFixtureTest, ChineseDiaryStoresForksWithLineageAndIsIdempotent) {
   auto store = testing::OpenTestStore();
-  auto text = ReadFile("server/diary/testdata/paddle-diary-zh.txt");
+  auto text = ReadFile("diary/testdata/paddle-diary-zh.txt");
   ASSERT_TRUE(text.ok()) << text.status();
   DiaryImport import =
       FromParse(diary::ParseDiary(*text, "paddle-diary-zh.txt"), "diary:paddle-diary-zh.txt");

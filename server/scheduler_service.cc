@@ -1,6 +1,7 @@
 #include "server/scheduler_service.h"
 
 #include "proto/grpc_status.h"
+#include "proto/job_enums.h"
 #include "server/access_interceptor.h"
 #include "server/proto_convert.h"
 
@@ -58,8 +59,8 @@ StatusOr<CheckpointDeletion::Result> FromProto(v1::DeletionResult r) {
 
 void ToProto(const Job& j, v1::JobSummary* p) {
   p->set_id(j.id.value);
-  p->set_kind(std::string(JobKindName(j.kind)));
-  p->set_state(std::string(JobStateName(j.state)));
+  rpc::SetJobKind(ToProto(j.kind), p);  // the enum and the deprecated string
+  rpc::SetJobState(ToProto(j.state), p);
   p->set_run(j.run_name);
   p->set_sweep(j.sweep);
   p->set_attempts(j.attempts);
@@ -231,7 +232,14 @@ grpc::Status SchedulerService::ListJobs(grpc::ServerContext* context,
   ABLATE_RETURN_IF_ACCESS_DENIED(context);
   JobFilter filter;
   if (req->job_id() != 0) filter.id = JobId{req->job_id()};
-  if (!req->kind().empty()) {
+  // The enum first; a client from before it sends the string (proto/job_enums.h).
+  if (req->job_kind() != v1::JOB_KIND_UNSPECIFIED) {
+    filter.kind = JobKindFromProto(req->job_kind());
+    if (!filter.kind) {
+      return Invalid("unknown job kind '" + std::to_string(req->job_kind()) +
+                     "'; expected train, eval or retention");
+    }
+  } else if (!req->kind().empty()) {
     filter.kind = ParseJobKind(req->kind());
     if (!filter.kind) {
       return Invalid("unknown job kind '" + req->kind() + "'; expected train, eval or retention");
@@ -270,7 +278,7 @@ grpc::Status SchedulerService::LeaseJob(grpc::ServerContext* context,
   auto* job = resp->mutable_job();
   job->set_job_id(l.job.id.value);
   job->set_lease_id(l.lease.id.value);
-  job->set_kind(std::string(JobKindName(l.job.kind)));
+  rpc::SetJobKind(ToProto(l.job.kind), job);
   job->set_run_name(l.job.run_name);
   job->set_spec_json(l.spec_json);
   job->set_expires_unix_ms(l.lease.expires_unix_ms);

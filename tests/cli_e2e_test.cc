@@ -18,9 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr char kDiary[] = "../shared/samples/tuning-diary.txt";
-// Hand-made diaries (server/diary/testdata); expected values read from them by hand.
-constexpr char kChineseDiary[] = "server/diary/testdata/paddle-diary-zh.txt";
-constexpr char kUnlabelled[] = "server/diary/testdata/unlabelled-tables.txt";
+// Hand-made diaries (diary/testdata); expected values read from them by hand.
+constexpr char kChineseDiary[] = "diary/testdata/paddle-diary-zh.txt";
+constexpr char kUnlabelled[] = "diary/testdata/unlabelled-tables.txt";
 
 fs::path FreshDir(const std::string& name) {
   fs::path dir =
@@ -113,17 +113,18 @@ TEST_F(CliE2eTest, LeaderboardRanksComparableEvaluationsOnly) {
   ASSERT_EQ(j["rows"].size(), 4u) << j.dump(2);
   std::vector<std::string> runs;
   std::vector<double> ap;
+  // Rows as the dashboard's /api/leaderboard: {rank, run: {...}, evaluation: {...}, value}.
   for (const auto& r : j["rows"]) {
-    runs.push_back(r["run"]);
-    ap.push_back(r["stats"]["AP"]);
+    runs.push_back(r["run"]["name"]);
+    ap.push_back(r["evaluation"]["stats"]["AP"]);
   }
   EXPECT_EQ(runs, (std::vector<std::string>{"tuning-diary-3", "tuning-diary-2", "tuning-diary-4",
                                             "tuning-diary-1"}));
   EXPECT_EQ(ap, (std::vector<double>{0.268, 0.262, 0.259, 0.231}));
   // The 0.005 re-scoring (AP 0.271) is in its own group, never ranked with these.
   for (const auto& r : j["rows"]) {
-    EXPECT_EQ(r["settings"]["score_threshold"], 0.05);
-    EXPECT_EQ(r["group"], j["rows"][0]["group"]);
+    EXPECT_EQ(r["evaluation"]["settings"]["score_threshold"], 0.05);
+    EXPECT_EQ(r["evaluation"]["eval_key"], j["rows"][0]["evaluation"]["eval_key"]);
   }
   ASSERT_EQ(j["groups"].size(), 2u);
   EXPECT_EQ(j["groups"][1]["settings"]["score_threshold"], 0.005);
@@ -131,12 +132,12 @@ TEST_F(CliE2eTest, LeaderboardRanksComparableEvaluationsOnly) {
 
   nlohmann::json by_arl = AblateJson({"leaderboard", "--by", "ARl", "--top", "2"});
   ASSERT_EQ(by_arl["rows"].size(), 2u);
-  EXPECT_EQ(by_arl["rows"][0]["stats"]["ARl"], 0.561);
-  EXPECT_EQ(by_arl["rows"][1]["stats"]["ARl"], 0.548);
+  EXPECT_EQ(by_arl["rows"][0]["evaluation"]["stats"]["ARl"], 0.561);
+  EXPECT_EQ(by_arl["rows"][1]["evaluation"]["stats"]["ARl"], 0.548);
 
   nlohmann::json low = AblateJson({"leaderboard", "--score-threshold", "0.005"});
   ASSERT_EQ(low["rows"].size(), 1u);
-  EXPECT_EQ(low["rows"][0]["stats"]["AP"], 0.271);
+  EXPECT_EQ(low["rows"][0]["evaluation"]["stats"]["AP"], 0.271);
 
   EXPECT_EQ(AblateJson({"leaderboard", "--sweep", "no-such-sweep"})["rows"].size(), 0u);
   EXPECT_EQ(AblateJson({"leaderboard", "--iou", "segm"})["rows"].size(), 0u);
@@ -288,7 +289,7 @@ TEST_F(CliE2eTest, BlockConflictingWithStoredNumbersIsSkippedAndTheRestStored) {
   EXPECT_EQ(j["evaluations"].size(), 4u);
   for (const auto& e : j["evaluations"]) EXPECT_EQ(e["created"], false) << e.dump();
   nlohmann::json lb = AblateJson({"leaderboard"});
-  for (const auto& r : lb["rows"]) EXPECT_NE(r["stats"]["AP"], 0.999);
+  for (const auto& r : lb["rows"]) EXPECT_NE(r["evaluation"]["stats"]["AP"], 0.999);
 }
 
 TEST_F(CliE2eTest, IouOptionSetsTheKindOfUnlabelledTables) {

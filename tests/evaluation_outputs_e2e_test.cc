@@ -131,15 +131,15 @@ TEST_F(EvaluationOutputsE2eTest, WorkerForwardsCountsAndGalleryAndShowPrintsThem
   CommandResult table = Ablate({"show", "r1"});
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_NE(table.out.find("\ndetections:\n"), std::string::npos) << table.out;
-  EXPECT_NE(
-      table.out.find(" 1  step0000600-ep010-loss2.000  bbox             0.05         120  "
-                     "          3.00              9  46.9 KB  2 images in /work/evals/1/gallery\n"),
-      std::string::npos)
+  EXPECT_NE(table.out.find(
+                " 1  step0000600-ep010-loss2.000  bbox             0.05         120  "
+                "          3.00              9  46.9 KiB  2 images in /work/evals/1/gallery\n"),
+            std::string::npos)
       << table.out;
-  EXPECT_NE(
-      table.out.find(" 2  step0000600-ep010-loss2.000  bbox            0.005        2950  "
-                     "         73.75            100  1.1 MB   2 images in /work/evals/2/gallery\n"),
-      std::string::npos)
+  EXPECT_NE(table.out.find(
+                " 2  step0000600-ep010-loss2.000  bbox            0.005        2950  "
+                "         73.75            100  1.1 MiB   2 images in /work/evals/2/gallery\n"),
+            std::string::npos)
       << table.out;
 
   // A retried event (the worker resends after a timeout) changes nothing.

@@ -130,7 +130,7 @@ parameters:
   for (const char* iou : {"bbox", "segm"}) {
     json board = AblateJson({"leaderboard", "--sweep", sweep, "--iou", iou});
     ASSERT_EQ(board["rows"].size(), 4u) << board.dump(2);
-    for (const auto& row : board["rows"]) EXPECT_EQ(row["stats"].size(), 12u);
+    for (const auto& row : board["rows"]) EXPECT_EQ(row["evaluation"]["stats"].size(), 12u);
   }
 
   // A fork from a named checkpoint, and an eval-only job at another score threshold.

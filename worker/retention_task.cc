@@ -12,6 +12,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/human_bytes.h"
 #include "protocol/job_spec.h"
 
 namespace ablate::worker {
@@ -21,12 +22,6 @@ using protocol::UriFromPath;
 namespace {
 
 using nlohmann::json;
-
-std::string Mib(int64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-  return buf;
-}
 
 struct Removal {
   FileDeletion::Result result = FileDeletion::Result::kFailed;
@@ -83,7 +78,7 @@ bool IsJpegName(const std::string& uri) {
 }
 
 std::string Counts(int deleted, int64_t bytes, int missing, int failed) {
-  return "deleted " + std::to_string(deleted) + " (" + Mib(bytes) + "), missing " +
+  return "deleted " + std::to_string(deleted) + " (" + HumanBytes(bytes) + "), missing " +
          std::to_string(missing) + ", failed " + std::to_string(failed);
 }
 

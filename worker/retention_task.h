@@ -103,7 +103,7 @@ GalleryOutcome DeleteGalleryFiles(const RetentionTask& task,
                                   const std::function<bool()>& may_continue);
 
 // "deleted 3 (1.2 MiB), missing 1, failed 1 (run/step...: permission denied)"; with gallery
-// images in the task, then "; gallery images: deleted 16 (0.2 MiB), missing 0, failed 0,
+// images in the task, then "; gallery images: deleted 16 (204.8 KiB), missing 0, failed 0,
 // 2 folder(s) removed".
 std::string SummarizeDeletions(const RetentionTask& task, const std::vector<FileDeletion>& done,
                                const GalleryOutcome* gallery = nullptr);

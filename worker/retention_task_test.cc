@@ -60,7 +60,7 @@ TEST_F(RetentionTaskTest, DeletesListedFilesAndReportsEachOne) {
   EXPECT_FALSE(fs::exists(dir_ / "step0000100.pt"));
   EXPECT_FALSE(fs::exists(dir_ / "step0000200.pt"));
   EXPECT_TRUE(fs::exists(dir_ / "step0000400.pt"));
-  EXPECT_EQ(SummarizeDeletions(task, done), "deleted 2 (0.0 MiB), missing 1, failed 0");
+  EXPECT_EQ(SummarizeDeletions(task, done), "deleted 2 (300 B), missing 1, failed 0");
 }
 
 TEST_F(RetentionTaskTest, LeavesAloneWhatIsNotTheRegisteredFile) {
@@ -103,7 +103,7 @@ TEST_F(RetentionTaskTest, StopsBetweenFilesWhenToldTo) {
   EXPECT_FALSE(fs::exists(dir_ / "a.pt"));
   EXPECT_TRUE(fs::exists(dir_ / "b.pt"));
   EXPECT_EQ(SummarizeDeletions(task, done),
-            "deleted 1 (0.0 MiB), missing 0, failed 0, stopped before 1 file(s)");
+            "deleted 1 (1 B), missing 0, failed 0, stopped before 1 file(s)");
 }
 
 // Gallery images go with their checkpoint: deleted when its file was, kept when it was not;
@@ -164,10 +164,10 @@ TEST_F(RetentionTaskTest, DeletesGalleryImagesWithTheirCheckpointAndRemovesEmpti
   EXPECT_TRUE(fs::exists(dir_ / "g_c/notes.txt"));
   EXPECT_TRUE(fs::is_symlink(dir_ / "g_c/000003.jpg"));
   EXPECT_EQ(gallery.folders_removed, (std::vector<std::string>{(dir_ / "g_a").string()}));
-  EXPECT_EQ(SummarizeDeletions(task, done, &gallery).substr(0, 40),
-            "deleted 1 (0.0 MiB), missing 0, failed 1");
   const std::string summary = SummarizeDeletions(task, done, &gallery);
-  EXPECT_NE(summary.find("; gallery images: deleted 2 (0.0 MiB), missing 2, failed 4 (r/ck2 "
+  EXPECT_EQ(summary.rfind("deleted 1 (10 B), missing 0, failed 1", 0), 0u) << summary;
+  // 30 + 50 bytes: g_a/000001.jpg and g_c/000001.JPG.
+  EXPECT_NE(summary.find("; gallery images: deleted 2 (80 B), missing 2, failed 4 (r/ck2 "
                          "image g_b/000001.jpg: kept with its checkpoint run/b.pt"),
             std::string::npos)
       << summary;
@@ -189,7 +189,7 @@ TEST_F(RetentionTaskTest, StopsBetweenGalleryImagesAndThenRemovesNoFolder) {
   EXPECT_TRUE(fs::exists(dir_ / "g/000002.jpg"));
   EXPECT_TRUE(gallery.folders_removed.empty());
   EXPECT_EQ(SummarizeDeletions(task, {}, &gallery),
-            "deleted 0 (0.0 MiB), missing 0, failed 0; gallery images: deleted 1 (0.0 MiB), "
+            "deleted 0 (0 B), missing 0, failed 0; gallery images: deleted 1 (3 B), "
             "missing 0, failed 0, not reached 1");
 }
 

@@ -3,64 +3,17 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstdio>
 #include <regex>
+#include <string_view>
 
 #include "common/sha256.h"
+#include "diary/checkpoint_name.h"
+#include "diary/summary_line.h"
 
 namespace ablate::worker {
 namespace {
 
 namespace fs = std::filesystem;
-
-// One of the 12 summarize() lines: kind (AP/AR), IoU text, area, maxDets, value.
-struct StatLine {
-  bool precision = true;
-  std::string iou, area;
-  int max_dets = 0;
-  double value = 0;
-};
-
-std::optional<StatLine> ParseStatLine(const std::string& line) {
-  static const std::regex kRe(
-      R"(Average\s+(Precision|Recall)\s*\(\s*(AP|AR)\s*\)\s*@\s*\[\s*IoU\s*=\s*([0-9.:]+)\s*\|\s*area\s*=\s*([A-Za-z]+)\s*\|\s*maxDets\s*=\s*(\d+)\s*\]\s*=\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?))");
-  std::smatch m;
-  if (!std::regex_search(line, m, kRe)) return std::nullopt;
-  StatLine s;
-  s.precision = m[1].str() == "Precision";
-  if (s.precision != (m[2].str() == "AP")) return std::nullopt;
-  s.iou = m[3].str();
-  s.area = m[4].str();
-  s.max_dets = std::atoi(m[5].str().c_str());
-  s.value = std::strtod(m[6].str().c_str(), nullptr);
-  return s;
-}
-
-// Which of the 12 positions a line is, or -1. AR@1 and AR@10 are told apart by maxDets.
-int StatIndex(const StatLine& s) {
-  struct Expected {
-    bool precision;
-    const char* iou;
-    const char* area;
-  };
-  static const Expected kOrder[12] = {
-      {true, "0.50:0.95", "all"},    {true, "0.50", "all"},          {true, "0.75", "all"},
-      {true, "0.50:0.95", "small"},  {true, "0.50:0.95", "medium"},  {true, "0.50:0.95", "large"},
-      {false, "0.50:0.95", "all"},   {false, "0.50:0.95", "all"},    {false, "0.50:0.95", "all"},
-      {false, "0.50:0.95", "small"}, {false, "0.50:0.95", "medium"}, {false, "0.50:0.95", "large"}};
-  if (!s.precision && s.iou == "0.50:0.95" && s.area == "all") {
-    if (s.max_dets == 1) return 6;
-    if (s.max_dets == 10) return 7;
-    return 8;
-  }
-  for (int i = 0; i < 12; ++i) {
-    if (i >= 6 && i <= 8) continue;
-    if (kOrder[i].precision == s.precision && s.iou == kOrder[i].iou && s.area == kOrder[i].area) {
-      return i;
-    }
-  }
-  return -1;
-}
 
 // "segm"/"bbox" from the last matching word in `lines`, or "".
 std::string IouTypeFromContext(const std::vector<std::string>& lines) {
@@ -112,29 +65,30 @@ std::optional<fs::path> FindCheckpointFile(const PrintedCheckpointName& printed,
 }  // namespace
 
 std::vector<PrintedCheckpointName> FindCheckpointNames(const std::string& line) {
-  static const std::regex kRe(R"((step(\d+)-ep(\d+)-loss(\d+(?:\.\d+)?))[^\s"',;:()\[\]]*)");
   std::vector<PrintedCheckpointName> out;
-  for (auto it = std::sregex_iterator(line.begin(), line.end(), kRe); it != std::sregex_iterator();
-       ++it) {
-    const std::smatch& m = *it;
-    // Not the tail of a longer word ("xstep1-ep1-loss1"); a path before it is fine.
-    const size_t pos = static_cast<size_t>(m.position(0));
-    if (pos > 0 && std::isalnum(static_cast<unsigned char>(line[pos - 1]))) continue;
+  for (const diary::CheckpointMention& m : diary::FindCheckpointNames(line)) {
+    if (!m.name.complete()) continue;  // "step12-ep1": not a name a trainer saves under
     PrintedCheckpointName c;
-    c.name = m[1].str();
-    c.token = m[0].str();
-    c.step = std::strtoll(m[2].str().c_str(), nullptr, 10);
-    c.epoch = std::strtoll(m[3].str().c_str(), nullptr, 10);
-    c.loss = std::strtod(m[4].str().c_str(), nullptr);
+    c.name = m.name.name;
+    c.step = m.name.step;
+    c.epoch = *m.name.epoch;
+    c.loss = *m.name.loss;
+    // The file token: a path printed before the name ("weights/step...") and any suffix after it
+    // (".pdparams", "_optim.pth"), up to a blank or a quote, comma, bracket, ...
+    constexpr std::string_view kStops = "\"',;:()[]";
+    size_t end = m.pos + m.size;
+    while (end < line.size() && !std::isspace(static_cast<unsigned char>(line[end])) &&
+           kStops.find(line[end]) == std::string_view::npos) {
+      ++end;
+    }
     // "...loss4.123." at a sentence end: the dot is not a suffix.
-    while (!c.token.empty() && c.token.back() == '.') c.token.pop_back();
-    // A path printed before the name ("weights/step...pth") is part of the file token.
-    size_t start = pos;
+    while (end > m.pos + m.size && line[end - 1] == '.') --end;
+    size_t start = m.pos;
     while (start > 0 && !std::isspace(static_cast<unsigned char>(line[start - 1])) &&
-           std::string("\"',;:()[]=").find(line[start - 1]) == std::string::npos) {
+           std::string_view("\"',;:()[]=").find(line[start - 1]) == std::string_view::npos) {
       --start;
     }
-    c.token = line.substr(start, pos - start) + c.token;
+    c.token = line.substr(start, end - start);
     out.push_back(std::move(c));
   }
   return out;
@@ -165,17 +119,20 @@ protocol::CheckpointEvent SummaryStreamReader::CheckpointFor(
 
 std::vector<protocol::TrialEvent> SummaryStreamReader::OnLine(const std::string& line) {
   std::vector<protocol::TrialEvent> events;
-  if (auto stat = ParseStatLine(line)) {
-    const int index = StatIndex(*stat);
+  const std::optional<diary::SummaryLine> stat = diary::MatchSummaryLine(line);
+  const std::optional<double> stat_value =
+      stat ? diary::SummaryValue(*stat) : std::optional<double>();
+  if (stat_value) {
+    const int index = diary::SummaryStatIndex(*stat, block_ar_all_max_dets_);
+    if (index != static_cast<int>(block_.size())) {
+      // Out of order: whatever was read is dropped; a first line starts anew.
+      block_.clear();
+      block_ar_all_max_dets_.clear();
+    }
     if (index == static_cast<int>(block_.size())) {
-      if (index == 0) block_max_dets_ = stat->max_dets;
-      block_.push_back(stat->value);
-    } else {
-      block_.clear();  // out of order: whatever was read is dropped; a first line starts anew
-      if (index == 0) {
-        block_max_dets_ = stat->max_dets;
-        block_.push_back(stat->value);
-      }
+      if (index == 0) block_max_dets_ = static_cast<int>(stat->max_dets);
+      if (diary::IsArOverAllAreas(*stat)) block_ar_all_max_dets_.push_back(stat->max_dets);
+      block_.push_back(*stat_value);
     }
     if (block_.size() < 12) return events;
     // A complete table.
@@ -184,16 +141,12 @@ std::vector<protocol::TrialEvent> SummaryStreamReader::OnLine(const std::string&
     if (e.iou_type.empty()) e.iou_type = options_.default_iou;
     std::copy(block_.begin(), block_.end(), e.stats.begin());
     block_.clear();
+    block_ar_all_max_dets_.clear();
     context_.clear();
     if (!last_checkpoint_) {
-      PrintedCheckpointName made;
-      made.step = std::max<int64_t>(0, last_step_);
-      char name[32];
-      std::snprintf(name, sizeof(name), "step%07lld", static_cast<long long>(made.step));
-      made.name = made.token = name;
       protocol::CheckpointEvent c;
-      c.name = made.name;
-      c.step = made.step;
+      c.step = std::max<int64_t>(0, last_step_);
+      c.name = diary::FormatCheckpointName(c.step);
       events.push_back(c);
       registered_.insert(c.name);
       last_checkpoint_ = c.name;
@@ -212,6 +165,7 @@ std::vector<protocol::TrialEvent> SummaryStreamReader::OnLine(const std::string&
   const bool blank = line.find_first_not_of(" \t\r") == std::string::npos;
   if (blank) return events;
   block_.clear();
+  block_ar_all_max_dets_.clear();
   context_.push_back(line);
   if (context_.size() > 20) context_.erase(context_.begin());
 

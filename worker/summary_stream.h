@@ -5,23 +5,26 @@
 // What is recognised, line by line (docs/worker-protocol.md, "output: summaries"):
 // - A summary table: the 12 lines summarize() prints ("Average Precision  (AP) @[ IoU=0.50:0.95 |
 //   area=   all | maxDets=100 ] = 0.312", then AP50, AP75, APs/m/l, AR1, AR10, AR100, ARs/m/l),
-//   in that order, any prefix before "Average" (timestamps), blank lines allowed between them.
-//   Each complete table becomes one evaluation; a table broken by another line is dropped.
-//   Its type: the last of "*segm*"/"segm"/"mask" or "*bbox*"/"bbox"/"box" (whole words) on the
-//   lines since the previous table (pycocotools prints "Evaluate annotation type *segm*"), else
+//   in that order (AR1/AR10/AR100 by ascending maxDets, so a changed maxDets reads), any prefix
+//   before "Average" (timestamps), blank lines allowed between them. Each complete table becomes
+//   one evaluation; a table broken by another line (or by a line whose value is not a number) is
+//   dropped. Its type: the last of "*segm*"/"segm"/"mask" or "*bbox*"/"bbox"/"box" (whole words) on
+//   the lines since the previous table (pycocotools prints "Evaluate annotation type *segm*"), else
 //   SummaryStreamOptions::default_iou. The evaluated checkpoint is the last checkpoint name
 //   printed before the table; with none, "step%07d" of the last step seen (registered without a
 //   file).
-// - A checkpoint name: `step<digits>-ep<digits>-loss<number>` anywhere in a line, with any suffix
-//   (".pdparams", "_optim.pth"). The first mention registers it: with its file when the printed
-//   token is a file (absolute, or relative to the trial folder) or a file in the trial folder
-//   (searched two levels deep) is named NAME or NAME.* / NAME_*; else without a file.
+// - A checkpoint name: `step<digits>-ep<digits>-loss<number>` anywhere in a line, not glued to a
+//   letter or digit before or after it, with any suffix (".pdparams", "_optim.pth"). The first
+//   mention registers it: with its file when the printed token is a file (absolute, or
+//   relative to the trial folder) or a file in the trial folder (searched two levels deep) is
+//   named NAME or NAME.* / NAME_*; else without a file.
 // - Metrics: `loss`, `lr` followed by a number (`loss: 4.2`, `lr=1e-3`, `loss 4.2`) on a line that
 //   also has `iter`/`step` and an integer (`iter: 1200`, `step 1200/9000`), or after such a line
 //   was seen (then the last step is used). Other `loss_*` names are not read.
 //
-// This duplicates the small recognisers of server/diary/diary_parser.* (summary lines, checkpoint
-// names) on the worker side: the worker never includes server/.
+// The summary line and the checkpoint name are the diary parser's definitions
+// (diary/summary_line.h, diary/checkpoint_name.h), so a table the worker reads is one
+// `ablate import-log` reads the same way.
 //
 // Thread safety: one reader per trial, used by one thread.
 #pragma once
@@ -81,7 +84,8 @@ class SummaryStreamReader {
   // The table being read: values so far, its first maxDets.
   std::vector<double> block_;
   int block_max_dets_ = 100;
-  std::vector<std::string> context_;  // lines since the previous table (last 20)
+  std::vector<int64_t> block_ar_all_max_dets_;  // maxDets of its AR area=all lines (AR1, AR10)
+  std::vector<std::string> context_;            // lines since the previous table (last 20)
   std::set<std::string> registered_;
   std::optional<std::string> last_checkpoint_;
   int64_t last_step_ = -1;  // -1: no step seen

@@ -9,16 +9,9 @@
 #include <cstring>
 #include <string>
 
+#include "common/human_bytes.h"
+
 namespace ablate::worker {
-namespace {
-
-std::string Mib(int64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-  return buf;
-}
-
-}  // namespace
 
 Status CheckWorkDir(const std::filesystem::path& dir, int64_t min_free_bytes) {
   struct statvfs fs {};
@@ -31,9 +24,9 @@ Status CheckWorkDir(const std::filesystem::path& dir, int64_t min_free_bytes) {
   }
   const int64_t free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
   if (free_bytes < min_free_bytes) {
-    return absl::ResourceExhaustedError("work dir " + dir.string() + " has " + Mib(free_bytes) +
-                                        " free, below the minimum of " + Mib(min_free_bytes) +
-                                        " (--min-free-disk-mb)");
+    return absl::ResourceExhaustedError("work dir " + dir.string() + " has " +
+                                        HumanBytes(free_bytes) + " free, below the minimum of " +
+                                        HumanBytes(min_free_bytes) + " (--min-free-disk-mb)");
   }
   // Permissions, quotas and read-only bind mounts show only when a file is created.
   const std::filesystem::path probe = dir / (".ablate-probe-" + std::to_string(::getpid()));

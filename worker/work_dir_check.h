@@ -16,7 +16,7 @@ namespace ablate::worker {
 // user and a probe file can be created and removed in it. Otherwise:
 // - FailedPrecondition: the directory is missing, on a read-only filesystem, or a file cannot
 //   be created in it (the message names the directory and the system's reason);
-// - ResourceExhausted: less than `min_free_bytes` free (the message gives both, in MiB).
+// - ResourceExhausted: less than `min_free_bytes` free (the message gives both, HumanBytes).
 Status CheckWorkDir(const std::filesystem::path& dir, int64_t min_free_bytes);
 
 }  // namespace ablate::worker

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "proto/grpc_limits.h"
+#include "proto/job_enums.h"
 #include "worker/coordinator_sink.h"
 #include "worker/retention_task.h"
 #include "worker/trial_runner.h"
@@ -179,7 +180,9 @@ void WorkerDaemon::SlotLoop(int slot) {
 }
 
 void WorkerDaemon::RunJob(const v1::Job& job, int64_t leased_at_ms) {
-  const std::string what = job.kind() + " job " + std::to_string(job.job_id()) +
+  const v1::JobKind kind = rpc::JobKindOf(job);  // the enum; a coordinator before it: the string
+  const std::string what = std::string(rpc::JobKindName(kind)) + " job " +
+                           std::to_string(job.job_id()) +
                            (job.run_name().empty() ? " (" : " (run " + job.run_name() + ", ") +
                            "attempt " + std::to_string(job.attempt()) + ")";
   Log("starting " + what);
@@ -193,7 +196,7 @@ void WorkerDaemon::RunJob(const v1::Job& job, int64_t leased_at_ms) {
   complete.set_lease_id(job.lease_id());
 
   nlohmann::json spec_json = nlohmann::json::parse(job.spec_json(), nullptr, false);
-  if (job.kind() == "retention") {
+  if (kind == v1::JOB_KIND_RETENTION) {
     RunRetentionJob(job, *cancel, *held_until, &complete);
   } else if (auto spec = ParseJobSpec(spec_json); !spec.ok()) {
     complete.set_outcome(v1::JOB_OUTCOME_FAILED);

@@ -37,12 +37,13 @@ function runPill(run) {
   return `<span class="pill s-stopped" title="${esc(run.stop_reason || '')}">stopped @ ${run.stopped_at_step}</span>`;
 }
 function runLink(name) { return `<a href="#/run/${encodeURIComponent(name)}">${esc(name)}</a>`; }
+// Sizes as the CLI prints them (common/human_bytes.h): "512 B", "4.9 KiB", "3.0 MiB", "5.00 GiB".
 function fmtBytes(b) {
   if (!b) return '–';
-  const u = ['B', 'KB', 'MB', 'GB', 'TB'];
+  const u = ['B', 'KiB', 'MiB', 'GiB'];
   let i = 0; let x = b;
   while (x >= 1024 && i < u.length - 1) { x /= 1024; i++; }
-  return `${x.toFixed(i ? 1 : 0)} ${u[i]}`;
+  return `${x.toFixed(i === 0 ? 0 : i === 3 ? 2 : 1)} ${u[i]}`;
 }
 // Axis ticks: small values (learning rates) in exponent form so neighbouring ticks differ.
 function fmtTick(v) {
@@ -167,17 +168,18 @@ views.sweeps = {
   load: () => api('/api/sweeps'),
   render(d) {
     const rows = d.sweeps.map(s => {
-      const total = Math.max(1, s.runs);
-      const segs = STATUSES.filter(st => s.counts[st]).map(st =>
-        `<span title="${st}: ${s.counts[st]}" style="width:${(s.counts[st] / total * 100).toFixed(1)}%;background:${STATUS_COLORS[st]}"></span>`).join('');
+      const c = s.progress;
+      const total = Math.max(1, c.total);
+      const segs = STATUSES.filter(st => c[st]).map(st =>
+        `<span title="${st}: ${c[st]}" style="width:${(c[st] / total * 100).toFixed(1)}%;background:${STATUS_COLORS[st]}"></span>`).join('');
       const name = s.name || '(no sweep)';
       const lb = `#/leaderboard${qs({sweep: s.name})}`;
       return `<tr data-sweep="${esc(name)}">
         <td><a href="${s.name ? lb : '#/leaderboard'}">${esc(name)}</a> ${s.active ? '<span class="tag">live</span>' : ''}</td>
         <td><div class="progress">${segs}</div></td>
-        <td class="num">${s.counts.queued}</td><td class="num">${s.counts.running}</td>
-        <td class="num">${s.counts.succeeded}</td><td class="num">${s.counts.failed + s.counts.diverged + s.counts.cancelled}</td>
-        <td class="num">${s.runs}</td>
+        <td class="num">${c.queued}</td><td class="num">${c.running}</td>
+        <td class="num">${c.succeeded}</td><td class="num">${c.failed + c.diverged + c.cancelled}</td>
+        <td class="num">${c.total}</td>
         <td class="num ap">${s.best ? fmt(s.best.ap) : '–'}</td><td>${s.best_run ? runLink(s.best_run) : ''}</td>
         <td>${fmtTime(s.updated_unix_ms)}</td></tr>`;
     }).join('');
@@ -212,7 +214,7 @@ views.leaderboard = {
       const label = `${g.run_count} runs · score ${s.score_threshold ?? '?'} · top_k ${s.top_k ?? '?'} · nms ${s.nms_iou ?? '?'} · maxDets ${s.max_dets ?? '?'} · ${s.dataset}`;
       return `<option value="${esc(g.eval_key)}" ${g.selected ? 'selected' : ''}>${esc(label)}</option>`;
     }).join('');
-    const head = STATS.map(s => `<th class="num sortable ${s === lb.by ? 'sorted' : ''}" data-stat="${s}" onclick="__lbGo({by:'${s}'})">${s}${s === lb.by ? (lb.order === 'asc' ? ' ▲' : ' ▼') : ''}</th>`).join('');
+    const head = STATS.map(s => `<th class="num sortable ${s === lb.sort_by ? 'sorted' : ''}" data-stat="${s}" onclick="__lbGo({by:'${s}'})">${s}${s === lb.sort_by ? (lb.order === 'asc' ? ' ▲' : ' ▼') : ''}</th>`).join('');
     const best = {};
     for (const s of STATS) best[s] = Math.max(-1, ...lb.rows.map(r => r.evaluation.stats[s] ?? -1));
     const rows = lb.rows.map(r => `<tr data-run="${esc(r.run.name)}">
@@ -221,9 +223,9 @@ views.leaderboard = {
         <td>${esc(r.evaluation.checkpoint || '–')}</td>
         ${STATS.map(s => {
           const v = r.evaluation.stats[s];
-          return `<td class="num${s === lb.by ? ' ap' : ''}" data-stat="${s}" ${v !== null && v === best[s] ? 'style="color:#1a7f37;font-weight:700"' : ''}>${fmt(v)}</td>`;
+          return `<td class="num${s === lb.sort_by ? ' ap' : ''}" data-stat="${s}" ${v !== null && v === best[s] ? 'style="color:#1a7f37;font-weight:700"' : ''}>${fmt(v)}</td>`;
         }).join('')}</tr>`).join('');
-    $view().innerHTML = `<h1>Leaderboard <span class="muted">· ${esc(lb.iou)} · by ${esc(lb.by)}</span></h1>
+    $view().innerHTML = `<h1>Leaderboard <span class="muted">· ${esc(lb.iou_type)} · by ${esc(lb.sort_by)}</span></h1>
       <div class="controls">
         <label>IoU <select id="f-iou" onchange="__lbGo({iou:this.value, group:''})">
           <option ${q.iou === 'bbox' ? 'selected' : ''}>bbox</option><option ${q.iou === 'segm' ? 'selected' : ''}>segm</option></select></label>
@@ -344,8 +346,8 @@ views.run = {
     const bbox = mainGroup(r.evaluations, 'bbox');
     const segm = mainGroup(r.evaluations, 'segm');
     const lastBbox = bbox[bbox.length - 1];
-    const cats = (lastBbox ? lastBbox.per_category : []).filter(c => c.ap !== null)
-      .sort((a, b) => b.ap - a.ap).map(c => ({label: c.name || `#${c.id}`, value: c.ap}));
+    const cats = (lastBbox ? lastBbox.per_category : []).filter(c => c.AP !== null)
+      .sort((a, b) => b.AP - a.AP).map(c => ({label: c.name || `#${c.category_id}`, value: c.AP}));
     const cps = r.checkpoints.map(c => `<tr><td>${esc(c.name)}</td><td class="num">${c.step}</td><td class="num">${c.epoch}</td>
       <td class="num">${fmt(c.loss)}</td><td class="num">${fmtBytes(c.bytes)}</td><td>${c.pinned ? '<span class="tag">pinned</span>' : ''}</td>
       <td data-state="${esc(c.state)}">${c.state === 'kept' ? 'kept' : fileStateTag(c.state, c.deleted_by_job ?? c.deleting_job)}</td>
@@ -444,7 +446,7 @@ views.compare = {
         }).join('')}</tr>` : '';
         return `<tr><td>${runLink(n)}</td><td>${e ? esc(e.checkpoint || '–') : '–'}</td>${vals}</tr>${dl}`;
       }).join('');
-      const catRows = s.categories.map(cat => ({label: cat.name || `#${cat.id}`, value: cat.deltas[1]}));
+      const catRows = s.categories.map(cat => ({label: cat.name || `#${cat.category_id}`, value: cat.deltas[1]}));
       return `<div class="card" id="cmp-${iou}"><h2>${iou} ${s.comparable ? '<span class="tag">comparable</span>' : '<span class="tag" style="background:#fdecea">not comparable</span>'}</h2>
         ${s.comparable ? '' : `<p class="error">Different eval settings: ${esc(s.reason)}</p>`}
         <table class="stats"><thead><tr><th>run</th><th>checkpoint</th>${STATS.map(st => `<th class="num">${st}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>

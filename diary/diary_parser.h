@@ -4,17 +4,17 @@
 // result to the coordinator (ImportDiary RPC), which stores it in one transaction.
 //
 // What is recognised (docs/coordinator.md has the full rules):
-// - A summary block: the 12 lines COCOeval.summarize() prints, in order, with any spacing, with
-//   or without a heading; blank lines inside a block are allowed. Each complete block becomes one
-//   DiaryEvaluation; a truncated block, one with a line out of order or an unreadable value
-//   becomes a DiarySkip naming its line; nothing of it is kept.
+// - A summary block: the 12 lines COCOeval.summarize() prints (summary_line.h), in order, with
+//   any spacing, with or without a heading; blank lines inside a block are allowed. Each complete
+//   block becomes one DiaryEvaluation; a truncated block, one with a line out of order or an
+//   unreadable value becomes a DiarySkip naming its line; nothing of it is kept.
 // - The "context" of a block: the lines between the previous block (or the file start) and it.
-//   A checkpoint name there (stepNNN-epNNN-lossN.NNN, file suffix optional) is the evaluated
-//   checkpoint; one after "rolled back to", "from", "从", "resume", ... (or before "基础上",
-//   "继续训练", ...) is the parent checkpoint; one after "same checkpoint", "re-score", ... means
-//   an extra evaluation of an earlier checkpoint. "fork from that checkpoint" / "从这个checkpoint
-//   继续" without a name forks the last evaluated checkpoint. Settings (key = value or prose)
-//   become the run config / eval settings.
+//   A checkpoint name there (checkpoint_name.h: stepNNN-epNNN-lossN.NNN, partial names and a file
+//   suffix allowed) is the evaluated checkpoint; one after "rolled back to", "from", "从",
+//   "resume", ... (or before "基础上", "继续训练", ...) is the parent checkpoint; one after "same
+//   checkpoint", "re-score", ... means an extra evaluation of an earlier checkpoint. "fork from
+//   that checkpoint" / "从这个checkpoint 继续" without a name forks the last evaluated checkpoint.
+//   Settings (key = value or prose) become the run config / eval settings.
 // - A checkpoint seen before is re-evaluated only when nothing says otherwise: with fork words
 //   or a training-config change in its context, the block is a NEW run forked from it (a
 //   re-evaluation cannot change the training config), whose own checkpoint is not named.
@@ -39,22 +39,9 @@
 #include <vector>
 
 #include "common/coco_stats.h"
+#include "diary/checkpoint_name.h"  // CheckpointName, ParseCheckpointName
 
 namespace ablate::diary {
-
-// A checkpoint name such as "step1066300-ep073-loss5.715" (a file suffix is not part of it).
-struct CheckpointName {
-  std::string name;  // without file suffix
-  int64_t step = 0;
-  std::optional<int64_t> epoch;
-  std::optional<double> loss;
-  bool complete() const { return epoch.has_value() && loss.has_value(); }
-};
-
-// Parses a whole token like "step0200000-ep014-loss4.902.pt" or "step0200000" (file suffixes:
-// .pt .pth .ckpt .bin .safetensors .pdparams .pdopt .pdmodel .pkl). nullopt when the text is not
-// a checkpoint name.
-std::optional<CheckpointName> ParseCheckpointName(std::string_view text);
 
 struct DiaryEvalSettings {
   std::string iou_type = "bbox";  // "bbox" or "segm"

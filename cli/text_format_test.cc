@@ -1,6 +1,9 @@
-#include "cli/cli_common.h"
+#include "cli/text_format.h"
 
 #include <gtest/gtest.h>
+
+#include "cli/proto_json.h"
+#include "server/proto_convert.h"
 
 namespace ablate::cli {
 namespace {
@@ -22,34 +25,10 @@ TEST(TableTest, WideCharactersCountAsOneColumn) {
   EXPECT_EQ(t.Render(), "name  x\n从头    1\nabcd  2\n");
 }
 
-TEST(StatsJsonTest, UsesTheTwelveStatNamesInOrder) {
-  CocoStats s{};
-  for (int i = 0; i < kNumCocoStats; ++i) s[static_cast<size_t>(i)] = i / 100.0;
-  v1::CocoStats p;
-  StatsToProto(s, &p);
-  EXPECT_DOUBLE_EQ(p.ap50(), 0.01);
-  EXPECT_DOUBLE_EQ(p.arl(), 0.11);
-  nlohmann::json j = StatsJson(p);
-  ASSERT_EQ(j.size(), 12u);
-  EXPECT_EQ(j["AP"], 0.0);
-  EXPECT_EQ(j["APs"], 0.03);
-  EXPECT_EQ(j["AR100"], 0.08);
-  EXPECT_EQ(j["ARl"], 0.11);
-  EXPECT_EQ(StatsFromProto(p), s);
-}
-
 TEST(FormatTest, FixedAndSigned) {
   EXPECT_EQ(Fixed(0.2684), "0.268");
   EXPECT_EQ(Signed(0.006), "+0.006");
   EXPECT_EQ(Signed(-0.1), "-0.100");
-}
-
-TEST(FormatTest, Bytes) {
-  EXPECT_EQ(Bytes(0), "0 B");
-  EXPECT_EQ(Bytes(1023), "1023 B");
-  EXPECT_EQ(Bytes(5000), "4.9 KiB");
-  EXPECT_EQ(Bytes(int64_t{3} << 20), "3.0 MiB");
-  EXPECT_EQ(Bytes(int64_t{5} << 30), "5.00 GiB");
 }
 
 TEST(CheckpointJsonTest, RetentionState) {
@@ -111,13 +90,13 @@ TEST(DetectionsTableTest, CountsPerEvaluationAndWhereTheGalleryIs) {
   *evals.Add() = diary;
   EXPECT_EQ(DetectionsTable(evals),
             "id  checkpoint                   iou   score_threshold  detections  per_image_mean  "
-            "per_image_max  results  gallery\n"
+            "per_image_max  results   gallery\n"
             " 1  step0000600-ep010-loss2.000  bbox  0.05                    120            3.00  "
-            "            9  46.9 KB  2 images in /work/evals/3/gallery\n"
+            "            9  46.9 KiB  2 images in /work/evals/3/gallery\n"
             " 3  step0000600-ep010-loss2.000  bbox  0.005                  2950           73.75  "
-            "          100  1.1 MB   2 images in /work/evals/3/gallery\n"
+            "          100  1.1 MiB   2 images in /work/evals/3/gallery\n"
             " 4  -                            segm  ?                         -               -  "
-            "            -  -        -\n");
+            "            -  -         -\n");
 }
 
 TEST(DetectionsTableTest, ADeletedGallerySaysSoAndByWhichJob) {
@@ -148,33 +127,6 @@ TEST(DetectionsTableTest, ADeletedGallerySaysSoAndByWhichJob) {
   EXPECT_EQ(GalleryStateText(held), "deleting (job 6)");
   EXPECT_EQ(GalleryJson(held)["images"][1]["state"], "deleting");
   EXPECT_EQ(GalleryJson(held)["deleted_by_job"], nullptr);
-}
-
-TEST(DetectionsTableTest, JsonHasCountsMeanAndGallery) {
-  nlohmann::json j = EvaluationJson(EvaluationWithOutputs(1, 0.05, 120, 9));
-  EXPECT_EQ(j["outputs"]["detections"], 120);
-  EXPECT_EQ(j["outputs"]["images"], 40);
-  EXPECT_EQ(j["outputs"]["detections_per_image_mean"], 3.0);
-  EXPECT_EQ(j["outputs"]["detections_per_image_max"], 9);
-  EXPECT_EQ(j["outputs"]["results_bytes"], 48000);
-  EXPECT_EQ(j["gallery"]["dir"], "/work/evals/3/gallery");
-  EXPECT_EQ(j["gallery"]["count"], 2);
-  EXPECT_EQ(j["gallery"]["images"][1]["image_id"], 139);
-  EXPECT_EQ(j["gallery"]["state"], "kept");
-  EXPECT_EQ(j["gallery"]["images"][1]["state"], "kept");
-  v1::Evaluation bare;
-  nlohmann::json b = EvaluationJson(bare);
-  EXPECT_TRUE(b["outputs"].is_null());
-  EXPECT_TRUE(b["gallery"].is_null());
-  v1::EvaluationOutputs no_images;
-  EXPECT_TRUE(OutputsJson(no_images)["detections_per_image_mean"].is_null());
-}
-
-TEST(FormatTest, HumanBytes) {
-  EXPECT_EQ(HumanBytes(0), "0 B");
-  EXPECT_EQ(HumanBytes(512), "512 B");
-  EXPECT_EQ(HumanBytes(48213), "47.1 KB");
-  EXPECT_EQ(HumanBytes(3 * 1024 * 1024), "3.0 MB");
 }
 
 }  // namespace

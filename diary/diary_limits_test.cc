@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "server/diary/diary_parser.h"
+#include "diary/diary_parser.h"
 
 namespace ablate::diary {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/diary/diary_parser.h"
+#include "diary/diary_parser.h"
 
 #include <gtest/gtest.h>
 
@@ -268,11 +268,11 @@ TEST(DiaryParserTest, CrLfAndEmptyInput) {
   EXPECT_TRUE(empty.skipped.empty());
 }
 
-// ---- Diaries written the way users write them (server/diary/testdata, hand-made) ----
+// ---- Diaries written the way users write them (diary/testdata, hand-made) ----
 // Line numbers and values below were read from the fixture files by hand (grep -n).
 
 DiaryParseResult ParseFixture(const std::string& name, const DiaryParseOptions& options = {}) {
-  auto text = ReadFile("server/diary/testdata/" + name);
+  auto text = ReadFile("diary/testdata/" + name);
   EXPECT_TRUE(text.ok()) << text.status();
   return ParseDiary(text.ok() ? *text : "", name, options);
 }

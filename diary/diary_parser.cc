@@ -1,4 +1,4 @@
-#include "server/diary/diary_parser.h"
+#include "diary/diary_parser.h"
 
 #include <algorithm>
 #include <array>
@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <map>
 #include <regex>
+
+#include "diary/summary_line.h"
 
 namespace ablate::diary {
 namespace {
@@ -92,14 +94,7 @@ nlohmann::json NumberJson(std::string text) {
   return std::strtod(text.c_str(), nullptr);
 }
 
-bool ParseStrictDouble(const std::string& text, double* out) {
-  static const std::regex kStrict(std::string("^") + kNum + "$");
-  if (!std::regex_match(text, kStrict)) return false;
-  *out = std::strtod(text.c_str(), nullptr);
-  return true;
-}
-
-// ---- summary lines ----
+// ---- summary lines (summary_line.h) ----
 
 struct StatLine {
   int index = -1;  // 0..11, -1: looks like a summary line but cannot be read
@@ -107,54 +102,32 @@ struct StatLine {
   int64_t max_dets = 0;
   std::string problem;  // when index == -1 or value unreadable
   bool value_ok = false;
+  bool ar_all = false;  // AR over area=all (AR1, AR10, AR100)
 };
 
-bool LooksLikeStatLine(const std::string& lower) {
-  return lower.find("average precision") != std::string::npos ||
-         lower.find("average recall") != std::string::npos;
-}
-
-// `ar_all_seen`: how many "AR area=all" lines this block has had (they are stats 6, 7, 8).
-StatLine ParseStatLine(const std::string& line, int ar_all_seen) {
-  static const std::regex kLine(
-      R"(Average\s+(Precision|Recall)\s*\(\s*(AP|AR)\s*\)\s*@\s*\[\s*IoU\s*=\s*([0-9.:]+)\s*\|\s*area\s*=\s*([A-Za-z]+)\s*\|\s*maxDets\s*=\s*(\d+)\s*\]\s*=\s*(.*)$)",
-      std::regex::icase);
+// `ar_all_before`: the maxDets of this block's "AR area=all" lines so far (stats 6, 7, 8).
+StatLine ParseStatLine(const std::string& line, const std::vector<int64_t>& ar_all_before) {
   StatLine out;
-  std::smatch m;
-  if (!std::regex_search(line, m, kLine)) {
+  const std::optional<SummaryLine> m = MatchSummaryLine(line);
+  if (!m) {
     out.problem = "unreadable summary line";
     return out;
   }
-  const bool precision = Lower(m[2].str()) == "ap";
-  const std::string iou = m[3].str();
-  const std::string area = Lower(m[4].str());
-  out.max_dets = std::strtoll(m[5].str().c_str(), nullptr, 10);
-  const int area_index = area == "all"      ? 0
-                         : area == "small"  ? 1
-                         : area == "medium" ? 2
-                         : area == "large"  ? 3
-                                            : -1;
-  if (area_index < 0) {
-    out.problem = "unknown area '" + m[4].str() + "'";
+  out.max_dets = m->max_dets;
+  if (!SummaryAreaKnown(*m)) {
+    out.problem = "unknown area '" + m->area + "'";
     return out;
   }
-  if (precision) {
-    if (area_index == 0) {
-      out.index = iou == "0.50:0.95" ? 0 : iou == "0.50" ? 1 : iou == "0.75" ? 2 : -1;
-    } else if (iou == "0.50:0.95") {
-      out.index = 2 + area_index;
-    }
-  } else if (iou == "0.50:0.95") {
-    out.index = area_index == 0 ? 6 + std::min(ar_all_seen, 2) : 8 + area_index;
-  }
+  out.ar_all = IsArOverAllAreas(*m);
+  out.index = SummaryStatIndex(*m, ar_all_before);
   if (out.index < 0) {
-    out.problem = "unexpected IoU '" + iou + "'";
+    out.problem = "unexpected IoU '" + m->iou + "'";
     return out;
   }
-  std::string value = m[6].str();
-  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
-  out.value_ok = ParseStrictDouble(value, &out.value);
-  if (!out.value_ok) out.problem = "cannot read the value '" + value + "'";
+  const std::optional<double> value = SummaryValue(*m);
+  out.value_ok = value.has_value();
+  out.value = value.value_or(0);
+  if (!out.value_ok) out.problem = "cannot read the value '" + m->value + "'";
   return out;
 }
 
@@ -168,12 +141,6 @@ struct Mention {
   std::string file;  // as written
 };
 
-const std::regex& CheckpointRegex() {
-  static const std::regex kRe(
-      R"((^|[^A-Za-z0-9_])(step\d+(?:-ep\d+)?(?:-loss\d+(?:\.\d+)?)?)((?:\.(?:pth|pt|ckpt|bin|safetensors|pdparams|pdopt|pdmodel|pkl))?)(?![A-Za-z0-9_]))");
-  return kRe;
-}
-
 bool ContainsAny(const std::string& hay, std::initializer_list<std::string_view> needles) {
   for (std::string_view n : needles) {
     if (hay.find(n) != std::string::npos) return true;
@@ -185,13 +152,11 @@ std::vector<Mention> FindMentions(const std::vector<std::string>& context_lines)
   std::vector<Mention> out;
   for (const std::string& raw : context_lines) {
     const std::string line = NormalisePunctuation(raw);
-    for (auto it = std::sregex_iterator(line.begin(), line.end(), CheckpointRegex());
-         it != std::sregex_iterator(); ++it) {
-      const std::smatch& m = *it;
+    for (const CheckpointMention& m : FindCheckpointNames(line)) {
       Mention mention;
-      mention.ref = m[2].str();
-      mention.file = m[2].str() + m[3].str();
-      const size_t start = static_cast<size_t>(m.position(2));
+      mention.ref = m.name.name;
+      mention.file = m.file;
+      const size_t start = m.pos;
       std::string prefix = Lower(line.substr(0, start));
       // The directory glued to the name ("output/yolact_r50/") is not prose.
       const size_t space = prefix.find_last_of(" \t");
@@ -201,7 +166,7 @@ std::vector<Mention> FindMentions(const std::vector<std::string>& context_lines)
       }
       if (prefix.size() > 48) prefix = prefix.substr(prefix.size() - 48);
       // What follows the name on its line ("X 的基础上", "X 继续训练", "X onwards").
-      std::string suffix = Lower(line.substr(start + static_cast<size_t>(m.length(2))));
+      std::string suffix = Lower(line.substr(start + m.size));
       if (suffix.size() > 24) suffix = suffix.substr(0, 24);
       // "from"/"从"/"init" alone is a parent only when the line is not an eval script loading
       // the checkpoint it evaluates ("Loading weights from X", "从 X 加载权重评估").
@@ -405,20 +370,6 @@ bool SameEvalSettings(const DiaryEvalSettings& a, const DiaryEvalSettings& b) {
 
 }  // namespace
 
-std::optional<CheckpointName> ParseCheckpointName(std::string_view text) {
-  static const std::regex kRe(
-      R"(^(step(\d+)(?:-ep(\d+))?(?:-loss(\d+(?:\.\d+)?))?)(?:\.(?:pth|pt|ckpt|bin|safetensors|pdparams|pdopt|pdmodel|pkl))?$)");
-  std::string s(text);
-  std::smatch m;
-  if (!std::regex_match(s, m, kRe)) return std::nullopt;
-  CheckpointName out;
-  out.name = m[1].str();
-  out.step = std::strtoll(m[2].str().c_str(), nullptr, 10);
-  if (m[3].matched) out.epoch = std::strtoll(m[3].str().c_str(), nullptr, 10);
-  if (m[4].matched) out.loss = std::strtod(m[4].str().c_str(), nullptr);
-  return out;
-}
-
 RecognisedSettings RecogniseSettings(std::string_view raw_text) {
   RecognisedSettings out;
   std::string clamped;  // every line cut to kMaxDiaryLineBytes (see SplitLines)
@@ -566,7 +517,7 @@ DiaryParseResult ParseDiary(std::string_view text, std::string_view source_name,
   size_t context_start = 0;
   size_t i = 0;
   while (i < lines.size()) {
-    if (!LooksLikeStatLine(Lower(lines[i]))) {
+    if (!LooksLikeSummaryLine(lines[i])) {
       ++i;
       continue;
     }
@@ -575,17 +526,17 @@ DiaryParseResult ParseDiary(std::string_view text, std::string_view source_name,
     const size_t block_start = i;
     ++block_ordinal;
     std::vector<std::pair<size_t, StatLine>> stat_lines;
-    int ar_all_seen = 0;
+    std::vector<int64_t> ar_all_max_dets;
     size_t j = i;
     while (j < lines.size() && stat_lines.size() < kNumCocoStats) {
       if (IsBlank(lines[j])) {
         ++j;
         continue;
       }
-      if (!LooksLikeStatLine(Lower(lines[j]))) break;
-      StatLine s = ParseStatLine(lines[j], ar_all_seen);
+      if (!LooksLikeSummaryLine(lines[j])) break;
+      StatLine s = ParseStatLine(lines[j], ar_all_max_dets);
       if (s.index == 0 && !stat_lines.empty()) break;  // the next block starts here
-      if (s.index >= 6 && s.index <= 8) ++ar_all_seen;
+      if (s.ar_all) ar_all_max_dets.push_back(s.max_dets);
       stat_lines.emplace_back(j, std::move(s));
       ++j;
     }
