@@ -171,12 +171,14 @@ TEST_F(EarlyStopE2eTest, AshaStopsTheTrialsItsRuleSelectsAndKeepsTheGridsBest) {
   ASSERT_EQ(board.exit_code, 0) << board.err;
   const json rows = json::parse(board.out)["rows"];
   ASSERT_EQ(rows.size(), static_cast<size_t>(kTrials)) << board.out;
-  EXPECT_EQ(rows[0]["run"], "curves-asha-t03");
-  EXPECT_DOUBLE_EQ(rows[0]["stats"]["AP"].get<double>(), 0.36);
-  EXPECT_EQ(rows[0]["status"], "succeeded");
-  EXPECT_EQ(rows[1]["run"], "curves-asha-t05");  // 0.291 at rung 9 (or a step past it)
-  EXPECT_EQ(rows[1]["status"], "stopped");
-  EXPECT_EQ(rows[1]["stopped_at_step"], 9);
+  // Rows are {rank, run, evaluation, value} (docs/dashboard.md "JSON vocabulary").
+  EXPECT_EQ(rows[0]["run"]["name"], "curves-asha-t03");
+  EXPECT_DOUBLE_EQ(rows[0]["evaluation"]["stats"]["AP"].get<double>(), 0.36);
+  EXPECT_DOUBLE_EQ(rows[0]["value"].get<double>(), 0.36);
+  EXPECT_EQ(rows[0]["run"]["status"], "succeeded");
+  EXPECT_EQ(rows[1]["run"]["name"], "curves-asha-t05");  // 0.291 at rung 9 (or a step past it)
+  EXPECT_EQ(rows[1]["run"]["status"], "stopped");
+  EXPECT_EQ(rows[1]["run"]["stopped_at_step"], 9);
 
   // `ablate watch` counts them.
   CommandResult watch = Ablate({"watch", "curves-asha", "--json"});

@@ -108,7 +108,8 @@ def run_mode(mode, bin_dir, step_seconds, keep):
     if not keep:
         shutil.rmtree(folder)
     return {"mode": mode, "steps": sum(steps.values()), "wall_s": wall_s,
-            "best_ap": best["stats"]["AP"], "best_run": best["run"].rsplit("-", 1)[1],
+            "best_ap": best["evaluation"]["stats"]["AP"],
+            "best_run": best["run"]["name"].rsplit("-", 1)[1],
             "stopped": stopped, "trials": len(sweep["trials"]), "folder": folder}
 
 
