@@ -303,6 +303,19 @@ void RegisterCancel(CLI::App& app) {
   });
 }
 
+// `path` made absolute against the working directory; NotFound when it is not a regular file.
+StatusOr<std::string> WeightsFilePath(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty()) return absl::InvalidArgumentError("file: needs a path (file:PATH)");
+  std::error_code ec;
+  const fs::path abs = fs::absolute(path, ec).lexically_normal();
+  if (ec || !fs::is_regular_file(abs, ec)) {
+    return absl::NotFoundError("file:" + path + ": no such weights file" +
+                               (abs.string() != path ? " (" + abs.string() + ")" : ""));
+  }
+  return abs.string();
+}
+
 void RegisterFork(CLI::App& app) {
   struct Flags {
     ClientFlags client;
@@ -311,22 +324,40 @@ void RegisterFork(CLI::App& app) {
     int64_t steps = 0;
     bool reset_optimizer = false;
     std::string name;
+    std::string config_from;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd =
       app.add_subcommand("fork", "start a new run from a named checkpoint with config overrides");
   AddClientFlags(cmd, f->client);
-  cmd->add_option("checkpoint", f->checkpoint, "step1066300, RUN/step1066300 or a full name")
+  cmd->add_option("checkpoint", f->checkpoint,
+                  "step1066300, RUN/step1066300, a full name, or file:PATH (a weights file: ours, "
+                  "an ImageNet ResNet, a reference YOLACT checkpoint)")
       ->required();
+  cmd->add_option("--config-from", f->config_from,
+                  "with file:PATH: the run whose dataset, preset and eval settings the fork takes");
   cmd->add_option("--set", f->sets, "training override KEY=VALUE (repeatable)");
   cmd->add_option("--steps", f->steps, "steps to train from the checkpoint (default: parent's)");
   cmd->add_flag("--reset-optimizer", f->reset_optimizer,
                 "fresh optimiser state and lr schedule (weights only from the checkpoint)");
   cmd->add_option("--name", f->name, "name of the new run (default PARENT-forkN)");
   cmd->callback([f] {
+    std::string checkpoint = f->checkpoint;
+    if (checkpoint.rfind("file:", 0) == 0) {
+      // The coordinator and workers read the file at this path (a shared filesystem): made
+      // absolute here, and checked here so that a typo fails now rather than in the job.
+      checkpoint = "file:" + OrFail(WeightsFilePath(checkpoint.substr(5)));
+      if (f->config_from.empty()) {
+        Fail(absl::InvalidArgumentError(
+            "fork " + f->checkpoint +
+            ": a weights file has no run to take the dataset, preset and eval settings from; "
+            "name one with --config-from RUN"));
+      }
+    }
     CoordinatorClient client = ConnectOrFail(f->client);
     v1::ForkRunRequest req;
-    req.set_checkpoint(f->checkpoint);
+    req.set_checkpoint(checkpoint);
+    req.set_config_from(f->config_from);
     for (const auto& s : f->sets) req.add_overrides(s);
     req.set_steps(f->steps);
     req.set_reset_optimizer(f->reset_optimizer);
@@ -339,9 +370,12 @@ void RegisterFork(CLI::App& app) {
                        .dump()
                 << "\n";
     } else {
-      std::cout << "forked run " << resp.run().name() << " from " << resp.run().parent_run_name()
-                << "/" << resp.run().parent_checkpoint_name() << " (job " << resp.job_id()
-                << " queued)\n";
+      const std::string from =
+          resp.run().parent_checkpoint_name().empty()
+              ? checkpoint
+              : resp.run().parent_run_name() + "/" + resp.run().parent_checkpoint_name();
+      std::cout << "forked run " << resp.run().name() << " from " << from << " (job "
+                << resp.job_id() << " queued)\n";
     }
   });
 }

@@ -107,31 +107,7 @@ json SweepsView(const StoreSnapshot& snap) {
   std::map<std::string, Agg> sweeps;
   for (const Run& r : snap.runs) {
     Agg& a = sweeps[r.sweep];
-    server::SweepProgressCounts& p = a.progress;
-    ++p.total;
-    switch (r.status) {
-      case RunStatus::kQueued:
-        ++p.queued;
-        break;
-      case RunStatus::kRunning:
-        ++p.running;
-        break;
-      case RunStatus::kSucceeded:
-        ++p.succeeded;
-        break;
-      case RunStatus::kFailed:
-        ++p.failed;
-        break;
-      case RunStatus::kCancelled:
-        ++p.cancelled;
-        break;
-      case RunStatus::kDiverged:
-        ++p.diverged;
-        break;
-      case RunStatus::kStopped:
-        ++p.stopped;
-        break;
-    }
+    a.progress.CountRun(r.status);
     a.updated_unix_ms = std::max(a.updated_unix_ms, r.updated_unix_ms);
   }
   SnapshotRunReader store(snap);

@@ -8,6 +8,7 @@
 
 #include "common/json_limits.h"
 #include "common/sha256.h"
+#include "diary/checkpoint_name.h"
 #include "protocol/job_spec.h"
 #include "server/refs.h"
 #include "sweepspec/early_stop_spec.h"
@@ -144,8 +145,10 @@ StatusOr<SubmitResult> JobScheduler::SubmitSweep(const std::string& spec_yaml,
                                         "checkpoint as start_from, not a file");
     }
     std::string path = AbsolutePath(spec.start_from.substr(5), base_dir);
-    init_checkpoint = protocol::CheckpointRef{std::filesystem::path(path).filename().string(),
-                                              protocol::UriFromPath(path)};
+    const std::string file_name = std::filesystem::path(path).filename().string();
+    init_checkpoint = protocol::CheckpointRef{file_name, protocol::UriFromPath(path)};
+    // One of our checkpoint files continues at its step (as the worker reads it, from the name).
+    if (auto parsed = diary::ParseCheckpointName(file_name)) start_step = parsed->step;
     spec.start_from = "file:" + path;
   } else if (!spec.start_from.empty()) {
     auto ck = ResolveCheckpointRef(runs_, spec.start_from);
@@ -284,11 +287,56 @@ StatusOr<std::pair<Run, Job>> JobScheduler::ForkRun(const std::string& checkpoin
   ABLATE_ASSIGN_OR_RETURN(Checkpoint ck, ResolveCheckpointRef(runs_, checkpoint_ref));
   ABLATE_RETURN_IF_ERROR(RequireStoredFile(ck));
   ABLATE_ASSIGN_OR_RETURN(Run parent, runs_.GetRun(ck.run_id));
-  json config = json::parse(parent.config_json, nullptr, false);
+  ForkStart start;
+  start.weights = protocol::CheckpointRef{ck.name, ck.uri};
+  start.step = ck.step;
+  start.parent_checkpoint = ck.id;
+  start.start_from = ck.run_name + "/" + ck.name;
+  start.default_name_base = parent.name;
+  return QueueFork(parent, start, overrides, steps, reset_optimizer, name);
+}
+
+StatusOr<std::pair<Run, Job>> JobScheduler::ForkRunFromFile(
+    const std::string& path, const std::string& config_from,
+    const std::vector<std::string>& overrides, int64_t steps, bool reset_optimizer,
+    const std::string& name) {
+  const std::filesystem::path file(path);
+  if (path.empty() || !file.is_absolute()) {
+    return absl::InvalidArgumentError("file:" + path +
+                                      ": a weights file to fork from needs an absolute path");
+  }
+  if (config_from.empty()) {
+    return absl::InvalidArgumentError(
+        "file:" + path +
+        ": forking a weights file needs a run to take the dataset, preset and eval settings from "
+        "(ablate fork file:PATH --config-from RUN)");
+  }
+  ABLATE_ASSIGN_OR_RETURN(Run config_run, ResolveRunName(runs_, config_from));
+  ForkStart start;
+  const std::string normal = file.lexically_normal().string();
+  start.weights = protocol::CheckpointRef{file.filename().string(), protocol::UriFromPath(normal)};
+  // One of our checkpoint files continues at its step (as the worker reads it, from the name).
+  if (auto parsed = diary::ParseCheckpointName(file.filename().string())) start.step = parsed->step;
+  start.start_from = "file:" + normal;
+  start.default_name_base = file.stem().string();
+  if (start.default_name_base.empty()) start.default_name_base = "file";
+  return QueueFork(config_run, start, overrides, steps, reset_optimizer, name);
+}
+
+StatusOr<std::pair<Run, Job>> JobScheduler::QueueFork(const Run& config_run, const ForkStart& start,
+                                                      const std::vector<std::string>& overrides,
+                                                      int64_t steps, bool reset_optimizer,
+                                                      const std::string& name) {
+  json config = json::parse(config_run.config_json, nullptr, false);
   if (!config.is_object()) config = json::object();
   if (!config.contains("set") || !config["set"].is_object()) config["set"] = json::object();
+  if (!start.parent_checkpoint) {
+    // The file is the start: config_run's pretrained start (init_from) would contradict it.
+    config["set"].erase("init_from");
+    config["set"].erase("init_sha256");
+  }
   if (!config.contains("data") || !config["data"].contains("val")) {
-    return absl::FailedPreconditionError("run '" + parent.name +
+    return absl::FailedPreconditionError("run '" + config_run.name +
                                          "' records no dataset (config.data); cannot fork it");
   }
   for (const auto& o : overrides) {
@@ -308,22 +356,24 @@ StatusOr<std::pair<Run, Job>> JobScheduler::ForkRun(const std::string& checkpoin
   if (steps == 0) steps = config.value("steps", int64_t{0});
   if (steps <= 0) return absl::InvalidArgumentError("--steps is required (the parent has none)");
   config["steps"] = steps;
-  config["start_from"] = ck.run_name + "/" + ck.name;
+  config["start_from"] = start.start_from;
   config["reset_optimizer"] = reset_optimizer;
 
   std::pair<Run, Job> result;
   Status st = runs_.Transact([&]() -> Status {
-    ABLATE_RETURN_IF_ERROR(RecheckStoredFile(runs_, ck.id));
+    if (start.parent_checkpoint) {
+      ABLATE_RETURN_IF_ERROR(RecheckStoredFile(runs_, *start.parent_checkpoint));
+    }
     NewRun run;
     run.name = name;
     if (run.name.empty()) {
       for (int n = 1;; ++n) {
-        run.name = parent.name + "-fork" + std::to_string(n);
+        run.name = start.default_name_base + "-fork" + std::to_string(n);
         if (!runs_.FindRunByName(run.name).ok()) break;
       }
     }
     run.config = config;
-    run.parent_checkpoint = ck.id;
+    run.parent_checkpoint = start.parent_checkpoint;
     ABLATE_ASSIGN_OR_RETURN(Created<Run> created, runs_.CreateRun(run));
     if (!created.created) {
       return absl::AlreadyExistsError("run '" + run.name + "' already exists");
@@ -335,12 +385,12 @@ StatusOr<std::pair<Run, Job>> JobScheduler::ForkRun(const std::string& checkpoin
     job_spec.preset = preset;
     job_spec.set = config["set"];
     SetData(job_spec, config["data"]);
-    job_spec.steps = ck.step + steps;
+    job_spec.steps = start.step + steps;
     job_spec.checkpoint_every = config.value("checkpoint_every", int64_t{0});
     job_spec.eval_every = config.value("eval_every", int64_t{0});
     SetEval(job_spec, eval_cfg.value("score_threshold", 0.05), eval_cfg.value("top_k", 100),
             eval_cfg.value("nms_iou", 0.5), eval_cfg.value("max_dets", 100));
-    job_spec.init_checkpoint = protocol::CheckpointRef{ck.name, ck.uri};
+    job_spec.init_checkpoint = start.weights;
     job_spec.reset_optimizer = reset_optimizer;
     job_spec.trainer = trainer;
     ABLATE_ASSIGN_OR_RETURN(
@@ -415,6 +465,33 @@ StatusOr<std::vector<Job>> JobScheduler::ListJobs(const JobFilter& filter) {
   return out;
 }
 
+void SweepProgressCounts::CountRun(RunStatus status) {
+  ++total;
+  switch (status) {
+    case RunStatus::kQueued:
+      ++queued;
+      break;
+    case RunStatus::kRunning:
+      ++running;
+      break;
+    case RunStatus::kSucceeded:
+      ++succeeded;
+      break;
+    case RunStatus::kFailed:
+      ++failed;
+      break;
+    case RunStatus::kCancelled:
+      ++cancelled;
+      break;
+    case RunStatus::kDiverged:
+      ++diverged;
+      break;
+    case RunStatus::kStopped:
+      ++stopped;
+      break;
+  }
+}
+
 StatusOr<SweepStatus> JobScheduler::BuildSweepStatus(const SweepInfo& sweep) {
   SweepStatus status;
   status.sweep = sweep;
@@ -422,32 +499,10 @@ StatusOr<SweepStatus> JobScheduler::BuildSweepStatus(const SweepInfo& sweep) {
   for (const Job& job : jobs) {
     ABLATE_ASSIGN_OR_RETURN(Run run, runs_.GetRun(job.run));
     SweepProgressCounts& p = status.progress;
-    ++p.total;
     if (job.kind == JobKind::kTrain) {
-      switch (run.status) {
-        case RunStatus::kQueued:
-          ++p.queued;
-          break;
-        case RunStatus::kRunning:
-          ++p.running;
-          break;
-        case RunStatus::kSucceeded:
-          ++p.succeeded;
-          break;
-        case RunStatus::kFailed:
-          ++p.failed;
-          break;
-        case RunStatus::kCancelled:
-          ++p.cancelled;
-          break;
-        case RunStatus::kDiverged:
-          ++p.diverged;
-          break;
-        case RunStatus::kStopped:
-          ++p.stopped;
-          break;
-      }
+      p.CountRun(run.status);
     } else {
+      ++p.total;
       switch (job.state) {
         case JobState::kPending:
           ++p.queued;

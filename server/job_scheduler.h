@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "protocol/job_spec.h"
 #include "server/early_stopping.h"
 #include "server/job_store.h"
 #include "server/retention_scheduler.h"
@@ -60,6 +61,8 @@ struct SubmitResult {
 struct SweepProgressCounts {
   int total = 0, queued = 0, running = 0, succeeded = 0, failed = 0, cancelled = 0, diverged = 0,
       stopped = 0;
+  // One more run in `status`: total and that status's count.
+  void CountRun(RunStatus status);
 };
 
 struct TrialStatus {
@@ -134,6 +137,23 @@ class JobScheduler {
                                         const std::vector<std::string>& overrides, int64_t steps,
                                         bool reset_optimizer, const std::string& name);
 
+  // A new run from a weights file that is not a registered checkpoint: one of our checkpoint
+  // files, a torchvision ResNet state dict or a reference YOLACT checkpoint (ablate-train reads
+  // all three, docs/coordinator.md "Forking a file"). `path` must be absolute; the file is read by
+  // the worker, not here. The dataset, preset, eval settings, budget and trainer come from run
+  // `config_from` (a name or id), with `overrides` applied; its `init_from` is dropped (the file
+  // is the start). The new run has no parent checkpoint
+  // (it is a root of the lineage) and records `start_from: "file:PATH"`. Training starts at the
+  // step in the file's name when it is one of ours ("step0200000-ep014-loss4.902.pt"), else at
+  // 0, and runs `steps` more (0: config_from's budget). Default name "<file stem>-forkN".
+  // InvalidArgument for a relative path or a missing config_from; NotFound for an unknown run;
+  // FailedPrecondition when that run records no dataset.
+  StatusOr<std::pair<Run, Job>> ForkRunFromFile(const std::string& path,
+                                                const std::string& config_from,
+                                                const std::vector<std::string>& overrides,
+                                                int64_t steps, bool reset_optimizer,
+                                                const std::string& name);
+
   // An eval-only job for a checkpoint; its evaluation is recorded on the checkpoint's run.
   StatusOr<std::pair<Run, Job>> EvaluateCheckpoint(const std::string& checkpoint_ref,
                                                    const EvalOverrides& overrides);
@@ -190,6 +210,19 @@ class JobScheduler {
   StatusOr<std::vector<LineageNode>> Lineage(const std::optional<std::string>& run);
 
  private:
+  // Where a fork starts: a registered checkpoint (parent_checkpoint set) or a file.
+  struct ForkStart {
+    protocol::CheckpointRef weights;
+    int64_t step = 0;                               // the step training continues from
+    std::optional<CheckpointId> parent_checkpoint;  // rechecked in the fork's transaction
+    std::string start_from;         // recorded in the config: "RUN/NAME", "file:PATH"
+    std::string default_name_base;  // "<base>-forkN"
+  };
+  // The shared half of ForkRun and ForkRunFromFile: `config_run`'s config with `overrides`
+  // becomes the new run's, and one train job is queued, in one transaction.
+  StatusOr<std::pair<Run, Job>> QueueFork(const Run& config_run, const ForkStart& start,
+                                          const std::vector<std::string>& overrides, int64_t steps,
+                                          bool reset_optimizer, const std::string& name);
   StatusOr<SweepStatus> BuildSweepStatus(const SweepInfo& sweep);
 
   RunStore& runs_;

@@ -362,6 +362,61 @@ TEST_F(JobSchedulerTest, ImageFoldersReachTrainForkAndEvalJobs) {
   EXPECT_EQ(json::parse(eval->second.spec_json)["data"], expected);
 }
 
+// Issue 12: `ablate fork file:PATH --config-from RUN`: a weights file that is not a registered
+// checkpoint (an ImageNet ResNet, a reference YOLACT file, one of our files from elsewhere).
+TEST_F(JobSchedulerTest, ForkFromAFileTakesAnotherRunsConfig) {
+  Submit();
+  LeasedJob a = Lease(w1_);
+  const json data = json::parse(a.spec_json)["data"];
+
+  auto fork = scheduler_->ForkRunFromFile("/weights/yolact_base_54_800000.pth", a.job.run_name,
+                                          {"conf_loss=focal"}, 250, false, "");
+  ASSERT_TRUE(fork.ok()) << fork.status();
+  EXPECT_EQ(fork->first.name, "yolact_base_54_800000-fork1");
+  EXPECT_FALSE(fork->first.parent_checkpoint.has_value());  // a root of the lineage
+  EXPECT_EQ(json::parse(fork->first.config_json)["start_from"],
+            "file:/weights/yolact_base_54_800000.pth");
+  json spec = json::parse(fork->second.spec_json);
+  EXPECT_EQ(spec["kind"], "train");
+  EXPECT_EQ(spec["steps"], 250);  // not one of ours: from step 0
+  EXPECT_EQ(spec["set"]["conf_loss"], "focal");
+  EXPECT_EQ(spec["data"], data);
+  EXPECT_EQ(spec["init_checkpoint"]["uri"], "file:///weights/yolact_base_54_800000.pth");
+  EXPECT_EQ(spec["init_checkpoint"]["name"], "yolact_base_54_800000.pth");
+  auto again = scheduler_->ForkRunFromFile("/weights/yolact_base_54_800000.pth", a.job.run_name, {},
+                                           10, false, "");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->first.name, "yolact_base_54_800000-fork2");
+
+  // One of our checkpoint files continues at the step its name carries.
+  auto ours = scheduler_->ForkRunFromFile("/old/run/step0000600-ep010-loss2.000.pt", a.job.run_name,
+                                          {}, 100, true, "from-old");
+  ASSERT_TRUE(ours.ok()) << ours.status();
+  json ours_spec = json::parse(ours->second.spec_json);
+  EXPECT_EQ(ours_spec["steps"], 700);
+  EXPECT_EQ(ours_spec["reset_optimizer"], true);
+
+  const int runs_before = RunCount();
+  EXPECT_EQ(
+      scheduler_->ForkRunFromFile("weights.pth", a.job.run_name, {}, 10, false, "").status().code(),
+      absl::StatusCode::kInvalidArgument);
+  auto no_config = scheduler_->ForkRunFromFile("/w.pth", "", {}, 10, false, "");
+  EXPECT_EQ(no_config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(no_config.status().message()).find("--config-from"), std::string::npos);
+  EXPECT_EQ(scheduler_->ForkRunFromFile("/w.pth", "nope", {}, 10, false, "").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      scheduler_->ForkRunFromFile("/w.pth", a.job.run_name, {"conf_loss=fokal"}, 10, false, "")
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(scheduler_->ForkRunFromFile("/w.pth", a.job.run_name, {}, 10, false, "from-old")
+                .status()
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(RunCount(), runs_before);  // nothing stored by a refused fork
+}
+
 TEST_F(JobSchedulerTest, CheckpointsWithoutFilesCannotBeForked) {
   NewRun run;
   run.name = "diary-run";

@@ -143,11 +143,38 @@ parameters:
   // Issue 7: the same checkpoint re-scored at a low threshold keeps visibly more detections.
   json eval_low = AblateJson({"eval", victim_run + "/step0000060", "--score-threshold", "0.005"});
   ASSERT_TRUE(eval_low.contains("job")) << eval_low.dump();
+
+  // Issue 12: the same weights as a plain file elsewhere (one of ours copied in, as a user brings
+  // one): `fork file:PATH --config-from RUN` trains from it on that run's data, continuing at the
+  // step in its name, and the new run is a root of the lineage.
+  std::string ck_path;
+  const json victim = AblateJson({"show", victim_run});
+  for (const auto& c : victim["checkpoints"]) {
+    if (c["step"] == 60)
+      ck_path = c["uri"].get<std::string>().substr(std::string("file://").size());
+  }
+  ASSERT_FALSE(ck_path.empty());
+  std::filesystem::create_directories(dir_ / "elsewhere");
+  const std::filesystem::path copied =
+      dir_ / "elsewhere" / std::filesystem::path(ck_path).filename();
+  std::filesystem::copy_file(ck_path, copied);
+  CommandResult no_config = Ablate({"fork", "file:" + copied.string(), "--steps", "10"});
+  EXPECT_NE(no_config.exit_code, 0);
+  EXPECT_NE(no_config.err.find("--config-from RUN"), std::string::npos) << no_config.err;
+  CommandResult missing = Ablate({"fork", "file:" + (dir_ / "elsewhere" / "nope.pt").string(),
+                                  "--config-from", victim_run, "--steps", "10"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("no such weights file"), std::string::npos) << missing.err;
+  json file_fork = AblateJson({"fork", "file:" + copied.string(), "--config-from", victim_run,
+                               "--steps", "10", "--name", "from-file"});
+  ASSERT_EQ(file_fork["run"], "from-file") << file_fork.dump();
+
   bool fork_done = false, eval_done = false;
   json high, low;  // the bbox evaluations at 0.9 and 0.005
   for (int i = 0; i < 900 && !(fork_done && eval_done); ++i) {
     json f = AblateJson({"show", fork["run"].get<std::string>()});
-    fork_done = f["run"]["status"] == "succeeded";
+    fork_done = f["run"]["status"] == "succeeded" &&
+                AblateJson({"show", "from-file"})["run"]["status"] == "succeeded";
     json v = AblateJson({"show", victim_run});
     for (const auto& e : v["evaluations"]) {
       if (e["iou_type"] != "bbox") continue;
@@ -176,6 +203,13 @@ parameters:
   json lineage = AblateJson({"lineage", fork["run"].get<std::string>()});
   ASSERT_EQ(lineage["nodes"].size(), 2u) << lineage.dump(2);
   EXPECT_EQ(lineage["nodes"][1]["parent_run"], victim_run);
+  json from_file = AblateJson({"show", "from-file"});
+  std::vector<int64_t> steps;
+  for (const auto& c : from_file["checkpoints"]) steps.push_back(c["step"].get<int64_t>());
+  EXPECT_EQ(steps, std::vector<int64_t>({70})) << from_file.dump(2);
+  json file_lineage = AblateJson({"lineage", "from-file"});
+  ASSERT_EQ(file_lineage["nodes"].size(), 1u) << file_lineage.dump(2);
+  EXPECT_TRUE(file_lineage["nodes"][0]["parent_run"].is_null());
 }
 
 }  // namespace
