@@ -12,6 +12,7 @@
 #include "cli/text_format.h"
 #include "common/human_bytes.h"
 #include "proto/job_enums.h"
+#include "protocol/retention_spec.h"
 
 namespace ablate::cli {
 namespace {
@@ -34,39 +35,37 @@ bool Finished(const v1::JobSummary& j) {
 // What a job works on: its run, or a retention job's K and scope.
 std::string JobTarget(const v1::JobSummary& j) {
   if (rpc::JobKindOf(j) != v1::JOB_KIND_RETENTION) return j.run();
-  const json spec = json::parse(j.spec_json(), nullptr, false);
-  if (!spec.is_object()) return "-";
+  const json raw = json::parse(j.spec_json(), nullptr, false);
+  StatusOr<protocol::RetentionSpec> spec = protocol::ParseRetentionSpec(raw);
+  if (!spec.ok()) return "-";
   std::string scope = "all runs";
-  const json s = spec.value("scope", json::object());
-  if (s.contains("run")) scope = "run " + s.value("run", "");
-  if (s.contains("sweep")) scope = "sweep " + s.value("sweep", "");
-  return "keep " + std::to_string(spec.value("keep_last", 0)) + ", " + scope;
+  if (!spec->scope.run.empty()) scope = "run " + spec->scope.run;
+  if (!spec->scope.sweep.empty()) scope = "sweep " + spec->scope.sweep;
+  const std::string keep = spec->keep_last ? std::to_string(*spec->keep_last) : "default";
+  return "keep " + keep + ", " + scope;
 }
 
 // A retention result in one line: "deleted 3 (1.2 MiB), missing 0, failed 1 (a/step1: ...)", then
 // "; gallery images: deleted 16 (0.2 MiB), missing 0, failed 0" when it touched gallery files.
 std::string ResultText(const v1::JobSummary& j) {
-  const json r = json::parse(j.result_json(), nullptr, false);
-  if (rpc::JobKindOf(j) != v1::JOB_KIND_RETENTION || !r.is_object() || !r.contains("deleted")) {
+  const json raw = json::parse(j.result_json(), nullptr, false);
+  if (rpc::JobKindOf(j) != v1::JOB_KIND_RETENTION || !raw.is_object() || !raw.contains("deleted")) {
     return j.last_error();
   }
-  const int64_t gallery_bytes = r.value("gallery_bytes_freed", int64_t{0});
-  std::string out = "deleted " + std::to_string(r.value("deleted", 0)) + " (" +
-                    HumanBytes(r.value("bytes_freed", int64_t{0}) - gallery_bytes) + "), missing " +
-                    std::to_string(r.value("missing", 0)) + ", failed " +
-                    std::to_string(r.value("failed", 0));
-  const int gallery_deleted = r.value("gallery_deleted", 0);
-  const int gallery_missing = r.value("gallery_missing", 0);
-  const int gallery_failed = r.value("gallery_failed", 0);
-  if (gallery_deleted + gallery_missing + gallery_failed > 0) {
-    out += "; gallery images: deleted " + std::to_string(gallery_deleted) + " (" +
-           HumanBytes(gallery_bytes) + "), missing " + std::to_string(gallery_missing) +
-           ", failed " + std::to_string(gallery_failed);
+  StatusOr<protocol::RetentionResult> r = protocol::ParseRetentionResult(raw);
+  if (!r.ok()) return std::string(r.status().message());
+  std::string out = "deleted " + std::to_string(r->deleted) + " (" +
+                    HumanBytes(r->bytes_freed - r->gallery_bytes_freed) + "), missing " +
+                    std::to_string(r->missing) + ", failed " + std::to_string(r->failed);
+  if (r->gallery_deleted + r->gallery_missing + r->gallery_failed > 0) {
+    out += "; gallery images: deleted " + std::to_string(r->gallery_deleted) + " (" +
+           HumanBytes(r->gallery_bytes_freed) + "), missing " + std::to_string(r->gallery_missing) +
+           ", failed " + std::to_string(r->gallery_failed);
   }
   std::string failures;
-  for (const auto& f : r.value("failures", json::array())) {
-    failures += (failures.empty() ? "" : "; ") + f.value("checkpoint", f.value("file", "")) + ": " +
-                f.value("reason", "");
+  for (const protocol::RetentionFailure& f : r->failures) {
+    failures += (failures.empty() ? "" : "; ") + (f.checkpoint.empty() ? f.file : f.checkpoint) +
+                ": " + f.reason;
   }
   if (!failures.empty()) out += " (" + failures + ")";
   if (rpc::JobStateOf(j) != v1::JOB_STATE_SUCCEEDED && !j.last_error().empty()) {
