@@ -17,11 +17,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "dashboard/prometheus.h"
 #include "dashboard/store_snapshot.h"
@@ -84,9 +85,9 @@ class DashboardApi {
   const Clock& clock_;
   SnapshotCache snapshots_;
   RequestLatencies latencies_;
-  std::mutex cache_mu_;
-  std::shared_ptr<const StoreSnapshot> cache_snapshot_;  // guarded by cache_mu_
-  std::map<std::string, std::string> cache_;             // guarded by cache_mu_
+  absl::Mutex cache_mu_;
+  std::shared_ptr<const StoreSnapshot> cache_snapshot_ ABSL_GUARDED_BY(cache_mu_);
+  std::map<std::string, std::string> cache_ ABSL_GUARDED_BY(cache_mu_);
 };
 
 }  // namespace ablate::dashboard

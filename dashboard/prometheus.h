@@ -12,11 +12,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace ablate::dashboard {
 
@@ -36,9 +38,9 @@ class RequestLatencies {
     uint64_t count = 0;
     double sum = 0;
   };
-  mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, Histogram> histograms_;   // guarded by mu_
-  std::map<std::tuple<std::string, std::string, int>, uint64_t> totals_;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::map<std::pair<std::string, std::string>, Histogram> histograms_ ABSL_GUARDED_BY(mu_);
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> totals_ ABSL_GUARDED_BY(mu_);
 };
 
 // Figures only the coordinator knows (its scheduler tables and ingest counters). Unset fields are

@@ -18,6 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "server/run_store.h"
@@ -91,8 +93,8 @@ class SnapshotCache {
   const Clock& clock_;
   const int64_t ttl_ms_;
   std::mutex load_mu_;  // held while loading; serialises reloads
-  std::mutex mu_;
-  std::shared_ptr<const StoreSnapshot> current_;  // guarded by mu_
+  absl::Mutex mu_;
+  std::shared_ptr<const StoreSnapshot> current_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace ablate::dashboard
