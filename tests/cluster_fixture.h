@@ -1,7 +1,7 @@
 // A gtest fixture for end-to-end tests that run a coordinator process and worker processes in
 // one fresh folder, on a fixed loopback port, and may kill and restart them (sweep_e2e_test,
-// chaos_e2e_test, early_stop_e2e_test). The coordinator listens on the same address after a
-// restart, so workers and clients keep their --server.
+// chaos_e2e_test, early_stop_e2e_test, trainer_e2e_test). The coordinator listens on the same
+// address after a restart, so workers and clients keep their --server.
 //
 // Files: dir_/ablate.db (the coordinator's SQLite file), dir_/coordinator-N.log (its Nth start),
 // dir_/NAME.log (a worker), dir_/work (every worker's --work-dir). The folder is removed after a

@@ -5,9 +5,7 @@
 // is read back from its SQLite file. A script that prints no table fails its job with that
 // reason; one that crashes is retried and handed ABLATE_RESUME_FROM. No LibTorch anywhere.
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -15,8 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "tests/process_util.h"
-#include "worker/child_process.h"
+#include "tests/cluster_fixture.h"
 
 namespace ablate::e2e {
 namespace {
@@ -29,40 +26,22 @@ fs::path SourceDir() {
   return fs::absolute(dir ? dir : ".");
 }
 
-class TrainerE2eTest : public ::testing::Test {
+class TrainerE2eTest : public ClusterTest {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("ablate_trainer_e2e_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "work");
+    ClusterTest::SetUp();
     // A short lease TTL: a failed job is held back from the worker it failed on for 2 x TTL
     // (docs/workers.md), and this test retries on one worker.
-    server_ = std::make_unique<ServerProcess>(dir_ / "ablate.db",
-                                              std::vector<std::string>{"--lease-ttl", "2"});
-    std::string error;
-    ASSERT_TRUE(server_->Start(&error)) << error;
+    StartCoordinator({"--lease-ttl", "2"});
+    if (HasFatalFailure()) return;
     // These jobs never run ablate-train; any executable satisfies the worker's check.
-    auto child = worker::ChildProcess::Start(
-        {{AblateBinary(), "worker", "--server", server_->address(), "--slots", "1", "--name", "w1",
-          "--work-dir", (dir_ / "work").string(), "--trainer", "/bin/true"},
-         dir_ / "worker.log",
-         {}});
-    ASSERT_TRUE(child.ok()) << child.status();
-    worker_ = std::move(*child);
-  }
-  void TearDown() override {
-    if (worker_) {
-      worker_->Signal(SIGTERM);
-      worker_->Wait();
-    }
-    server_.reset();
-    if (!HasFailure()) fs::remove_all(dir_);
+    StartWorker("w1", "w1", "/bin/true");
   }
 
   // Submits `yaml` (written to the test folder); returns the sweep name.
   std::string Submit(const std::string& file, const std::string& yaml) {
     std::ofstream(dir_ / file) << yaml;
-    CommandResult r = RunAblate(server_->address(), {"submit", (dir_ / file).string(), "--json"});
+    CommandResult r = Ablate({"submit", (dir_ / file).string(), "--json"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return json::parse(r.out, nullptr, false).value("sweep", "");
   }
@@ -106,7 +85,7 @@ class TrainerE2eTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     ADD_FAILURE() << "sweep " << sweep << " did not finish; worker log:\n"
-                  << RunCommand({"/bin/cat", (dir_ / "worker.log").string()}).out;
+                  << RunCommand({"/bin/cat", (dir_ / "w1.log").string()}).out;
   }
 
   std::vector<json> Attempts(const std::string& run) {
@@ -119,10 +98,6 @@ class TrainerE2eTest : public ::testing::Test {
   std::string Script(const std::string& name) {
     return (SourceDir() / "tests" / "data" / name).string();
   }
-
-  fs::path dir_;
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<worker::ChildProcess> worker_;
 };
 
 TEST_F(TrainerE2eTest, SummariesOfAUsersScriptBecomeEvaluationsCheckpointsAndMetrics) {
@@ -182,8 +157,7 @@ parameters:
                                                    {"200", "lr", "0.001"}}));
 
   // The leaderboard ranks them like any other runs.
-  CommandResult board =
-      RunAblate(server_->address(), {"leaderboard", "--sweep", sweep, "--iou", "segm", "--json"});
+  CommandResult board = Ablate({"leaderboard", "--sweep", sweep, "--iou", "segm", "--json"});
   ASSERT_EQ(board.exit_code, 0) << board.err;
   const json rows = json::parse(board.out)["rows"];
   ASSERT_EQ(rows.size(), 2u) << board.out;
@@ -191,7 +165,7 @@ parameters:
   // A {key} the trials do not have is refused at submit time; nothing is stored.
   std::ofstream(dir_ / "bad.yaml") << "name: bad\nbase: {set: {}}\ntrainer: {command: [python3, "
                                       "x.py, \"{pos}\"]}\nbudget: {steps: 1}\n";
-  CommandResult bad = RunAblate(server_->address(), {"submit", (dir_ / "bad.yaml").string()});
+  CommandResult bad = Ablate({"submit", (dir_ / "bad.yaml").string()});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("trainer.command[2] '{pos}': '{pos}' is not a key of the trial's config"),
             std::string::npos)
@@ -258,7 +232,7 @@ parameters:
   EXPECT_EQ(Query("SELECT l.outcome FROM leases l JOIN jobs j ON j.id = l.job_id JOIN runs r ON "
                   "r.id = j.run_id WHERE r.name = 'modes-t01' ORDER BY l.id"),
             (std::vector<std::vector<std::string>>{{"failed"}, {"succeeded"}}));
-  const std::string log = RunCommand({"/bin/cat", (dir_ / "worker.log").string()}).out;
+  const std::string log = RunCommand({"/bin/cat", (dir_ / "w1.log").string()}).out;
   EXPECT_NE(log.find("trainer exited with code 3: Traceback: simulated CUDA error: out of memory"),
             std::string::npos)
       << log;
