@@ -38,6 +38,10 @@ class CliE2eTest : public ::testing::Test {
     std::string error;
     ASSERT_TRUE(server_->Start(&error)) << error;
   }
+  void TearDown() override {
+    server_.reset();
+    if (!HasFailure()) fs::remove_all(dir_);  // kept after a failure, for the database
+  }
 
   CommandResult Ablate(std::vector<std::string> args) {
     return RunAblate(server_->address(), std::move(args));

@@ -151,7 +151,11 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) Stop(SIGKILL);
-  if (!log_.empty()) std::filesystem::remove(log_);
+  if (!log_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove(log_, ignored);
+    std::filesystem::remove(log_.string() + ".err", ignored);
+  }
 }
 
 bool ServerProcess::Start(std::string* error) {
