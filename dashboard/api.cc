@@ -200,14 +200,14 @@ StatusOr<std::string> DashboardApi::CachedBody(
     const std::shared_ptr<const StoreSnapshot>& snap, const std::string& key,
     const std::function<StatusOr<std::string>()>& build) {
   {
-    absl::MutexLock lock(&cache_mu_);
+    MutexLock lock(&cache_mu_);
     if (cache_snapshot_ == snap) {
       auto it = cache_.find(key);
       if (it != cache_.end()) return it->second;
     }
   }
   ABLATE_ASSIGN_OR_RETURN(std::string body, build());
-  absl::MutexLock lock(&cache_mu_);
+  MutexLock lock(&cache_mu_);
   if (cache_snapshot_ != snap) {
     // Only move forward: a request still holding an older snapshot does not evict newer bodies.
     if (cache_snapshot_ && cache_snapshot_->loaded_unix_ms > snap->loaded_unix_ms) return body;

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "dashboard/prometheus.h"
 #include "dashboard/store_snapshot.h"
 #include "server/job_store.h"
@@ -85,7 +85,7 @@ class DashboardApi {
   const Clock& clock_;
   SnapshotCache snapshots_;
   RequestLatencies latencies_;
-  absl::Mutex cache_mu_;
+  Mutex cache_mu_;
   std::shared_ptr<const StoreSnapshot> cache_snapshot_ ABSL_GUARDED_BY(cache_mu_);
   std::map<std::string, std::string> cache_ ABSL_GUARDED_BY(cache_mu_);
 };

@@ -24,7 +24,7 @@ std::string PrometheusLabel(std::string_view value) {
 
 void RequestLatencies::Observe(std::string_view protocol, std::string_view route, int code,
                                double seconds) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   Histogram& h = histograms_[{std::string(protocol), std::string(route)}];
   size_t b = 0;
   while (b < kBucketsSeconds.size() && seconds > kBucketsSeconds[b]) ++b;
@@ -35,7 +35,7 @@ void RequestLatencies::Observe(std::string_view protocol, std::string_view route
 }
 
 void RequestLatencies::Render(std::string& out) const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   out +=
       "# HELP ablate_request_duration_seconds Time to answer a request, by protocol and route.\n"
       "# TYPE ablate_request_duration_seconds histogram\n";

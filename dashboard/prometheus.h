@@ -18,7 +18,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace ablate::dashboard {
 
@@ -38,7 +38,7 @@ class RequestLatencies {
     uint64_t count = 0;
     double sum = 0;
   };
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::map<std::pair<std::string, std::string>, Histogram> histograms_ ABSL_GUARDED_BY(mu_);
   std::map<std::tuple<std::string, std::string, int>, uint64_t> totals_ ABSL_GUARDED_BY(mu_);
 };

@@ -194,7 +194,7 @@ StatusOr<std::vector<server::GalleryFile>> SnapshotRunReader::ListGalleryFiles(
 StatusOr<std::shared_ptr<const StoreSnapshot>> SnapshotCache::Get() {
   std::shared_ptr<const StoreSnapshot> current;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     current = current_;
   }
   // Loading holds the store's lock for load_ms; reloading at most every 10 x load_ms keeps the
@@ -209,7 +209,7 @@ StatusOr<std::shared_ptr<const StoreSnapshot>> SnapshotCache::Get() {
     if (!load_lock.try_lock()) return current;
   } else {
     load_lock.lock();
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (current_) return current_;  // loaded by the caller we waited for
   }
   StatusOr<std::shared_ptr<const StoreSnapshot>> fresh = LoadSnapshot(store_, clock_);
@@ -217,7 +217,7 @@ StatusOr<std::shared_ptr<const StoreSnapshot>> SnapshotCache::Get() {
     if (current) return current;
     return fresh.status();
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   current_ = *fresh;
   return current_;
 }

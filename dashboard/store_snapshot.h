@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "server/run_store.h"
 
@@ -93,7 +93,7 @@ class SnapshotCache {
   const Clock& clock_;
   const int64_t ttl_ms_;
   std::mutex load_mu_;  // held while loading; serialises reloads
-  absl::Mutex mu_;
+  Mutex mu_;
   std::shared_ptr<const StoreSnapshot> current_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -7,7 +7,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "proto/grpc_status.h"
 #include "server/access_policy.h"
 
@@ -21,21 +21,21 @@ using grpc::experimental::InterceptionHookPoints;
 class DenialRegistry {
  public:
   void Record(const void* context, grpc::Status status) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     denials_[context] = std::move(status);
   }
   void Forget(const void* context) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     denials_.erase(context);
   }
   grpc::Status Find(const void* context) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto it = denials_.find(context);
     return it == denials_.end() ? grpc::Status::OK : it->second;
   }
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   std::unordered_map<const void*, grpc::Status> denials_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -18,8 +18,8 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "server/migrator.h"
 #include "server/run_store.h"
 #include "server/sqlite_db.h"
@@ -125,7 +125,7 @@ class SqliteRunStore final : public RunStore {
   Status WriteLaterGalleryPassLocked(int64_t evaluation_id, const Gallery& gallery)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  absl::Mutex mu_;
+  Mutex mu_;
   // The thread holding mu_ through its outermost Session; default (no thread) while none does.
   // Only the holder sets it to its own id, so a thread reading its own id holds mu_.
   std::atomic<std::thread::id> owner_;

@@ -128,7 +128,7 @@ Status WorkerDaemon::Run() {
 bool WorkerDaemon::WorkDirReady() {
   const Status disk = CheckWorkDir(options_.work_dir, options_.min_free_disk_bytes);
   const std::string problem(disk.message());
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (problem != work_dir_problem_) {
     Log(disk.ok() ? "work dir usable again; leasing jobs" : "not leasing jobs: " + problem);
     work_dir_problem_ = problem;
@@ -189,7 +189,7 @@ void WorkerDaemon::RunJob(const v1::Job& job, int64_t leased_at_ms) {
   auto cancel = std::make_shared<std::atomic<bool>>(false);
   auto held_until = std::make_shared<std::atomic<int64_t>>(leased_at_ms + lease_ttl_ms_);
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     active_[job.lease_id()] = ActiveLease{cancel, held_until};
   }
   v1::CompleteJobRequest complete;
@@ -245,7 +245,7 @@ void WorkerDaemon::RunJob(const v1::Job& job, int64_t leased_at_ms) {
     }
   }
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     active_.erase(job.lease_id());
   }
   v1::CompleteJobResponse response;
@@ -321,7 +321,7 @@ void WorkerDaemon::HeartbeatLoop() {
     v1::HeartbeatRequest request;
     request.set_worker_id(worker_id_);
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       for (const auto& [lease, active] : active_) request.add_lease_ids(lease);
     }
     v1::HeartbeatResponse response;
@@ -333,7 +333,7 @@ void WorkerDaemon::HeartbeatLoop() {
       return scheduler_->Heartbeat(&ctx, request, &response);
     });
     if (!s.ok()) continue;
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (int64_t lease : response.stop_lease_ids()) {
       auto it = active_.find(lease);
       if (it != active_.end()) {
@@ -351,7 +351,7 @@ void WorkerDaemon::HeartbeatLoop() {
     }
   }
   // Stopping: end every running trial; their jobs are RELEASED (see RunJob).
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (auto& [lease, active] : active_) *active.cancel = true;
 }
 

@@ -33,7 +33,7 @@
 #include "ablate/v1/coordinator.grpc.pb.h"
 #include "ablate/v1/scheduler.grpc.pb.h"
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "proto/client_channel.h"
 #include "worker/rpc_retry.h"
@@ -103,7 +103,7 @@ class WorkerDaemon {
     // Steady-clock ms until which the lease is surely held (see the top of this file).
     std::shared_ptr<std::atomic<int64_t>> held_until_ms;
   };
-  absl::Mutex mu_;
+  Mutex mu_;
   std::string work_dir_problem_ ABSL_GUARDED_BY(mu_);  // the last CheckWorkDir verdict logged
   // lease id -> the running job's cancel flag and lease horizon.
   std::map<int64_t, ActiveLease> active_ ABSL_GUARDED_BY(mu_);
