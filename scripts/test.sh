@@ -6,11 +6,12 @@
 #   scripts/test.sh --sanitize address,undefined [CTEST ARGS]
 #       the torch-free tests under ASan+UBSan (build dir build-asan; any report fails the test)
 #   scripts/test.sh --sanitize thread [CTEST ARGS]
-#       the server and worker tests under TSan (build dir build-tsan)
+#       the store, scheduler, worker and dashboard tests under TSan (build dir build-tsan)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SANITIZE=""
+BUILD_TARGETS=()
 if [ "${1:-}" = "--sanitize" ]; then
   SANITIZE="${2:-}"
   shift 2 || { echo "test.sh: --sanitize needs address,undefined or thread" >&2; exit 2; }
@@ -41,7 +42,13 @@ case "$SANITIZE" in
       -DABLATE_SANITIZE_THREAD=ON -DABLATE_BUILD_DETECTOR=OFF >/dev/null
     export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
     if [ $# -eq 0 ]; then
-      set -- -R "^(store_test|server_core_test|coordinator_service_test|worker_core_test|dashboard_test)$"
+      # Not coordinator_service_test: it runs gRPC in-process, and Debian's libgrpc and abseil are
+      # not built with TSan, so their own synchronisation is invisible to it and it reports
+      # hundreds of races inside them (ClientContext, chttp2, absl's GraphCycles). The store,
+      # scheduler, worker and dashboard (httplib threads) tests run our locks for real.
+      TSAN_TESTS="store_test server_core_test worker_core_test dashboard_test"
+      BUILD_TARGETS=(--target $TSAN_TESTS)  # only what runs: a TSan build is slow
+      set -- -R "^($(echo "$TSAN_TESTS" | tr ' ' '|'))$"
     fi
     ;;
   *)
@@ -49,5 +56,5 @@ case "$SANITIZE" in
     exit 2
     ;;
 esac
-nice -n 10 cmake --build "$BUILD_DIR"
+cmake --build "$BUILD_DIR" "${BUILD_TARGETS[@]}"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j2 "$@"
