@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include "cli/cli_test_util.h"
 #include "cli/proto_json.h"
 #include "server/proto_convert.h"
 
 namespace ablate::cli {
 namespace {
+
+using testing::EvaluationWithOutputs;
 
 TEST(TableTest, AlignsColumnsAndRightAlignsNumbers) {
   Table t({"run", "AP"});
@@ -53,31 +56,6 @@ TEST(SettingsTextTest, UnknownFieldsAreQuestionMarks) {
   s.set_dataset_fingerprint("diary:x.txt");
   EXPECT_EQ(SettingsText(s),
             "score_threshold=0.05 top_k=100 nms_iou=? max_dets=? dataset=diary:x.txt");
-}
-
-v1::Evaluation EvaluationWithOutputs(int64_t id, double score_threshold, int64_t detections,
-                                     int64_t max_per_image) {
-  v1::Evaluation e;
-  e.set_id(id);
-  e.set_checkpoint_name("step0000600-ep010-loss2.000");
-  e.mutable_settings()->set_iou_type(v1::IOU_TYPE_BBOX);
-  e.mutable_settings()->set_score_threshold(score_threshold);
-  auto* o = e.mutable_outputs();
-  o->set_detections(detections);
-  o->set_images(40);
-  o->set_detections_per_image_mean(static_cast<double>(detections) / 40);
-  o->set_detections_per_image_max(max_per_image);
-  o->set_results_bytes(detections * 400);
-  auto* g = e.mutable_gallery();
-  g->set_dir_uri("file:///work/evals/3/gallery");
-  for (int64_t id : {12, 139}) {
-    auto* image = g->add_images();
-    image->set_image_id(id);
-    image->set_uri("file:///work/evals/3/gallery/" + std::to_string(id) + ".jpg");
-    image->set_bytes(20000);
-    image->set_detections(3);
-  }
-  return e;
 }
 
 TEST(DetectionsTableTest, CountsPerEvaluationAndWhereTheGalleryIs) {
