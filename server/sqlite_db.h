@@ -11,7 +11,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
+#include <vector>
 
 #include "common/status.h"
 
@@ -39,6 +41,20 @@ class SqliteStatement {
   StatusOr<bool> Step();
   // Steps until done (for statements without result rows).
   Status Run();
+  // Steps through every row, collecting read_row(*this) for each, then Resets the statement.
+  // Errors as Step (the statement is not reset then; Prepare resets it before its next use).
+  template <typename ReadRow>
+  StatusOr<std::vector<std::invoke_result_t<ReadRow&, const SqliteStatement&>>> CollectRows(
+      ReadRow read_row) {
+    std::vector<std::invoke_result_t<ReadRow&, const SqliteStatement&>> rows;
+    while (true) {
+      ABLATE_ASSIGN_OR_RETURN(bool row, Step());
+      if (!row) break;
+      rows.push_back(read_row(static_cast<const SqliteStatement&>(*this)));
+    }
+    Reset();
+    return rows;
+  }
 
   int64_t ColumnInt(int col) const;
   double ColumnDouble(int col) const;

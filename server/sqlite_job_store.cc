@@ -208,12 +208,7 @@ StatusOr<std::vector<WorkerInfo>> SqliteJobStore::ListWorkers() {
   ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
     ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q,
                             db.Prepare(std::string(kWorkerColumns) + "ORDER BY id"));
-    while (true) {
-      ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
-      if (!row) break;
-      result.push_back(ReadWorker(*q));
-    }
-    q->Reset();
+    ABLATE_ASSIGN_OR_RETURN(result, q->CollectRows(ReadWorker));
     return absl::OkStatus();
   }));
   return result;

@@ -53,6 +53,11 @@ Run ReadRun(const SqliteStatement& s) {
   return r;
 }
 
+// Columns: step, key, value.
+MetricPoint ReadMetricPoint(const SqliteStatement& s) {
+  return MetricPoint{s.ColumnInt(0), s.ColumnText(1), s.ColumnDouble(2)};
+}
+
 Checkpoint ReadCheckpoint(const SqliteStatement& s) {
   Checkpoint c;
   c.id = CheckpointId{s.ColumnInt(0)};
@@ -212,41 +217,21 @@ StatusOr<std::vector<Run>> SqliteRunStore::QueryRunsLocked(
     const std::string& where, const std::function<void(SqliteStatement&)>& bind) {
   ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db_->Prepare(kRunColumns + where));
   bind(*q);
-  std::vector<Run> out;
-  while (true) {
-    ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row) break;
-    out.push_back(ReadRun(*q));
-  }
-  q->Reset();
-  return out;
+  return q->CollectRows(ReadRun);
 }
 
 StatusOr<std::vector<Checkpoint>> SqliteRunStore::QueryCheckpointsLocked(
     const std::string& where, const std::function<void(SqliteStatement&)>& bind) {
   ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db_->Prepare(kCheckpointColumns + where));
   bind(*q);
-  std::vector<Checkpoint> out;
-  while (true) {
-    ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row) break;
-    out.push_back(ReadCheckpoint(*q));
-  }
-  q->Reset();
-  return out;
+  return q->CollectRows(ReadCheckpoint);
 }
 
 StatusOr<std::vector<Evaluation>> SqliteRunStore::QueryEvaluationsLocked(
     const std::string& where, const std::function<void(SqliteStatement&)>& bind) {
   ABLATE_ASSIGN_OR_RETURN(SqliteStatement * q, db_->Prepare(kEvaluationColumns + where));
   bind(*q);
-  std::vector<Evaluation> out;
-  while (true) {
-    ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row) break;
-    out.push_back(ReadEvaluation(*q));
-  }
-  q->Reset();
+  ABLATE_ASSIGN_OR_RETURN(std::vector<Evaluation> out, q->CollectRows(ReadEvaluation));
   ABLATE_ASSIGN_OR_RETURN(
       SqliteStatement * cats,
       db_->Prepare("SELECT category_id, category_name, ap FROM evaluation_category_ap "
@@ -464,14 +449,7 @@ StatusOr<std::vector<MetricPoint>> SqliteRunStore::LatestMetrics(RunId run) {
                    "m.step = (SELECT MAX(step) FROM metric_points WHERE run_id = ?1 AND "
                    "key = m.key) ORDER BY m.key"));
   q->Bind(1, run.value);
-  std::vector<MetricPoint> out;
-  while (true) {
-    ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row) break;
-    out.push_back(MetricPoint{q->ColumnInt(0), q->ColumnText(1), q->ColumnDouble(2)});
-  }
-  q->Reset();
-  return out;
+  return q->CollectRows(ReadMetricPoint);
 }
 
 StatusOr<std::vector<MetricPoint>> SqliteRunStore::ListMetrics(RunId run, std::string_view key) {
@@ -480,14 +458,7 @@ StatusOr<std::vector<MetricPoint>> SqliteRunStore::ListMetrics(RunId run, std::s
                           db_->Prepare("SELECT step, key, value FROM metric_points "
                                        "WHERE run_id = ? AND key = ? ORDER BY step"));
   q->Bind(1, run.value).Bind(2, key);
-  std::vector<MetricPoint> out;
-  while (true) {
-    ABLATE_ASSIGN_OR_RETURN(bool row, q->Step());
-    if (!row) break;
-    out.push_back(MetricPoint{q->ColumnInt(0), q->ColumnText(1), q->ColumnDouble(2)});
-  }
-  q->Reset();
-  return out;
+  return q->CollectRows(ReadMetricPoint);
 }
 
 StatusOr<Created<Checkpoint>> SqliteRunStore::RegisterCheckpoint(const NewCheckpoint& c) {
