@@ -23,11 +23,18 @@ constexpr size_t kMaxCachedBodies = 256;
 constexpr int kMaxCompareRuns = 8;
 constexpr size_t kMaxParamBytes = 4096;
 
+// Every body is dumped here: a byte that is not UTF-8 (a request's path or parameter echoed in an
+// error, e.g. "/api/leade\xaeoard") becomes U+FFFD instead of nlohmann's type_error.316, which
+// escaped the handler (found by fuzz_dashboard_query).
+std::string Dump(const json& j) {
+  return j.dump(/*indent=*/-1, ' ', /*ensure_ascii=*/false, json::error_handler_t::replace);
+}
+
 // A 400/404 carrying its message; Params helpers return it as InvalidArgument.
 ApiResponse JsonError(int status, std::string_view message) {
   ApiResponse r;
   r.status = status;
-  r.body = json{{"error", std::string(message)}}.dump();
+  r.body = Dump(json{{"error", std::string(message)}});
   return r;
 }
 
@@ -320,7 +327,7 @@ ApiResponse DashboardApi::HandleGet(const ApiRequest& req) {
     Params p(req.params, path, {});
     if (Status s = p.Check(); !s.ok()) return fail(s, path);
     StatusOr<std::string> body = CachedBody(
-        snap, cache_key, [&]() -> StatusOr<std::string> { return SweepsView(*snap).dump(); });
+        snap, cache_key, [&]() -> StatusOr<std::string> { return Dump(SweepsView(*snap)); });
     return body.ok() ? json_ok(*std::move(body), path) : fail(body.status(), path);
   }
   if (path == "/api/leaderboard") {
@@ -332,7 +339,7 @@ ApiResponse DashboardApi::HandleGet(const ApiRequest& req) {
     if (!q.ok()) return fail(q.status(), path);
     StatusOr<std::string> body = CachedBody(snap, cache_key, [&]() -> StatusOr<std::string> {
       ABLATE_ASSIGN_OR_RETURN(json j, LeaderboardView(*snap, *q));
-      return j.dump();
+      return Dump(j);
     });
     return body.ok() ? json_ok(*std::move(body), path) : fail(body.status(), path);
   }
@@ -351,7 +358,7 @@ ApiResponse DashboardApi::HandleGet(const ApiRequest& req) {
     }
     StatusOr<std::string> body = CachedBody(snap, cache_key, [&]() -> StatusOr<std::string> {
       ABLATE_ASSIGN_OR_RETURN(json j, CompareView(*snap, runs));
-      return j.dump();
+      return Dump(j);
     });
     return body.ok() ? json_ok(*std::move(body), path) : fail(body.status(), path);
   }
@@ -360,7 +367,7 @@ ApiResponse DashboardApi::HandleGet(const ApiRequest& req) {
     if (Status s = p.Check(); !s.ok()) return fail(s, path);
     StatusOr<std::string> body = CachedBody(snap, cache_key, [&]() -> StatusOr<std::string> {
       ABLATE_ASSIGN_OR_RETURN(json j, LineageView(*snap, p.Get("root")));
-      return j.dump();
+      return Dump(j);
     });
     return body.ok() ? json_ok(*std::move(body), path) : fail(body.status(), path);
   }
@@ -369,7 +376,7 @@ ApiResponse DashboardApi::HandleGet(const ApiRequest& req) {
     if (Status s = p.Check(); !s.ok()) return fail(s, path);
     StatusOr<std::string> body = CachedBody(snap, cache_key, [&]() -> StatusOr<std::string> {
       ABLATE_ASSIGN_OR_RETURN(json j, CheckpointsView(*snap, p.Get("run")));
-      return j.dump();
+      return Dump(j);
     });
     return body.ok() ? json_ok(*std::move(body), path) : fail(body.status(), path);
   }
@@ -384,13 +391,13 @@ ApiResponse DashboardApi::HandleGet(const ApiRequest& req) {
       Params p(req.params, route, {"key"});
       if (Status s = p.Check(); !s.ok()) return fail(s, route);
       StatusOr<json> j = MetricsView(store_, name, SplitList(p.Get("key")));
-      return j.ok() ? json_ok(j->dump(), route) : fail(j.status(), route);
+      return j.ok() ? json_ok(Dump(*j), route) : fail(j.status(), route);
     }
     const std::string route = "/api/runs/{name}";
     Params p(req.params, route, {});
     if (Status s = p.Check(); !s.ok()) return fail(s, route);
     StatusOr<json> j = RunView(store_, *snap, rest, options_.jobs);
-    return j.ok() ? json_ok(j->dump(), route) : fail(j.status(), route);
+    return j.ok() ? json_ok(Dump(*j), route) : fail(j.status(), route);
   }
   return fail(absl::NotFoundError(absl::StrCat(
                   "no API endpoint ", path,

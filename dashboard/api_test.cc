@@ -124,6 +124,17 @@ TEST_F(ApiTest, UnknownThingsAre404) {
   EXPECT_EQ(Get("/assets/nothing.js").status, 404);
 }
 
+// Found by fuzz_dashboard_query: a path or parameter that is not UTF-8, echoed in the error,
+// made the JSON writer throw out of the handler. Now the byte reads as U+FFFD.
+TEST_F(ApiTest, BytesThatAreNotUtf8GiveAJsonErrorNotAnException) {
+  ApiResponse path = Get("/api/runs/no\xaeone");
+  EXPECT_EQ(path.status, 404);
+  EXPECT_EQ(json::parse(path.body)["error"], "no run named 'no\xef\xbf\xbdone'");
+  ApiResponse param = Get("/api/leaderboard", {{"group", "bbox|\xff"}});
+  EXPECT_EQ(param.status, 404);
+  EXPECT_TRUE(json::parse(param.body)["error"].is_string());
+}
+
 TEST_F(ApiTest, WritesAreRefusedWith405AndChangeNothing) {
   for (const char* method : {"POST", "PUT", "PATCH", "DELETE"}) {
     ApiRequest r;

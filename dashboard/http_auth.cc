@@ -130,7 +130,8 @@ ApiResponse JsonError(int status, const std::string& message) {
   ApiResponse r;
   r.status = status;
   r.route = "auth";
-  r.body = nlohmann::json{{"error", message}}.dump();
+  r.body = nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                   nlohmann::json::error_handler_t::replace);
   if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ablate\"");
   return r;
 }
