@@ -154,17 +154,17 @@ grpc::Status SchedulerService::ForkRun(grpc::ServerContext* context, const v1::F
   if (req->checkpoint().empty()) return Invalid("checkpoint is required");
   std::vector<std::string> overrides(req->overrides().begin(), req->overrides().end());
   const std::string& ref = req->checkpoint();
-  StatusOr<std::pair<Run, Job>> r = absl::InternalError("unset");
-  if (ref.rfind("file:", 0) == 0) {
-    r = scheduler_.ForkRunFromFile(ref.substr(5), req->config_from(), overrides, req->steps(),
-                                   req->reset_optimizer(), req->name());
-  } else if (!req->config_from().empty()) {
+  const bool from_file = ref.rfind("file:", 0) == 0;
+  if (!from_file && !req->config_from().empty()) {
     return Invalid(
         "config_from applies to a file: fork only; a checkpoint's fork takes its run's "
         "config");
-  } else {
-    r = scheduler_.ForkRun(ref, overrides, req->steps(), req->reset_optimizer(), req->name());
   }
+  StatusOr<std::pair<Run, Job>> r =
+      from_file
+          ? scheduler_.ForkRunFromFile(ref.substr(5), req->config_from(), overrides, req->steps(),
+                                       req->reset_optimizer(), req->name())
+          : scheduler_.ForkRun(ref, overrides, req->steps(), req->reset_optimizer(), req->name());
   if (!r.ok()) return ToGrpcStatus(r.status());
   ToProto(r->first, resp->mutable_run());
   resp->set_job_id(r->second.id.value);
