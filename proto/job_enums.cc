@@ -1,52 +1,31 @@
 #include "proto/job_enums.h"
 
+#include <cstddef>
 #include <string>
+
+#include "protocol/job_names.h"
 
 namespace ablate::rpc {
 
+// The enums number protocol/job_names.h's lists from 1 (0 is UNSPECIFIED).
+static_assert(v1::JOB_KIND_TRAIN == 1 &&
+              static_cast<std::size_t>(v1::JobKind_MAX) == protocol::kJobKindNames.size());
+static_assert(v1::JOB_STATE_PENDING == 1 &&
+              static_cast<std::size_t>(v1::JobState_MAX) == protocol::kJobStateNames.size());
+
 std::string_view JobKindName(v1::JobKind kind) {
-  switch (kind) {
-    case v1::JOB_KIND_TRAIN:
-      return "train";
-    case v1::JOB_KIND_EVAL:
-      return "eval";
-    case v1::JOB_KIND_RETENTION:
-      return "retention";
-    default:
-      return "";
-  }
+  return protocol::NameOf(protocol::kJobKindNames, kind, "", v1::JOB_KIND_TRAIN);
 }
-
 std::string_view JobStateName(v1::JobState state) {
-  switch (state) {
-    case v1::JOB_STATE_PENDING:
-      return "pending";
-    case v1::JOB_STATE_LEASED:
-      return "leased";
-    case v1::JOB_STATE_SUCCEEDED:
-      return "succeeded";
-    case v1::JOB_STATE_FAILED:
-      return "failed";
-    case v1::JOB_STATE_CANCELLED:
-      return "cancelled";
-    default:
-      return "";
-  }
+  return protocol::NameOf(protocol::kJobStateNames, state, "", v1::JOB_STATE_PENDING);
 }
-
 v1::JobKind ParseJobKind(std::string_view name) {
-  for (v1::JobKind k : {v1::JOB_KIND_TRAIN, v1::JOB_KIND_EVAL, v1::JOB_KIND_RETENTION}) {
-    if (name == JobKindName(k)) return k;
-  }
-  return v1::JOB_KIND_UNSPECIFIED;
+  return protocol::EnumNamed<v1::JobKind>(protocol::kJobKindNames, name, v1::JOB_KIND_TRAIN)
+      .value_or(v1::JOB_KIND_UNSPECIFIED);
 }
-
 v1::JobState ParseJobState(std::string_view name) {
-  for (v1::JobState s : {v1::JOB_STATE_PENDING, v1::JOB_STATE_LEASED, v1::JOB_STATE_SUCCEEDED,
-                         v1::JOB_STATE_FAILED, v1::JOB_STATE_CANCELLED}) {
-    if (name == JobStateName(s)) return s;
-  }
-  return v1::JOB_STATE_UNSPECIFIED;
+  return protocol::EnumNamed<v1::JobState>(protocol::kJobStateNames, name, v1::JOB_STATE_PENDING)
+      .value_or(v1::JOB_STATE_UNSPECIFIED);
 }
 
 namespace {

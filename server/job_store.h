@@ -40,11 +40,13 @@ struct LeaseId {
   int64_t value = 0;
 };
 
+// In protocol/job_names.h's order; the names are that file's (the jobs table's columns).
 enum class JobKind { kTrain, kEval, kRetention };
 enum class JobState { kPending, kLeased, kSucceeded, kFailed, kCancelled };
-std::string_view JobKindName(JobKind kind);  // "train" / "eval" / "retention"
-std::optional<JobKind> ParseJobKind(std::string_view name);
-std::string_view JobStateName(JobState state);  // "pending", "leased", ...
+std::string_view JobKindName(JobKind kind);                    // "train" / "eval" / "retention"
+std::optional<JobKind> ParseJobKind(std::string_view name);    // nullopt: not a kind's name
+std::string_view JobStateName(JobState state);                 // "pending", "leased", ...
+std::optional<JobState> ParseJobState(std::string_view name);  // nullopt: not a state's name
 
 enum class JobOutcome { kSucceeded, kFailed, kDiverged, kCancelled, kReleased };
 

@@ -1,6 +1,7 @@
 #include "server/sqlite_job_store.h"
 
 #include "absl/strings/str_cat.h"
+#include "protocol/job_names.h"
 
 namespace ablate::server {
 namespace {
@@ -15,14 +16,6 @@ constexpr char kJobColumns[] =
 
 constexpr char kWorkerColumns[] =
     "SELECT id, name, host, slots, accelerator, state, last_heartbeat_unix_ms FROM workers ";
-
-JobState ParseJobState(const std::string& s) {
-  if (s == "leased") return JobState::kLeased;
-  if (s == "succeeded") return JobState::kSucceeded;
-  if (s == "failed") return JobState::kFailed;
-  if (s == "cancelled") return JobState::kCancelled;
-  return JobState::kPending;
-}
 
 WorkerInfo ReadWorker(const SqliteStatement& q) {
   WorkerInfo w;
@@ -91,39 +84,22 @@ Status ApplyDeletionReport(SqliteDb& db, const std::string& table, const std::st
 
 }  // namespace
 
+// The enums follow protocol/job_names.h's order (one list for the store and the wire).
+static_assert(static_cast<std::size_t>(JobKind::kRetention) + 1 == protocol::kJobKindNames.size());
+static_assert(static_cast<std::size_t>(JobState::kCancelled) + 1 ==
+              protocol::kJobStateNames.size());
+
 std::string_view JobKindName(JobKind kind) {
-  switch (kind) {
-    case JobKind::kTrain:
-      return "train";
-    case JobKind::kEval:
-      return "eval";
-    case JobKind::kRetention:
-      return "retention";
-  }
-  return "train";
+  return protocol::NameOf(protocol::kJobKindNames, kind, "train");
 }
-
 std::optional<JobKind> ParseJobKind(std::string_view name) {
-  for (JobKind k : {JobKind::kTrain, JobKind::kEval, JobKind::kRetention}) {
-    if (JobKindName(k) == name) return k;
-  }
-  return std::nullopt;
+  return protocol::EnumNamed<JobKind>(protocol::kJobKindNames, name);
 }
-
 std::string_view JobStateName(JobState state) {
-  switch (state) {
-    case JobState::kPending:
-      return "pending";
-    case JobState::kLeased:
-      return "leased";
-    case JobState::kSucceeded:
-      return "succeeded";
-    case JobState::kFailed:
-      return "failed";
-    case JobState::kCancelled:
-      return "cancelled";
-  }
-  return "pending";
+  return protocol::NameOf(protocol::kJobStateNames, state, "pending");
+}
+std::optional<JobState> ParseJobState(std::string_view name) {
+  return protocol::EnumNamed<JobState>(protocol::kJobStateNames, name);
 }
 
 StatusOr<std::vector<Job>> SqliteJobStore::QueryJobs(
@@ -141,7 +117,7 @@ StatusOr<std::vector<Job>> SqliteJobStore::QueryJobs(
     j.sweep = q->ColumnText(3);
     j.kind = ParseJobKind(q->ColumnText(4)).value_or(JobKind::kTrain);
     j.spec_json = q->ColumnText(5);
-    j.state = ParseJobState(q->ColumnText(6));
+    j.state = ParseJobState(q->ColumnText(6)).value_or(JobState::kPending);
     j.attempts = static_cast<int>(q->ColumnInt(7));
     j.max_attempts = static_cast<int>(q->ColumnInt(8));
     j.last_error = q->ColumnText(9);
@@ -546,13 +522,7 @@ StatusOr<int> SqliteJobStore::CancelJobs(std::optional<RunId> run, const std::st
                     q.Bind(1, r).Bind(2, r).Bind(3, sweep).Bind(4, sweep);
                   }));
     for (const Job& job : jobs) {
-      ABLATE_ASSIGN_OR_RETURN(
-          SqliteStatement * up,
-          db.Prepare("UPDATE jobs SET state = 'cancelled', updated_unix_ms = ? WHERE id = ?"));
-      up->Bind(1, clock_.NowUnixMs()).Bind(2, job.id.value);
-      ABLATE_RETURN_IF_ERROR(up->Run());
-      ABLATE_RETURN_IF_ERROR(SetTrainRunStatus(job, RunStatus::kCancelled));
-      ABLATE_RETURN_IF_ERROR(ReleaseHoldsIfEnded(db, job.id));
+      ABLATE_RETURN_IF_ERROR(MarkCancelled(db, job));
       ++cancelled;
     }
     return absl::OkStatus();
@@ -560,18 +530,22 @@ StatusOr<int> SqliteJobStore::CancelJobs(std::optional<RunId> run, const std::st
   return cancelled;
 }
 
+Status SqliteJobStore::MarkCancelled(SqliteDb& db, const Job& job) {
+  ABLATE_ASSIGN_OR_RETURN(
+      SqliteStatement * up,
+      db.Prepare("UPDATE jobs SET state = 'cancelled', updated_unix_ms = ? WHERE id = ?"));
+  up->Bind(1, clock_.NowUnixMs()).Bind(2, job.id.value);
+  ABLATE_RETURN_IF_ERROR(up->Run());
+  ABLATE_RETURN_IF_ERROR(SetTrainRunStatus(job, RunStatus::kCancelled));
+  return ReleaseHoldsIfEnded(db, job.id);
+}
+
 StatusOr<bool> SqliteJobStore::CancelJob(JobId job_id) {
   bool cancelled = false;
   ABLATE_RETURN_IF_ERROR(runs_.WithDb([&](SqliteDb& db) -> Status {
     ABLATE_ASSIGN_OR_RETURN(Job job, GetJob(job_id));
     if (job.state != JobState::kPending && job.state != JobState::kLeased) return absl::OkStatus();
-    ABLATE_ASSIGN_OR_RETURN(
-        SqliteStatement * up,
-        db.Prepare("UPDATE jobs SET state = 'cancelled', updated_unix_ms = ? WHERE id = ?"));
-    up->Bind(1, clock_.NowUnixMs()).Bind(2, job.id.value);
-    ABLATE_RETURN_IF_ERROR(up->Run());
-    ABLATE_RETURN_IF_ERROR(SetTrainRunStatus(job, RunStatus::kCancelled));
-    ABLATE_RETURN_IF_ERROR(ReleaseHoldsIfEnded(db, job.id));
+    ABLATE_RETURN_IF_ERROR(MarkCancelled(db, job));
     cancelled = true;
     return absl::OkStatus();
   }));

@@ -59,6 +59,9 @@ class SqliteJobStore final : public JobStore {
   // Releases every retention hold of `job` once it has ended (succeeded, failed, cancelled) and
   // no lease of it is held any more; otherwise does nothing.
   Status ReleaseHoldsIfEnded(SqliteDb& db, JobId job);
+  // Marks a pending or leased `job` cancelled, its train run cancelled, and releases its holds.
+  // Call inside runs_.WithDb.
+  Status MarkCancelled(SqliteDb& db, const Job& job);
   StatusOr<std::vector<Job>> QueryJobs(SqliteDb& db, const std::string& where,
                                        const std::function<void(SqliteStatement&)>& bind);
 
