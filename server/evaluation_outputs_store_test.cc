@@ -3,7 +3,7 @@
 // (0005_gallery_retention.sql: later passes, deletion columns).
 #include <gtest/gtest.h>
 
-#include "server/migrator.h"
+#include "server/migration_test_util.h"
 #include "server/sqlite_run_store.h"
 #include "server/test_util.h"
 
@@ -352,16 +352,9 @@ std::unique_ptr<SqliteRunStore> OpenMigratedFrom(int version, const std::string&
                                                  const std::string& seed_sql, FakeClock& clock) {
   const std::string path = (testing::FreshTempDir(name) / "ablate.db").string();
   {
-    auto db = SqliteDb::Open(path);
-    EXPECT_TRUE(db.ok());
-    if (!db.ok()) return nullptr;
-    EXPECT_TRUE((*db)->Exec("PRAGMA foreign_keys = ON").ok());
-    auto all = migrations::EmbeddedMigrations();
-    size_t upto = 0;
-    while (upto < all.size() && all[upto].version <= version) ++upto;
-    EXPECT_TRUE(upto > 0 && all[upto - 1].version == version);
-    EXPECT_TRUE(Migrate(**db, clock, all.subspan(0, upto)).ok());
-    EXPECT_TRUE((*db)->Exec(seed_sql).ok()) << seed_sql;
+    auto db = testing::OpenAtVersion(path, version, clock);
+    if (db == nullptr) return nullptr;
+    EXPECT_TRUE(db->Exec(seed_sql).ok()) << seed_sql;
   }
   SqliteRunStoreOptions options;
   options.path = path;

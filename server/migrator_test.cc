@@ -6,19 +6,22 @@
 #include <fstream>
 
 #include "common/atomic_file.h"
+#include "protocol/job_names.h"
+#include "server/migration_test_util.h"
 #include "server/sqlite_run_store.h"
+#include "server/test_util.h"
 
 namespace ablate::server {
 namespace {
 
 namespace fs = std::filesystem;
 
+using testing::OpenAtVersion;
+using testing::QueryRows;
+
+// A fresh folder per test (removed when the program passes) holding the database's path.
 fs::path TempDbPath(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() /
-                 ("ablate_migrator_test_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir / "ablate.db";
+  return testing::FreshTempDir("migrator_test_" + name) / "ablate.db";
 }
 
 TEST(MigratorTest, FreshDatabaseMatchesCheckedInSnapshot) {
@@ -59,105 +62,58 @@ TEST(MigratorTest, SecondRunIsANoOp) {
 // id of a version-2 database must survive, foreign keys intact, with the new columns defaulted.
 TEST(MigratorTest, Migration0003KeepsJobsAndLeasesOfAVersion2Database) {
   FakeClock clock;
-  auto db = SqliteDb::Open(TempDbPath("v2").string());
-  ASSERT_TRUE(db.ok());
-  ASSERT_TRUE((*db)->Exec("PRAGMA foreign_keys = ON").ok());
-  auto all = migrations::EmbeddedMigrations();
-  ASSERT_GE(all.size(), 3u);
-  ASSERT_TRUE(Migrate(**db, clock, all.subspan(0, 2)).ok());
+  auto db = OpenAtVersion(TempDbPath("v2"), 2, clock);
+  ASSERT_NE(db, nullptr);
   ASSERT_TRUE(
-      (*db)
-          ->Exec("INSERT INTO runs (id, name, status, config_json, config_fingerprint, "
-                 "created_unix_ms, updated_unix_ms) VALUES (5, 'r', 'running', '{}', 'f', 1, 1);"
-                 "INSERT INTO checkpoints (id, run_id, name, step, uri, created_unix_ms) "
-                 "VALUES (9, 5, 'step100', 100, 'file:///w/a.pt', 1);"
-                 "INSERT INTO workers (id, name, registered_unix_ms, last_heartbeat_unix_ms) "
-                 "VALUES (2, 'w', 1, 1);"
-                 "INSERT INTO jobs (id, run_id, kind, spec_json, state, attempts, "
-                 "created_unix_ms, updated_unix_ms, last_error) VALUES "
-                 "(7, 5, 'train', '{\"kind\":\"train\"}', 'leased', 2, 3, 4, 'boom'), "
-                 "(8, 5, 'eval', '{}', 'pending', 0, 5, 6, '');"
-                 "INSERT INTO leases (id, job_id, worker_id, granted_unix_ms, "
-                 "expires_unix_ms, released_unix_ms, outcome) VALUES "
-                 "(11, 7, 2, 10, 20, 15, 'expired'), (12, 7, 2, 30, 40, NULL, NULL);")
+      db->Exec("INSERT INTO runs (id, name, status, config_json, config_fingerprint, "
+               "created_unix_ms, updated_unix_ms) VALUES (5, 'r', 'running', '{}', 'f', 1, 1);"
+               "INSERT INTO checkpoints (id, run_id, name, step, uri, created_unix_ms) "
+               "VALUES (9, 5, 'step100', 100, 'file:///w/a.pt', 1);"
+               "INSERT INTO workers (id, name, registered_unix_ms, last_heartbeat_unix_ms) "
+               "VALUES (2, 'w', 1, 1);"
+               "INSERT INTO jobs (id, run_id, kind, spec_json, state, attempts, "
+               "created_unix_ms, updated_unix_ms, last_error) VALUES "
+               "(7, 5, 'train', '{\"kind\":\"train\"}', 'leased', 2, 3, 4, 'boom'), "
+               "(8, 5, 'eval', '{}', 'pending', 0, 5, 6, '');"
+               "INSERT INTO leases (id, job_id, worker_id, granted_unix_ms, "
+               "expires_unix_ms, released_unix_ms, outcome) VALUES "
+               "(11, 7, 2, 10, 20, 15, 'expired'), (12, 7, 2, 30, 40, NULL, NULL);")
           .ok());
-  auto report = Migrate(**db, clock);
+  auto report = Migrate(*db, clock);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->from_version, 2);
 
-  auto rows = [&](const std::string& sql) {
-    auto q = (*db)->Prepare(sql);
-    EXPECT_TRUE(q.ok()) << q.status();
-    std::string out;
-    while (true) {
-      auto row = (*q)->Step();
-      EXPECT_TRUE(row.ok()) << row.status();
-      if (!row.ok() || !*row) break;
-      out += (*q)->ColumnText(0) + "\n";
-    }
-    (*q)->Reset();
-    return out;
-  };
-  EXPECT_EQ(rows("SELECT id || ' ' || run_id || ' ' || kind || ' ' || spec_json || ' ' || state || "
-                 "' ' || attempts || ' ' || created_unix_ms || ' ' || updated_unix_ms || ' ' || "
-                 "last_error || ' ' || result_json FROM jobs ORDER BY id"),
-            "7 5 train {\"kind\":\"train\"} leased 2 3 4 boom {}\n"
-            "8 5 eval {} pending 0 5 6  {}\n");
-  EXPECT_EQ(rows("SELECT id || ' ' || job_id || ' ' || worker_id || ' ' || granted_unix_ms || ' ' "
-                 "|| expires_unix_ms || ' ' || IFNULL(released_unix_ms, '-') || ' ' || "
-                 "IFNULL(outcome, '-') FROM leases ORDER BY id"),
-            "11 7 2 10 20 15 expired\n12 7 2 30 40 - -\n");
-  EXPECT_EQ(rows("SELECT IFNULL(deleting_job_id, '-') || IFNULL(deleted_unix_ms, '-') || "
-                 "IFNULL(deleted_by_job_id, '-') FROM checkpoints"),
+  EXPECT_EQ(
+      QueryRows(*db,
+                "SELECT id || ' ' || run_id || ' ' || kind || ' ' || spec_json || ' ' || state || "
+                "' ' || attempts || ' ' || created_unix_ms || ' ' || updated_unix_ms || ' ' || "
+                "last_error || ' ' || result_json FROM jobs ORDER BY id"),
+      "7 5 train {\"kind\":\"train\"} leased 2 3 4 boom {}\n"
+      "8 5 eval {} pending 0 5 6  {}\n");
+  EXPECT_EQ(
+      QueryRows(*db,
+                "SELECT id || ' ' || job_id || ' ' || worker_id || ' ' || granted_unix_ms || ' ' "
+                "|| expires_unix_ms || ' ' || IFNULL(released_unix_ms, '-') || ' ' || "
+                "IFNULL(outcome, '-') FROM leases ORDER BY id"),
+      "11 7 2 10 20 15 expired\n12 7 2 30 40 - -\n");
+  EXPECT_EQ(QueryRows(*db,
+                      "SELECT IFNULL(deleting_job_id, '-') || IFNULL(deleted_unix_ms, '-') || "
+                      "IFNULL(deleted_by_job_id, '-') FROM checkpoints"),
             "---\n");
-  EXPECT_EQ(rows("PRAGMA foreign_key_check"), "");
+  EXPECT_EQ(QueryRows(*db, "PRAGMA foreign_key_check"), "");
   // The rebuilt tables still enforce what 0001 did, and accept the new kind.
-  EXPECT_FALSE((*db)
-                   ->Exec("INSERT INTO leases (job_id, worker_id, granted_unix_ms, "
-                          "expires_unix_ms) VALUES (99, 2, 1, 2)")
+  EXPECT_FALSE(db->Exec("INSERT INTO leases (job_id, worker_id, granted_unix_ms, "
+                        "expires_unix_ms) VALUES (99, 2, 1, 2)")
                    .ok());
-  EXPECT_FALSE((*db)
-                   ->Exec("INSERT INTO leases (job_id, worker_id, granted_unix_ms, "
-                          "expires_unix_ms) VALUES (7, 2, 1, 2)")
+  EXPECT_FALSE(db->Exec("INSERT INTO leases (job_id, worker_id, granted_unix_ms, "
+                        "expires_unix_ms) VALUES (7, 2, 1, 2)")
                    .ok());  // a second unreleased lease of job 7
-  EXPECT_FALSE((*db)
-                   ->Exec("INSERT INTO jobs (kind, spec_json, created_unix_ms, updated_unix_ms) "
-                          "VALUES ('cleanup', '{}', 1, 1)")
+  EXPECT_FALSE(db->Exec("INSERT INTO jobs (kind, spec_json, created_unix_ms, updated_unix_ms) "
+                        "VALUES ('cleanup', '{}', 1, 1)")
                    .ok());
-  EXPECT_TRUE((*db)
-                  ->Exec("INSERT INTO jobs (kind, spec_json, created_unix_ms, updated_unix_ms) "
-                         "VALUES ('retention', '{}', 1, 1)")
+  EXPECT_TRUE(db->Exec("INSERT INTO jobs (kind, spec_json, created_unix_ms, updated_unix_ms) "
+                       "VALUES ('retention', '{}', 1, 1)")
                   .ok());
-}
-
-// Rows of `sql`'s single text column, one per line.
-std::string Rows(SqliteDb& db, const std::string& sql) {
-  auto q = db.Prepare(sql);
-  EXPECT_TRUE(q.ok()) << q.status();
-  if (!q.ok()) return "";
-  std::string out;
-  while (true) {
-    auto row = (*q)->Step();
-    EXPECT_TRUE(row.ok()) << row.status();
-    if (!row.ok() || !*row) break;
-    out += (*q)->ColumnText(0) + "\n";
-  }
-  (*q)->Reset();
-  return out;
-}
-
-// Applies the embedded migrations up to and including `version` to a fresh file.
-std::unique_ptr<SqliteDb> OpenAtVersion(const std::string& name, int version, FakeClock& clock) {
-  auto db = SqliteDb::Open(TempDbPath(name).string());
-  EXPECT_TRUE(db.ok());
-  if (!db.ok()) return nullptr;
-  EXPECT_TRUE((*db)->Exec("PRAGMA foreign_keys = ON").ok());
-  auto all = migrations::EmbeddedMigrations();
-  size_t upto = 0;
-  while (upto < all.size() && all[upto].version <= version) ++upto;
-  EXPECT_EQ(all[upto - 1].version, version);
-  EXPECT_TRUE(Migrate(**db, clock, all.subspan(0, upto)).ok());
-  return std::move(*db);
 }
 
 // 0006 rebuilds runs (status 'stopped', stopped_at_step, stop_reason) while every other table
@@ -165,7 +121,7 @@ std::unique_ptr<SqliteDb> OpenAtVersion(const std::string& name, int version, Fa
 // resolve and are still enforced, and the connection's foreign-key setting is back on.
 TEST(MigratorTest, Migration0006KeepsEveryRowOfAVersion5Database) {
   FakeClock clock;
-  auto db = OpenAtVersion("v5", 5, clock);
+  auto db = OpenAtVersion(TempDbPath("v5"), 5, clock);
   ASSERT_NE(db, nullptr);
   ASSERT_TRUE(
       db->Exec("INSERT INTO sweeps (id, name, spec_json, created_unix_ms, max_parallel) "
@@ -205,28 +161,28 @@ TEST(MigratorTest, Migration0006KeepsEveryRowOfAVersion5Database) {
       "(SELECT COUNT(*) FROM evaluations) || (SELECT COUNT(*) FROM evaluation_category_ap) || "
       "(SELECT COUNT(*) FROM evaluation_gallery) || (SELECT COUNT(*) FROM jobs) || "
       "(SELECT COUNT(*) FROM leases)";
-  const std::string runs_before = Rows(*db, runs_query);
+  const std::string runs_before = QueryRows(*db, runs_query);
   EXPECT_EQ(runs_before,
             "5 parent 3 succeeded {\"a\":1} sha256:p - - 10 11\n"
             "6 queued 3 queued {} sha256:q 5 9 12 13\n"
             "7 bad - diverged {} sha256:d - - 14 15\n");
-  EXPECT_EQ(Rows(*db, counts_query), "131211111\n");
+  EXPECT_EQ(QueryRows(*db, counts_query), "131211111\n");
 
   auto report = Migrate(*db, clock);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_EQ(report->from_version, 5);
   EXPECT_GE(report->to_version, 6);
 
-  EXPECT_EQ(Rows(*db, runs_query), runs_before);
-  EXPECT_EQ(Rows(*db, counts_query), "131211111\n");
-  EXPECT_EQ(Rows(*db, "SELECT IFNULL(stopped_at_step, '-') || '|' || stop_reason FROM runs"),
+  EXPECT_EQ(QueryRows(*db, runs_query), runs_before);
+  EXPECT_EQ(QueryRows(*db, counts_query), "131211111\n");
+  EXPECT_EQ(QueryRows(*db, "SELECT IFNULL(stopped_at_step, '-') || '|' || stop_reason FROM runs"),
             "-|\n-|\n-|\n");
-  EXPECT_EQ(Rows(*db, "PRAGMA foreign_key_check"), "");
-  EXPECT_EQ(Rows(*db, "PRAGMA foreign_keys"), "1\n");
+  EXPECT_EQ(QueryRows(*db, "PRAGMA foreign_key_check"), "");
+  EXPECT_EQ(QueryRows(*db, "PRAGMA foreign_keys"), "1\n");
   // Children still point at the rebuilt table and it still enforces what 0001 did.
-  EXPECT_EQ(Rows(*db,
-                 "SELECT r.name FROM metric_points m JOIN runs r ON r.id = m.run_id "
-                 "ORDER BY m.run_id"),
+  EXPECT_EQ(QueryRows(*db,
+                      "SELECT r.name FROM metric_points m JOIN runs r ON r.id = m.run_id "
+                      "ORDER BY m.run_id"),
             "parent\nqueued\n");
   EXPECT_FALSE(db->Exec("INSERT INTO metric_points VALUES (99, 1, 'loss', 1)").ok());
   EXPECT_FALSE(db->Exec("DELETE FROM runs WHERE id = 5").ok());  // referenced
@@ -241,7 +197,7 @@ TEST(MigratorTest, Migration0006KeepsEveryRowOfAVersion5Database) {
 // broken reference (written with enforcement off) is refused and stays at its version.
 TEST(MigratorTest, MigrationsThatLeaveABrokenReferenceAreRolledBack) {
   FakeClock clock;
-  auto db = OpenAtVersion("broken_fk", 5, clock);
+  auto db = OpenAtVersion(TempDbPath("broken_fk"), 5, clock);
   ASSERT_NE(db, nullptr);
   ASSERT_TRUE(db->Exec("PRAGMA foreign_keys = OFF;"
                        "INSERT INTO runs (id, name, status, config_json, config_fingerprint, "
@@ -256,8 +212,8 @@ TEST(MigratorTest, MigrationsThatLeaveABrokenReferenceAreRolledBack) {
   auto version = SchemaVersion(*db);
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(*version, 5);
-  EXPECT_EQ(Rows(*db, "PRAGMA foreign_keys"), "1\n");
-  EXPECT_EQ(Rows(*db, "SELECT name FROM runs"), "orphan\n");
+  EXPECT_EQ(QueryRows(*db, "PRAGMA foreign_keys"), "1\n");
+  EXPECT_EQ(QueryRows(*db, "SELECT name FROM runs"), "orphan\n");
 }
 
 TEST(MigratorTest, NewerDatabaseIsRefusedWithClearMessage) {
@@ -363,6 +319,31 @@ TEST(MigratorTest, AppliedVersionUnknownToTheBinaryIsRefused) {
   auto version = SchemaVersion(**db);
   ASSERT_TRUE(version.ok());
   EXPECT_EQ(*version, 3);  // nothing of 0002/0004 applied
+}
+
+// protocol/job_names.h is the one list of job kind and state names: the jobs table's CHECK
+// constraints accept every name on it and refuse others.
+TEST(MigratorTest, JobsTableAcceptsEveryListedKindAndState) {
+  FakeClock clock;
+  auto db = OpenAtVersion(TempDbPath("job_names"), migrations::EmbeddedMigrations().back().version,
+                          clock);
+  ASSERT_NE(db, nullptr);
+  auto insert = [&](std::string_view kind, std::string_view state) {
+    return db->Exec(
+        "INSERT INTO jobs (kind, state, spec_json, created_unix_ms, updated_unix_ms) "
+        "VALUES ('" +
+        std::string(kind) + "', '" + std::string(state) + "', '{}', 1, 1)");
+  };
+  for (std::string_view kind : protocol::kJobKindNames) {
+    for (std::string_view state : protocol::kJobStateNames) {
+      EXPECT_TRUE(insert(kind, state).ok()) << kind << " " << state;
+    }
+  }
+  EXPECT_FALSE(insert("cleanup", "pending").ok());
+  EXPECT_FALSE(insert("train", "lost").ok());
+  EXPECT_EQ(
+      QueryRows(*db, "SELECT COUNT(*) FROM jobs"),
+      std::to_string(protocol::kJobKindNames.size() * protocol::kJobStateNames.size()) + "\n");
 }
 
 }  // namespace
