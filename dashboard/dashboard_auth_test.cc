@@ -7,10 +7,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "dashboard/dashboard_server.h"
-#include "dashboard/demo_fixture.h"
-#include "server/sqlite_run_store.h"
-#include "server/test_util.h"
+#include "dashboard/demo_dashboard_test.h"
 
 namespace ablate::dashboard {
 namespace {
@@ -20,41 +17,19 @@ using nlohmann::json;
 constexpr char kAdmin[] = "admin-token-0123456789abcdef";
 constexpr char kReader[] = "reader+token/0123456789abcdef";  // '+' and '/' need form encoding
 
-class DashboardAuthTest : public ::testing::Test {
+class DashboardAuthTest : public testing::DemoDashboardTest {
  protected:
   void SetUp() override {
-    dir_ = server::testing::FreshTempDir("dashboard_auth");
-    server::SqliteRunStoreOptions o;
-    o.path = (dir_ / "runs.db").string();
-    auto store = server::SqliteRunStore::Open(o);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    ASSERT_TRUE(demo::FillDemo(*store_, dir_ / "gallery").ok());
     auto tokens = TokenTable::Parse(
         std::string("admin ") + kAdmin + " alice\nreader " + kReader + " bob\n", "tokens");
     ASSERT_TRUE(tokens.ok()) << tokens.status();
     tokens_ = *std::move(tokens);
     DashboardOptions options;
-    options.host = "127.0.0.1";
-    options.port = 0;
     options.tokens = &tokens_;
-    auto server = DashboardServer::Start(options, *store_);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
-  }
-  void TearDown() override {
-    client_.reset();
-    server_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    ASSERT_NO_FATAL_FAILURE(StartDemoDashboard("dashboard_auth", options));
   }
 
-  std::filesystem::path dir_;
   TokenTable tokens_;
-  std::unique_ptr<server::SqliteRunStore> store_;
-  std::unique_ptr<DashboardServer> server_;
-  std::unique_ptr<httplib::Client> client_;
 };
 
 TEST_F(DashboardAuthTest, WithoutATokenEverythingIs401) {

@@ -10,28 +10,17 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "dashboard/demo_fixture.h"
-#include "server/sqlite_run_store.h"
-#include "server/test_util.h"
+#include "dashboard/demo_dashboard_test.h"
 
 namespace ablate::dashboard {
 namespace {
 
 using nlohmann::json;
 
-class DashboardServerTest : public ::testing::Test {
+class DashboardServerTest : public testing::DemoDashboardTest {
  protected:
   void SetUp() override {
-    dir_ = server::testing::FreshTempDir("dashboard_http");
-    server::SqliteRunStoreOptions o;
-    o.path = (dir_ / "runs.db").string();
-    auto store = server::SqliteRunStore::Open(o);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    ASSERT_TRUE(demo::FillDemo(*store_, dir_ / "gallery").ok());
     DashboardOptions options;
-    options.host = "127.0.0.1";
-    options.port = 0;
     options.api.coordinator_gauges = [] {
       CoordinatorGauges g;
       g.jobs_queued = 3;
@@ -40,22 +29,8 @@ class DashboardServerTest : public ::testing::Test {
       g.metric_points_ingested = 1234;
       return g;
     };
-    auto server = DashboardServer::Start(options, *store_);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    ASSERT_NO_FATAL_FAILURE(StartDemoDashboard("dashboard_http", options));
   }
-  void TearDown() override {
-    client_.reset();
-    server_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<server::SqliteRunStore> store_;
-  std::unique_ptr<DashboardServer> server_;
-  std::unique_ptr<httplib::Client> client_;
 };
 
 // Issue 7: a gallery image over real HTTP, and a 404 for an image id the store does not list.

@@ -8,24 +8,15 @@
 #include "server/sqlite_job_store.h"
 #include "server/test_util.h"
 #include "server/train_config_validator.h"
+#include "sweepspec/sweep_spec_examples.h"
 
 namespace ablate::server {
 namespace {
 
 using nlohmann::json;
 
-constexpr char kSpec[] = R"(name: pos-neg
-base: {preset: tiny, set: {conf_loss: ce, box_loss: smooth_l1, lr: 0.001, batch_size: 8}}
-data: {train: data/train.json, val: data/val.json}
-budget: {steps: 600, checkpoint_every: 200, eval_every: 200}
-eval: {score_threshold: 0.05, top_k: 100, nms_iou: 0.5}
-max_parallel: 2
-parameters:
-  [pos_threshold, neg_threshold]: {values: [[0.5, 0.4], [0.5, 0.2], [0.6, 0.4], [1.1, 0.7]]}
-  conf_loss: {values: [ce, focal]}
-  focal_alpha: {values: [0.25, 0.75], when: {conf_loss: focal}}
-constraints: ["neg_threshold < pos_threshold"]
-)";
+// The sweeps issue's pos/neg-threshold sweep: 12 trials.
+constexpr const char* kSpec = sweepspec::testing::kIssueExample;
 
 class JobSchedulerTest : public ::testing::Test {
  protected:
@@ -89,23 +80,23 @@ class JobSchedulerTest : public ::testing::Test {
 
 TEST_F(JobSchedulerTest, SubmitCreatesRunsAndJobsWithAbsoluteDataPaths) {
   SubmitResult r = Submit();
-  EXPECT_EQ(r.sweep, "pos-neg");
+  EXPECT_EQ(r.sweep, "pos-neg-thresholds");
   ASSERT_EQ(r.trials.size(), 12u);
-  EXPECT_EQ(r.trials[0].run_name, "pos-neg-t00");
+  EXPECT_EQ(r.trials[0].run_name, "pos-neg-thresholds-t00");
   EXPECT_EQ(RunCount(), 12);
-  auto status = scheduler_->GetSweep("pos-neg");
+  auto status = scheduler_->GetSweep("pos-neg-thresholds");
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_EQ(status->progress.total, 12);
   EXPECT_EQ(status->progress.queued, 12);
   EXPECT_EQ(status->sweep.max_parallel, 2);
   LeasedJob job = Lease(w1_);
   json spec = json::parse(job.spec_json);
-  EXPECT_EQ(spec["data"]["train"], "/base/data/train.json");
+  EXPECT_EQ(spec["data"]["train"], "/base/data/shapes/train.json");
   EXPECT_EQ(spec["steps"], 600);
   EXPECT_EQ(spec["set"]["pos_threshold"], 0.5);
   EXPECT_EQ(spec["eval"]["score_threshold"], 0.05);
   // Same file again: a new sweep with a suffix, not a clash.
-  EXPECT_EQ(Submit().sweep, "pos-neg-2");
+  EXPECT_EQ(Submit().sweep, "pos-neg-thresholds-2");
 }
 
 TEST_F(JobSchedulerTest, BadSpecsStoreNothing) {
@@ -263,7 +254,7 @@ TEST_F(JobSchedulerTest, DivergedAndSucceededSetTheRunStatus) {
   ASSERT_TRUE(scheduler_->CompleteJob(b.lease.id, JobOutcome::kSucceeded, "").ok());
   EXPECT_EQ(runs_->GetRun(a.job.run)->status, RunStatus::kDiverged);
   EXPECT_EQ(runs_->GetRun(b.job.run)->status, RunStatus::kSucceeded);
-  auto s = scheduler_->GetSweep("pos-neg");
+  auto s = scheduler_->GetSweep("pos-neg-thresholds");
   EXPECT_EQ(s->progress.diverged, 1);
   EXPECT_EQ(s->progress.succeeded, 1);
   EXPECT_EQ(s->progress.queued, 10);
@@ -272,7 +263,7 @@ TEST_F(JobSchedulerTest, DivergedAndSucceededSetTheRunStatus) {
 TEST_F(JobSchedulerTest, CancelStopsRunningLeasesAndQueuedJobs) {
   Submit();
   LeasedJob a = Lease(w1_);
-  auto n = scheduler_->Cancel("pos-neg", "");
+  auto n = scheduler_->Cancel("pos-neg-thresholds", "");
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 12);
   std::vector<LeaseId> leases = {a.lease.id};
@@ -280,7 +271,7 @@ TEST_F(JobSchedulerTest, CancelStopsRunningLeasesAndQueuedJobs) {
   ASSERT_EQ(stop->size(), 1u);
   auto none = scheduler_->LeaseJob(w2_);
   EXPECT_FALSE(none->has_value());
-  EXPECT_EQ(scheduler_->GetSweep("pos-neg")->progress.cancelled, 12);
+  EXPECT_EQ(scheduler_->GetSweep("pos-neg-thresholds")->progress.cancelled, 12);
   EXPECT_EQ(scheduler_->Cancel("nope", "").status().code(), absl::StatusCode::kNotFound);
 }
 
@@ -341,7 +332,7 @@ TEST_F(JobSchedulerTest, ForkAndEvaluateFromANamedCheckpoint) {
 // including the forks and evaluations made later from its record.
 TEST_F(JobSchedulerTest, ImageFoldersReachTrainForkAndEvalJobs) {
   std::string spec = kSpec;
-  const std::string data = "data: {train: data/train.json, val: data/val.json}";
+  const std::string data = "data: {train: data/shapes/train.json, val: data/shapes/val.json}";
   spec.replace(spec.find(data), data.size(),
                "data: {train: coco/annotations/instances_train2017.json, train_images: "
                "coco/train2017, val: coco/annotations/instances_val2017.json, val_images: "
