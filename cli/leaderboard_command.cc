@@ -5,6 +5,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/eval_settings_flags.h"
 #include "cli/proto_json.h"
 #include "cli/text_format.h"
 #include "server/proto_convert.h"
@@ -19,10 +20,7 @@ void RegisterLeaderboardCommand(CLI::App& app) {
     int top = 0;
     std::string sweep;
     std::vector<std::string> statuses;
-    std::optional<double> score_threshold;
-    std::optional<int> top_k;
-    std::optional<double> nms_iou;
-    std::optional<int> max_dets;
+    EvalSettingsFlags eval;
     std::string dataset;
     std::string group;
     bool all_groups = false;
@@ -38,10 +36,7 @@ void RegisterLeaderboardCommand(CLI::App& app) {
   cmd->add_option("--top", flags->top, "rows per group (0: all)");
   cmd->add_option("--sweep", flags->sweep, "only runs of this sweep");
   cmd->add_option("--status", flags->statuses, "only runs with this status; repeatable");
-  cmd->add_option("--score-threshold", flags->score_threshold, "only evaluations with this");
-  cmd->add_option("--top-k", flags->top_k, "only evaluations with this top_k");
-  cmd->add_option("--nms-iou", flags->nms_iou, "only evaluations with this NMS IoU");
-  cmd->add_option("--max-dets", flags->max_dets, "only evaluations with this maxDets");
+  AddEvalSettingsFlags(cmd, flags->eval, "only evaluations with this ");
   cmd->add_option("--dataset", flags->dataset, "only evaluations on this dataset fingerprint");
   cmd->add_option("--group", flags->group, "show this eval key's group (see the group list)");
   cmd->add_flag("--all-groups", flags->all_groups, "rank every group (each on its own)");
@@ -67,10 +62,7 @@ void RegisterLeaderboardCommand(CLI::App& app) {
       }
       req.add_statuses(st);
     }
-    if (flags->score_threshold) req.set_score_threshold(*flags->score_threshold);
-    if (flags->top_k) req.set_top_k(*flags->top_k);
-    if (flags->nms_iou) req.set_nms_iou(*flags->nms_iou);
-    if (flags->max_dets) req.set_max_dets(*flags->max_dets);
+    SetEvalSettings(flags->eval, &req);
     req.set_dataset_fingerprint(flags->dataset);
     req.set_group(flags->group);
     req.set_all_groups(flags->all_groups);

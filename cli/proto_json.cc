@@ -52,17 +52,7 @@ nlohmann::json LeaderboardRowJson(const v1::LeaderboardRow& r) {
 }
 
 nlohmann::json SweepJson(const v1::Sweep& s) {
-  const v1::SweepProgress& p = s.progress();
-  server::SweepProgressCounts counts;
-  counts.total = p.total();
-  counts.queued = p.queued();
-  counts.running = p.running();
-  counts.succeeded = p.succeeded();
-  counts.failed = p.failed();
-  counts.cancelled = p.cancelled();
-  counts.diverged = p.diverged();
-  counts.stopped = p.stopped();
-  return server::SweepJson(s.id(), s.name(), counts);
+  return server::SweepJson(s.id(), s.name(), server::RecordFromProto(s.progress()));
 }
 
 }  // namespace ablate::cli

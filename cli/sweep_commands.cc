@@ -12,6 +12,7 @@
 
 #include "cli/cli_common.h"
 #include "cli/commands.h"
+#include "cli/eval_settings_flags.h"
 #include "cli/proto_json.h"
 #include "cli/text_format.h"
 
@@ -384,10 +385,7 @@ void RegisterEval(CLI::App& app) {
   struct Flags {
     ClientFlags client;
     std::string checkpoint;
-    std::optional<double> score_threshold;
-    std::optional<int> top_k;
-    std::optional<double> nms_iou;
-    std::optional<int> max_dets;
+    EvalSettingsFlags eval;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand(
@@ -395,18 +393,12 @@ void RegisterEval(CLI::App& app) {
   AddClientFlags(cmd, f->client);
   cmd->add_option("checkpoint", f->checkpoint, "step1066300, RUN/step1066300 or a full name")
       ->required();
-  cmd->add_option("--score-threshold", f->score_threshold, "e.g. 0.005");
-  cmd->add_option("--top-k", f->top_k, "detections kept per image");
-  cmd->add_option("--nms-iou", f->nms_iou, "NMS IoU threshold");
-  cmd->add_option("--max-dets", f->max_dets, "COCO maxDets");
+  AddEvalSettingsFlags(cmd, f->eval, "re-score with this ");
   cmd->callback([f] {
     CoordinatorClient client = ConnectOrFail(f->client);
     v1::EvaluateCheckpointRequest req;
     req.set_checkpoint(f->checkpoint);
-    if (f->score_threshold) req.set_score_threshold(*f->score_threshold);
-    if (f->top_k) req.set_top_k(*f->top_k);
-    if (f->nms_iou) req.set_nms_iou(*f->nms_iou);
-    if (f->max_dets) req.set_max_dets(*f->max_dets);
+    SetEvalSettings(f->eval, &req);
     auto resp = OrFail(client.EvaluateCheckpoint(req));
     if (f->client.json) {
       std::cout << json{{"run", resp.run().name()}, {"job", resp.job_id()}}.dump() << "\n";

@@ -291,4 +291,26 @@ Job RecordFromProto(const v1::JobSummary& p) {
   return j;
 }
 
+void ToProto(const SweepProgressCounts& c, v1::SweepProgress* p) {
+  p->set_total(c.total);
+  p->set_queued(c.queued);
+  p->set_running(c.running);
+  p->set_succeeded(c.succeeded);
+  p->set_failed(c.failed);
+  p->set_cancelled(c.cancelled);
+  p->set_diverged(c.diverged);
+  p->set_stopped(c.stopped);
+}
+
+SweepProgressCounts RecordFromProto(const v1::SweepProgress& p) {
+  return {.total = p.total(),
+          .queued = p.queued(),
+          .running = p.running(),
+          .succeeded = p.succeeded(),
+          .failed = p.failed(),
+          .cancelled = p.cancelled(),
+          .diverged = p.diverged(),
+          .stopped = p.stopped()};
+}
+
 }  // namespace ablate::server

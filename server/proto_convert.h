@@ -9,6 +9,7 @@
 #include "ablate/v1/coordinator.pb.h"
 #include "ablate/v1/scheduler.pb.h"
 #include "common/coco_stats.h"
+#include "server/job_scheduler.h"
 #include "server/job_store.h"
 #include "server/run_store.h"
 
@@ -25,6 +26,7 @@ void ToProto(const Checkpoint& c, v1::Checkpoint* p);
 // Issue 7: an evaluation's counts (the mean is derived) and gallery.
 void ToProto(const EvaluationOutputs& o, v1::EvaluationOutputs* p);
 void ToProto(const Gallery& g, v1::Gallery* p);
+void ToProto(const SweepProgressCounts& c, v1::SweepProgress* p);
 EvaluationOutputs FromProto(const v1::EvaluationOutputs& p);
 Gallery FromProto(const v1::Gallery& p);
 
@@ -48,5 +50,6 @@ Checkpoint RecordFromProto(const v1::Checkpoint& p);
 Gallery RecordFromProto(const v1::Gallery& p);  // with the images' retention state
 Evaluation RecordFromProto(const v1::Evaluation& p);
 Job RecordFromProto(const v1::JobSummary& p);
+SweepProgressCounts RecordFromProto(const v1::SweepProgress& p);
 
 }  // namespace ablate::server

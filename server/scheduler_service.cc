@@ -16,15 +16,7 @@ void ToProto(const SweepStatus& s, v1::Sweep* p) {
   p->set_spec_json(s.sweep.spec_json);
   p->set_max_parallel(s.sweep.max_parallel);
   p->set_created_unix_ms(s.sweep.created_unix_ms);
-  auto* g = p->mutable_progress();
-  g->set_total(s.progress.total);
-  g->set_queued(s.progress.queued);
-  g->set_running(s.progress.running);
-  g->set_succeeded(s.progress.succeeded);
-  g->set_failed(s.progress.failed);
-  g->set_cancelled(s.progress.cancelled);
-  g->set_diverged(s.progress.diverged);
-  g->set_stopped(s.progress.stopped);
+  ToProto(s.progress, p->mutable_progress());
 }
 
 std::optional<JobOutcome> FromProto(v1::JobOutcome o) {
