@@ -11,50 +11,17 @@
 #include <system_error>
 #include <vector>
 
+#include "common/testing/fresh_temp_dir.h"
 #include "server/sqlite_run_store.h"
 
 namespace ablate::server::testing {
 
-// Removes the folders FreshTempDir made when the test program ends with every test passed; after
-// a failure they stay, for their databases and logs. Registered once, on first use; gtest owns it.
-class TempDirCleanup : public ::testing::EmptyTestEventListener {
- public:
-  static void Track(const std::filesystem::path& dir) {
-    static TempDirCleanup* cleanup = [] {
-      auto* c = new TempDirCleanup;
-      ::testing::UnitTest::GetInstance()->listeners().Append(c);
-      return c;
-    }();
-    cleanup->dirs_.push_back(dir);
-  }
-  void OnTestProgramEnd(const ::testing::UnitTest& unit_test) override {
-    if (!unit_test.Passed()) return;
-    std::error_code ignored;
-    for (const auto& dir : dirs_) std::filesystem::remove_all(dir, ignored);
-  }
-
- private:
-  std::vector<std::filesystem::path> dirs_;
-};
-
-// A fresh, empty directory under the system temp dir, unique per process and name; removed at the
-// end of a test program that passed (TempDirCleanup).
-inline std::filesystem::path FreshTempDir(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("ablate_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  TempDirCleanup::Track(dir);
-  return dir;
-}
+using ablate::testing::FreshTempDir;
 
 // A migrated store on a fresh file named after the running test.
 inline std::unique_ptr<SqliteRunStore> OpenTestStore(const Clock* clock = nullptr) {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   SqliteRunStoreOptions options;
-  options.path =
-      (FreshTempDir(std::string(info->test_suite_name()) + "_" + info->name()) / "ablate.db")
-          .string();
+  options.path = (ablate::testing::FreshTempDirForTest() / "ablate.db").string();
   options.clock = clock;
   auto store = SqliteRunStore::Open(options);
   EXPECT_TRUE(store.ok()) << store.status();

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/testing/fresh_temp_dir.h"
 #include "tests/process_util.h"
 #include "worker/child_process.h"
 
@@ -60,11 +61,7 @@ std::string WaitForLog(const ServerProcess& server, const std::string& needle) {
 class AuthE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ablate_auth_e2e_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = ablate::testing::FreshTempDirForTest("auth_e2e_");
     const auto owner_only = fs::perms::owner_read | fs::perms::owner_write;
     WriteFile(dir_ / "tokens.txt",
               std::string("# ROLE TOKEN NAME\nadmin ") + kAdmin + " alice\nworker " + kWorker +

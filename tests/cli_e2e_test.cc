@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/testing/fresh_temp_dir.h"
 #include "sweepspec/sweep_spec.h"
 #include "sweepspec/trial_expansion.h"
 #include "tests/process_util.h"
@@ -22,13 +23,7 @@ constexpr char kDiary[] = "../shared/samples/tuning-diary.txt";
 constexpr char kChineseDiary[] = "diary/testdata/paddle-diary-zh.txt";
 constexpr char kUnlabelled[] = "diary/testdata/unlabelled-tables.txt";
 
-fs::path FreshDir(const std::string& name) {
-  fs::path dir =
-      fs::temp_directory_path() / ("ablate_e2e_" + name + "_" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path FreshDir(const std::string& name) { return ablate::testing::FreshTempDir("e2e_" + name); }
 
 class CliE2eTest : public ::testing::Test {
  protected:

@@ -6,14 +6,12 @@
 #include <chrono>
 #include <thread>
 
+#include "common/testing/fresh_temp_dir.h"
+
 namespace ablate::e2e {
 
 void ClusterTest::SetUp() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  dir_ = std::filesystem::temp_directory_path() /
-         ("ablate_" + std::string(info->test_suite_name()) + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir_);
-  std::filesystem::create_directories(dir_);
+  dir_ = ablate::testing::FreshTempDirForTest();
   address_ = "127.0.0.1:" + std::to_string(FreeLoopbackPort());
 }
 

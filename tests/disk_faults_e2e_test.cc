@@ -25,6 +25,7 @@
 
 #include "ablate/v1/coordinator.grpc.pb.h"
 #include "absl/strings/str_cat.h"
+#include "common/testing/fresh_temp_dir.h"
 #include "tests/process_util.h"
 #include "worker/child_process.h"
 
@@ -65,11 +66,7 @@ class DiskFaultsE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs in a mount namespace";
-    dir_ = fs::temp_directory_path() /
-           ("ablate_disk_e2e_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = ablate::testing::FreshTempDirForTest("disk_e2e_");
   }
   void TearDown() override {
     workers_.clear();

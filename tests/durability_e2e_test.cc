@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "ablate/v1/coordinator.grpc.pb.h"
+#include "common/testing/fresh_temp_dir.h"
 #include "tests/process_util.h"
 
 namespace ablate::e2e {
@@ -45,9 +46,7 @@ struct Acked {
 };
 
 TEST(DurabilityE2eTest, AcknowledgedWritesSurviveSigkill) {
-  const fs::path dir = fs::temp_directory_path() / Name("ablate_e2e_durability_", getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = ablate::testing::FreshTempDir("e2e_durability");
   const fs::path db = dir / "ablate.db";
 
   auto server = std::make_unique<ServerProcess>(db);

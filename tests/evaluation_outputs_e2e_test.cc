@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "common/testing/fresh_temp_dir.h"
 #include "protocol/trial_events.h"
 #include "server/coordinator.h"
 #include "tests/process_util.h"
@@ -52,9 +53,7 @@ std::string EventLine(const std::string& iou_type, double score_threshold, int d
 class EvaluationOutputsE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("ablate_e2e_outputs_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = ablate::testing::FreshTempDirForTest("e2e_outputs_");
     server::CoordinatorOptions options;
     options.db_path = (dir_ / "ablate.db").string();
     options.listen_address = "127.0.0.1:0";

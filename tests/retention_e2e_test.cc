@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "ablate/v1/coordinator.grpc.pb.h"
+#include "common/testing/fresh_temp_dir.h"
 #include "tests/process_util.h"
 #include "worker/child_process.h"
 
@@ -36,8 +37,7 @@ std::string ReadAll(const fs::path& path) {
 class RetentionE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("ablate_retention_e2e_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
+    dir_ = ablate::testing::FreshTempDirForTest("retention_e2e_");
     fs::create_directories(dir_ / "work" / "runs" / "r");
     server_ = std::make_unique<ServerProcess>(dir_ / "ablate.db");
     std::string error;

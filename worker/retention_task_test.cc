@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/testing/fresh_temp_dir.h"
 #include "protocol/job_spec.h"
 
 namespace ablate::worker {
@@ -21,13 +22,7 @@ using nlohmann::json;
 
 class RetentionTaskTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("ablate_retention_task_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { dir_ = ablate::testing::FreshTempDirForTest("retention_task_"); }
   void TearDown() override { fs::remove_all(dir_); }
 
   // A file of `bytes` bytes; returns its entry for the task.

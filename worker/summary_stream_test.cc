@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/sha256.h"
+#include "common/testing/fresh_temp_dir.h"
 
 namespace ablate::worker {
 namespace {
@@ -42,8 +43,7 @@ std::string Table(const std::array<double, 12>& v, const std::string& prefix = "
 class SummaryStreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("ablate_summary_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
+    dir_ = ablate::testing::FreshTempDirForTest("summary_");
     fs::create_directories(dir_ / "weights");
   }
   void TearDown() override { fs::remove_all(dir_); }

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <thread>
 
+#include "common/testing/fresh_temp_dir.h"
+
 namespace ablate::worker {
 namespace {
 
@@ -28,10 +30,7 @@ class RecordingSink : public TrialSink {
 class TrialRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ablate_trial_runner_test_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = ablate::testing::FreshTempDirForTest("trial_runner_");
     auto spec = ParseJobSpec(nlohmann::json::parse(R"({"kind": "train", "run": "r",
         "data": {"train": "/t.json", "val": "/v.json"}, "steps": 10})"));
     ASSERT_TRUE(spec.ok());

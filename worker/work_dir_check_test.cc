@@ -6,15 +6,13 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "common/testing/fresh_temp_dir.h"
+
 namespace ablate::worker {
 namespace {
 
 std::filesystem::path FreshDir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("ablate_work_dir_check_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
+  return ablate::testing::FreshTempDir("work_dir_check_" + name);
 }
 
 TEST(WorkDirCheckTest, AWritableDirWithSpaceIsReadyAndLeavesNoProbeBehind) {
