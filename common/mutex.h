@@ -7,11 +7,12 @@
 //   lock and unlock are invisible to it and every access a Debian absl::Mutex guards reads as a
 //   data race (scripts/test.sh --sanitize thread).
 // Wrapping std::mutex with absl's attribute macros (macros only: nothing of absl is linked) gives
-// both. Not re-entrant, no condition variables: what the tree needs today.
+// both. Not re-entrant; CondVar waits on it (a std::condition_variable over the same std::mutex).
 //
 // Thread safety: Lock/Unlock/TryLock from any thread; Unlock only by the holder.
 #pragma once
 
+#include <condition_variable>
 #include <mutex>
 
 #include "absl/base/thread_annotations.h"
@@ -29,6 +30,7 @@ class ABSL_LOCKABLE Mutex {
   bool TryLock() ABSL_EXCLUSIVE_TRYLOCK_FUNCTION(true) { return mu_.try_lock(); }
 
  private:
+  friend class CondVar;
   std::mutex mu_;
 };
 
@@ -42,6 +44,23 @@ class ABSL_SCOPED_LOCKABLE MutexLock {
 
  private:
   Mutex* const mu_;
+};
+
+// Waiting for a condition on state a Mutex guards.
+class CondVar {
+ public:
+  // The caller holds `mu`. Releases it until `done()` holds (checked with `mu` held, so the
+  // predicate may read what `mu` guards) and returns holding it again.
+  template <typename Predicate>
+  void Wait(Mutex* mu, Predicate done) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
+    cv_.wait(lock, done);
+    lock.release();  // still locked: the caller's MutexLock unlocks it
+  }
+  void NotifyAll() { cv_.notify_all(); }
+
+ private:
+  std::condition_variable cv_;
 };
 
 }  // namespace ablate

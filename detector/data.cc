@@ -366,10 +366,10 @@ BatchLoader::BatchLoader(std::shared_ptr<const CocoDetectionDataset> dataset, Lo
 
 BatchLoader::~BatchLoader() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   for (auto& t : workers_) t.join();
 }
 
@@ -413,17 +413,19 @@ StatusOr<Batch> BatchLoader::Build(int64_t k) const {
 void BatchLoader::Work(int worker) {
   for (int64_t k = first_batch_ + worker;; k += options_.num_workers) {
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || k < next_ + options_.prefetch_batches; });
+      MutexLock lock(&mu_);
+      cv_.Wait(&mu_, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_ || k < next_ + options_.prefetch_batches;
+      });
       if (stop_) return;
     }
     if (total_batches_ >= 0 && k >= total_batches_) return;
     StatusOr<Batch> b = Build(k);
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       ready_.emplace(k, std::move(b));
     }
-    cv_.notify_all();
+    cv_.NotifyAll();
   }
 }
 
@@ -434,14 +436,16 @@ StatusOr<std::optional<Batch>> BatchLoader::Next() {
     ++next_;
     return std::optional<Batch>(std::move(b));
   }
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return ready_.count(next_) > 0; });
-  auto node = ready_.extract(next_);
-  ++next_;
-  lock.unlock();
-  cv_.notify_all();
-  if (!node.mapped().ok()) return node.mapped().status();
-  return std::optional<Batch>(*std::move(node.mapped()));
+  StatusOr<Batch> batch;
+  {
+    MutexLock lock(&mu_);
+    cv_.Wait(&mu_, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ready_.count(next_) > 0; });
+    batch = std::move(ready_.extract(next_).mapped());
+    ++next_;
+  }
+  cv_.NotifyAll();
+  if (!batch.ok()) return batch.status();
+  return std::optional<Batch>(*std::move(batch));
 }
 
 coco::Segmentation MaskToRle(const uint8_t* row_major, int height, int width) {

@@ -8,12 +8,10 @@
 #include <torch/types.h>
 
 #include <array>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <opencv2/core.hpp>
 #include <optional>
 #include <random>
@@ -22,6 +20,7 @@
 #include <vector>
 
 #include "coco/dataset.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "detector/losses.h"
 
@@ -149,11 +148,13 @@ class BatchLoader {
   int64_t batches_per_epoch_ = 0;
   int64_t total_batches_ = -1;  // -1: infinite
   int64_t first_batch_ = 0;
-  int64_t next_ = 0;  // next batch index to hand out (consumer)
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<int64_t, StatusOr<Batch>> ready_;  // guarded by mu_
-  bool stop_ = false;                         // guarded by mu_
+  // The next batch index to hand out. Written only by Next(), under mu_ when workers run (they
+  // read it under mu_); Next() reads its own writes without the lock.
+  int64_t next_ = 0;
+  Mutex mu_;
+  CondVar cv_;  // a batch is ready, next_ moved, or stop_
+  std::map<int64_t, StatusOr<Batch>> ready_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
 };
 

@@ -366,7 +366,7 @@ YolactOutput YolactImpl::forward(torch::Tensor x, bool with_segm) {
   out.conf = torch::cat(confs, 1);
   out.mask_coeff = torch::cat(masks, 1);
   {
-    std::lock_guard<std::mutex> lock(priors_mu_);
+    MutexLock lock(&priors_mu_);
     auto it = priors_cache_.find(sizes);
     if (it == priors_cache_.end()) {
       it = priors_cache_.emplace(sizes, MakePriors(config_, sizes)).first;

@@ -15,10 +15,10 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <utility>
 #include <vector>
 
+#include "common/mutex.h"
 #include "detector/config/model_config.h"
 
 namespace ablate::detector {
@@ -146,8 +146,9 @@ class YolactImpl : public torch::nn::Module {
   torch::nn::Conv2d semantic_seg_conv_{nullptr};
   MaskIouNet maskiou_net_{nullptr};
   bool channels_last_ = true;
-  std::mutex priors_mu_;
-  std::map<std::vector<std::pair<int64_t, int64_t>>, torch::Tensor> priors_cache_;
+  Mutex priors_mu_;
+  std::map<std::vector<std::pair<int64_t, int64_t>>, torch::Tensor> priors_cache_
+      ABSL_GUARDED_BY(priors_mu_);
 };
 TORCH_MODULE(Yolact);
 
