@@ -37,11 +37,11 @@ class DemoDashboardTest : public ::testing::Test {
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
   }
   // The client first: its connection must not outlive the server, nor the server the store.
+  // The folder goes with the others FreshTempDir made (kept after a failure).
   void TearDown() override {
     client_.reset();
     server_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   std::filesystem::path dir_;

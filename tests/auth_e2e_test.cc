@@ -70,10 +70,7 @@ class AuthE2eTest : public ::testing::Test {
     WriteFile(dir_ / "worker.token", std::string(kWorker) + "\n", owner_only);
     WriteFile(dir_ / "reader.token", std::string(kReader) + "\n", owner_only);
   }
-  void TearDown() override {
-    server_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { server_.reset(); }
 
   void StartServer(std::vector<std::string> extra) {
     extra.insert(extra.begin(), {"--auth-tokens", (dir_ / "tokens.txt").string()});

@@ -73,7 +73,6 @@ class EvaluationOutputsE2eTest : public ::testing::Test {
     ckpt.uri = "file:///work/runs/r1/step0000600-ep010-loss2.000.pt";
     ASSERT_TRUE(coordinator_->store().RegisterCheckpoint(ckpt).ok());
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // What the worker does with a child's stdout line.
   void Forward(const std::string& line) {

@@ -23,7 +23,6 @@ using nlohmann::json;
 class RetentionTaskTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = ablate::testing::FreshTempDirForTest("retention_task_"); }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // A file of `bytes` bytes; returns its entry for the task.
   CheckpointFile File(const std::string& name, int64_t bytes, int64_t id) {

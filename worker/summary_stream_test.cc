@@ -46,7 +46,6 @@ class SummaryStreamTest : public ::testing::Test {
     dir_ = ablate::testing::FreshTempDirForTest("summary_");
     fs::create_directories(dir_ / "weights");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::vector<TrialEvent> Feed(SummaryStreamReader& reader, const std::string& text) {
     std::vector<TrialEvent> all;

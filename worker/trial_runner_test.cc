@@ -36,7 +36,6 @@ class TrialRunnerTest : public ::testing::Test {
     ASSERT_TRUE(spec.ok());
     spec_ = *spec;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Writes an executable fake trainer running `body` (sh).
   std::string Trainer(const std::string& body) {
